@@ -1,0 +1,42 @@
+# ponte: make help lists the targets.
+GO        ?= go
+BIN       ?= bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+PKGS      := ./...
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build the static ponte binary into bin/.
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ponte ./cmd/ponte
+
+.PHONY: run
+run: ## Run the embedded default: NATS, the three simulators and a worker in one process, with the demo events.
+	$(GO) run ./cmd/ponte dev --demo
+
+.PHONY: test
+test: lint ## Run every test with the race detector (plus vet and gofmt).
+	$(GO) test -race -count=1 -timeout 12m $(PKGS)
+
+.PHONY: lint
+lint: ## go vet, and gofmt must print nothing.
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+.PHONY: bench
+bench: ## Run the benchmarks (speed and memory targets).
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
+
+.PHONY: sandbox
+sandbox: ## Serve the three API simulators on loopback (see docs/sandbox.md).
+	$(GO) run ./cmd/ponte sandbox
+
+.PHONY: clean
+clean: ## Remove build output.
+	rm -rf $(BIN)

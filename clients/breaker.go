@@ -1,0 +1,262 @@
+package clients
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sony/gobreaker/v2"
+)
+
+// BreakerSettings configures every circuit breaker of a Breakers set.
+type BreakerSettings struct {
+	// ConsecutiveFailures trips the breaker open. Default 5.
+	ConsecutiveFailures uint32 `yaml:"consecutiveFailures"`
+	// OpenTimeout is how long the breaker stays open before it lets probes through (half-open). Default 30s.
+	OpenTimeout time.Duration `yaml:"openTimeout"`
+	// HalfOpenRequests is how many probes a half-open breaker lets through; that many successes close it.
+	// Default 1.
+	HalfOpenRequests uint32 `yaml:"halfOpenRequests"`
+	// Interval is the cyclic period after which a closed breaker clears its counts. 0 (default) never clears;
+	// the consecutive-failure count is reset by any success anyway.
+	Interval time.Duration `yaml:"interval"`
+}
+
+func (s BreakerSettings) withDefaults() BreakerSettings {
+	if s.ConsecutiveFailures == 0 {
+		s.ConsecutiveFailures = 5
+	}
+	if s.OpenTimeout == 0 {
+		s.OpenTimeout = 30 * time.Second
+	}
+	if s.HalfOpenRequests == 0 {
+		s.HalfOpenRequests = 1
+	}
+	return s
+}
+
+// Validate reports a setting that cannot work, naming it.
+func (s BreakerSettings) Validate() error {
+	if s.OpenTimeout < 0 {
+		return errors.New("openTimeout: must not be negative")
+	}
+	if s.Interval < 0 {
+		return errors.New("interval: must not be negative")
+	}
+	return nil
+}
+
+// BreakerState is a breaker's state: "closed", "half_open" or "open".
+type BreakerState string
+
+// The breaker states, as used in metrics labels.
+const (
+	StateClosed   BreakerState = "closed"
+	StateHalfOpen BreakerState = "half_open"
+	StateOpen     BreakerState = "open"
+)
+
+func stateOf(s gobreaker.State) BreakerState {
+	switch s {
+	case gobreaker.StateOpen:
+		return StateOpen
+	case gobreaker.StateHalfOpen:
+		return StateHalfOpen
+	}
+	return StateClosed
+}
+
+// BreakerKey names one breaker: a target and a tenant ("" for single-tenant targets; the UG for CidadES).
+type BreakerKey struct {
+	Target string
+	Tenant string
+}
+
+// Breakers is the set of circuit breakers of a process, one per target and tenant, created on first use. It
+// exports ponte_circuit_breaker_state, ..._transitions_total and ..._rejected_total. Safe for concurrent use.
+type Breakers struct {
+	settings BreakerSettings
+	metrics  *breakerMetrics
+	now      func() time.Time
+
+	mu       sync.Mutex
+	breakers map[BreakerKey]*breaker
+	watchers []func(key BreakerKey, from, to BreakerState)
+}
+
+type breaker struct {
+	cb       *gobreaker.CircuitBreaker[any]
+	mu       sync.Mutex
+	openedAt time.Time
+}
+
+// NewBreakers returns an empty set whose breakers use settings. reg may be nil to skip metrics.
+func NewBreakers(settings BreakerSettings, reg prometheus.Registerer) *Breakers {
+	return &Breakers{
+		settings: settings.withDefaults(),
+		metrics:  newBreakerMetrics(reg),
+		now:      time.Now,
+		breakers: make(map[BreakerKey]*breaker),
+	}
+}
+
+// Watch registers fn to be called on every state change of every breaker, after the metrics are updated. fn runs
+// synchronously inside the breaker's bookkeeping: it must be fast and must not call the breaker.
+func (b *Breakers) Watch(fn func(key BreakerKey, from, to BreakerState)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.watchers = append(b.watchers, fn)
+}
+
+// Ensure creates the breaker for key if it does not exist yet, so that its metrics series exist from the start.
+func (b *Breakers) Ensure(key BreakerKey) { b.get(key) }
+
+// State returns the current state of key's breaker; a breaker not created yet is closed.
+func (b *Breakers) State(key BreakerKey) BreakerState {
+	b.mu.Lock()
+	br, ok := b.breakers[key]
+	b.mu.Unlock()
+	if !ok {
+		return StateClosed
+	}
+	return stateOf(br.cb.State())
+}
+
+// Keys returns the keys of every breaker created so far.
+func (b *Breakers) Keys() []BreakerKey {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	keys := make([]BreakerKey, 0, len(b.breakers))
+	for k := range b.breakers {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+func (b *Breakers) get(key BreakerKey) *breaker {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if br, ok := b.breakers[key]; ok {
+		return br
+	}
+	br := &breaker{}
+	st := b.settings
+	br.cb = gobreaker.NewCircuitBreaker[any](gobreaker.Settings{
+		Name:        key.Target + "/" + key.Tenant,
+		MaxRequests: st.HalfOpenRequests,
+		Interval:    st.Interval,
+		Timeout:     st.OpenTimeout,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= st.ConsecutiveFailures },
+		IsSuccessful: func(err error) bool {
+			// A permanent error is the caller's fault (bad request, not found): the target is healthy.
+			return err == nil || IsPermanent(err)
+		},
+		IsExcluded: func(err error) bool {
+			// The caller gave up; that says nothing about the target.
+			return errors.Is(err, context.Canceled)
+		},
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			if to == gobreaker.StateOpen {
+				br.mu.Lock()
+				br.openedAt = b.now()
+				br.mu.Unlock()
+			}
+			b.metrics.transition(key, stateOf(from), stateOf(to))
+			b.mu.Lock()
+			ws := append([]func(BreakerKey, BreakerState, BreakerState){}, b.watchers...)
+			b.mu.Unlock()
+			for _, w := range ws {
+				w(key, stateOf(from), stateOf(to))
+			}
+		},
+	})
+	b.metrics.init(key)
+	b.breakers[key] = br
+	return br
+}
+
+// Execute runs fn inside key's breaker. When the breaker refuses the call it returns an *OpenError without
+// calling fn.
+func (b *Breakers) Execute(key BreakerKey, fn func() error) error {
+	br := b.get(key)
+	_, err := br.cb.Execute(func() (any, error) { return nil, fn() })
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		b.metrics.rejected.WithLabelValues(key.Target, key.Tenant).Inc()
+		wait := time.Duration(0)
+		if errors.Is(err, gobreaker.ErrOpenState) {
+			br.mu.Lock()
+			wait = b.settings.OpenTimeout - b.now().Sub(br.openedAt)
+			br.mu.Unlock()
+			if wait < 0 {
+				wait = 0
+			}
+		}
+		return &OpenError{Target: key.Target, Tenant: key.Tenant, Wait: wait, Err: err}
+	}
+	return err
+}
+
+type breakerMetrics struct {
+	state       *prometheus.GaugeVec
+	transitions *prometheus.CounterVec
+	rejected    *prometheus.CounterVec
+}
+
+func newBreakerMetrics(reg prometheus.Registerer) *breakerMetrics {
+	m := &breakerMetrics{
+		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ponte_circuit_breaker_state",
+			Help: "Current state of each circuit breaker: 1 for the state it is in, 0 for the others (closed, half_open, open).",
+		}, []string{"target", "tenant", "state"}),
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ponte_circuit_breaker_transitions_total",
+			Help: "State changes of each circuit breaker.",
+		}, []string{"target", "tenant", "from", "to"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ponte_circuit_breaker_rejected_total",
+			Help: "Calls refused without reaching the target because its circuit breaker was open or half-open.",
+		}, []string{"target", "tenant"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.state, m.transitions, m.rejected)
+	}
+	return m
+}
+
+func (m *breakerMetrics) init(key BreakerKey) {
+	m.setState(key, StateClosed)
+	m.rejected.WithLabelValues(key.Target, key.Tenant)
+	for _, from := range []BreakerState{StateClosed, StateHalfOpen, StateOpen} {
+		for _, to := range []BreakerState{StateClosed, StateHalfOpen, StateOpen} {
+			if from != to {
+				m.transitions.WithLabelValues(key.Target, key.Tenant, string(from), string(to))
+			}
+		}
+	}
+}
+
+func (m *breakerMetrics) setState(key BreakerKey, cur BreakerState) {
+	for _, s := range []BreakerState{StateClosed, StateHalfOpen, StateOpen} {
+		v := 0.0
+		if s == cur {
+			v = 1
+		}
+		m.state.WithLabelValues(key.Target, key.Tenant, string(s)).Set(v)
+	}
+}
+
+func (m *breakerMetrics) transition(key BreakerKey, from, to BreakerState) {
+	m.setState(key, to)
+	m.transitions.WithLabelValues(key.Target, key.Tenant, string(from), string(to)).Inc()
+}
+
+// String names the breaker for logs: "zeev" or "cidades/001001".
+func (k BreakerKey) String() string {
+	if k.Tenant == "" {
+		return k.Target
+	}
+	return fmt.Sprintf("%s/%s", k.Target, k.Tenant)
+}

@@ -1,0 +1,307 @@
+package clients
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/sony/gobreaker/v2"
+)
+
+func TestStatusErrorClassification(t *testing.T) {
+	tests := []struct {
+		status    int
+		permanent bool
+	}{
+		{400, true}, {401, true}, {403, true}, {404, true}, {409, true}, {422, true},
+		{408, false}, {429, false}, {500, false}, {501, true}, {502, false}, {503, false}, {504, false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
+			err := fmt.Errorf("wrapped: %w", &StatusError{Target: "zeev", Operation: "op", Status: tt.status})
+			if got := IsPermanent(err); got != tt.permanent {
+				t.Errorf("IsPermanent(%d) = %v, want %v", tt.status, got, tt.permanent)
+			}
+			if HTTPStatus(err) != tt.status {
+				t.Errorf("HTTPStatus = %d", HTTPStatus(err))
+			}
+		})
+	}
+	if IsPermanent(errors.New("unknown")) {
+		t.Error("an unknown error must be retryable")
+	}
+	if IsPermanent(&TransportError{Err: errors.New("reset")}) {
+		t.Error("a transport error must be retryable")
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 0},
+		{"3", 3 * time.Second},
+		{"-1", 0},
+		{"junk", 0},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+		{"100000", 5 * time.Minute}, // capped
+	}
+	for _, tt := range tests {
+		if got := parseRetryAfter(tt.in, now, 5*time.Minute); got != tt.want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestExcerptRedacts(t *testing.T) {
+	body := `{"access_token":"abc.def","client_secret":"s3cr3t","temporaryToken":"tt","jsonToken":"{\"a\":1}",
+	"password":"pw","cpf":"529.982.247-25","doc":"52998224725","message":"ok"}`
+	got := Excerpt([]byte(body))
+	for _, leak := range []string{"abc.def", "s3cr3t", `"tt"`, "pw", "982.247", "98224"} {
+		if strings.Contains(got, leak) {
+			t.Errorf("excerpt leaks %q: %s", leak, got)
+		}
+	}
+	for _, keep := range []string{`"message":"ok"`, "529.***.***-25", `"access_token":"[REDACTED]"`} {
+		if !strings.Contains(got, keep) {
+			t.Errorf("excerpt lost %q: %s", keep, got)
+		}
+	}
+	long := Excerpt([]byte(strings.Repeat("é", 1000)))
+	if len(long) > ExcerptLimit+len("…") || !strings.HasSuffix(long, "…") {
+		t.Errorf("long excerpt not cut: %d bytes", len(long))
+	}
+}
+
+func TestSecretFileRotation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte("first\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := SecretFile(path)
+	if v, err := s.Reveal(); err != nil || v != "first" {
+		t.Fatalf("Reveal = %q, %v", v, err)
+	}
+	if err := os.WriteFile(path, []byte("second-value"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.Reveal(); v != "second-value" {
+		t.Fatalf("after rotation Reveal = %q", v)
+	}
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s", s, s, s, s)} {
+		if strings.Contains(out, "second") {
+			t.Errorf("formatting leaks the secret: %s", out)
+		}
+	}
+	if _, err := SecretFile(filepath.Join(t.TempDir(), "missing")).Reveal(); err == nil {
+		t.Error("missing file must fail")
+	}
+	var zero *Secret
+	if !zero.IsZero() || zero.Source() != "unset" {
+		t.Error("nil secret must be zero")
+	}
+}
+
+func TestTokenCache(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var fetches atomic.Int32
+	c := NewTokenCache(func(context.Context) (Token, error) {
+		n := fetches.Add(1)
+		return Token{Value: fmt.Sprintf("t%d", n), Expiry: now.Add(10 * time.Minute)}, nil
+	}, time.Minute, func() time.Time { return now })
+
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if v, err := c.Get(context.Background()); err != nil || v != "t1" {
+				t.Errorf("Get = %q, %v", v, err)
+			}
+		})
+	}
+	wg.Wait()
+	if fetches.Load() != 1 {
+		t.Fatalf("fetches = %d, want 1", fetches.Load())
+	}
+	c.Invalidate("stale-other") // not the cached one: no effect
+	if v, _ := c.Get(context.Background()); v != "t1" {
+		t.Fatalf("Invalidate of another token dropped the cache: %s", v)
+	}
+	c.Invalidate("t1")
+	if v, _ := c.Get(context.Background()); v != "t2" {
+		t.Fatalf("after Invalidate Get = %s, want t2", v)
+	}
+	now = now.Add(9*time.Minute + 30*time.Second) // within leeway of expiry
+	if v, _ := c.Get(context.Background()); v != "t3" {
+		t.Fatalf("near expiry Get = %s, want t3", v)
+	}
+}
+
+func TestBreakerOpensOnFailuresOnly(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	b := NewBreakers(BreakerSettings{ConsecutiveFailures: 3, OpenTimeout: 50 * time.Millisecond}, reg)
+	key := BreakerKey{Target: "senior"}
+	var changes []string
+	b.Watch(func(k BreakerKey, from, to BreakerState) { changes = append(changes, string(from)+">"+string(to)) })
+
+	permanent := &StatusError{Status: 404}
+	for range 10 {
+		if err := b.Execute(key, func() error { return permanent }); err != permanent {
+			t.Fatalf("Execute = %v", err)
+		}
+		_ = b.Execute(key, func() error { return context.Canceled })
+	}
+	if b.State(key) != StateClosed {
+		t.Fatal("permanent errors and cancellations must not open the breaker")
+	}
+	for range 3 {
+		_ = b.Execute(key, func() error { return &StatusError{Status: 503} })
+	}
+	if b.State(key) != StateOpen {
+		t.Fatalf("state = %s, want open", b.State(key))
+	}
+	called := false
+	err := b.Execute(key, func() error { called = true; return nil })
+	var oe *OpenError
+	if called || !errors.As(err, &oe) || !errors.Is(err, gobreaker.ErrOpenState) || oe.RetryAfter() <= 0 || IsPermanent(err) {
+		t.Fatalf("open breaker: called=%v err=%v", called, err)
+	}
+	if got := testutil.ToFloat64(b.metrics.state.WithLabelValues("senior", "", "open")); got != 1 {
+		t.Errorf("state{open} = %v", got)
+	}
+	if got := testutil.ToFloat64(b.metrics.rejected.WithLabelValues("senior", "")); got != 1 {
+		t.Errorf("rejected = %v", got)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if err := b.Execute(key, func() error { return nil }); err != nil {
+		t.Fatalf("probe: %v", err)
+	}
+	if b.State(key) != StateClosed {
+		t.Fatalf("state = %s, want closed after a good probe", b.State(key))
+	}
+	want := "closed>open,open>half_open,half_open>closed"
+	if strings.Join(changes, ",") != want {
+		t.Errorf("transitions = %v, want %s", changes, want)
+	}
+	if other := (BreakerKey{Target: "senior", Tenant: "x"}); b.State(other) != StateClosed {
+		t.Error("another tenant's breaker must be independent")
+	}
+}
+
+func TestEndpointDo(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		switch r.URL.Path {
+		case "/ok":
+			if r.Header.Get("Content-Type") != "application/json" || r.Header.Get("X-Auth") != "k" {
+				w.WriteHeader(400)
+				return
+			}
+			fmt.Fprint(w, `{"id":7}`)
+		case "/empty":
+			w.WriteHeader(204)
+		case "/bad-json":
+			fmt.Fprint(w, `{"id":`)
+		case "/throttled":
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(429)
+			fmt.Fprint(w, `{"message":"slow down","token":"leak"}`)
+		default:
+			w.WriteHeader(500)
+		}
+	}))
+	defer srv.Close()
+	reg := prometheus.NewRegistry()
+	e, err := NewEndpoint("zeev", EndpointConfig{BaseURL: srv.URL + "/"}, EndpointOptions{Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Declare("op")
+	ctx := context.Background()
+
+	var out struct{ ID int }
+	res, err := e.Do(ctx, Request{Operation: "op", Method: "POST", Path: "/ok", JSON: map[string]int{"a": 1}, Header: http.Header{"X-Auth": {"k"}}, Out: &out})
+	if err != nil || out.ID != 7 || res.Status != 200 {
+		t.Fatalf("ok: %v %+v", err, out)
+	}
+	if _, err := e.Do(ctx, Request{Operation: "op", Method: "DELETE", Path: "/empty", Out: &out}); err != nil {
+		t.Fatalf("204: %v", err)
+	}
+	_, err = e.Do(ctx, Request{Operation: "op", Method: "GET", Path: "/bad-json", Out: &out})
+	var te *TransportError
+	if !errors.As(err, &te) || IsPermanent(err) {
+		t.Fatalf("bad json: %v", err)
+	}
+	_, err = e.Do(ctx, Request{Operation: "op", Method: "GET", Path: "/throttled"})
+	var se *StatusError
+	if !errors.As(err, &se) || se.Status != 429 || RetryAfter(err) != 2*time.Second || IsPermanent(err) || strings.Contains(err.Error(), "leak") {
+		t.Fatalf("429: %v", err)
+	}
+	if got := testutil.ToFloat64(e.metrics.requests.WithLabelValues("zeev", "op", "rate_limited")); got != 1 {
+		t.Errorf("rate_limited = %v", got)
+	}
+	if got := testutil.ToFloat64(e.metrics.requests.WithLabelValues("zeev", "op", "success")); got != 2 {
+		t.Errorf("success = %v", got)
+	}
+
+	srv.Close()
+	_, err = e.Do(ctx, Request{Operation: "op", Method: "GET", Path: "/ok"})
+	if !errors.As(err, &te) || IsPermanent(err) {
+		t.Fatalf("closed server: %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := e.Do(cctx, Request{Operation: "op", Method: "GET", Path: "/ok"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled: %v", err)
+	}
+}
+
+func TestEndpointRateLimit(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	e, err := NewEndpoint("cidades", EndpointConfig{BaseURL: srv.URL, RateLimit: 20, RateBurst: 1}, EndpointOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for range 5 {
+		if _, err := e.Do(context.Background(), Request{Tenant: "a", Operation: "op", Method: "GET", Path: "/"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 5 requests at 20/s with burst 1 take at least 4 intervals of 50ms.
+	if d := time.Since(start); d < 190*time.Millisecond {
+		t.Errorf("5 requests took %v, rate limit not applied", d)
+	}
+}
+
+func TestEndpointConfigValidate(t *testing.T) {
+	tests := []struct {
+		cfg  EndpointConfig
+		want string
+	}{
+		{EndpointConfig{}, "baseURL: required"},
+		{EndpointConfig{BaseURL: "ftp://x"}, "baseURL"},
+		{EndpointConfig{BaseURL: "http://x", Timeout: -1}, "timeout"},
+		{EndpointConfig{BaseURL: "http://x", RateLimit: -1}, "rateLimit"},
+	}
+	for _, tt := range tests {
+		err := tt.cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Validate(%+v) = %v, want %q", tt.cfg, err, tt.want)
+		}
+	}
+}

@@ -1,0 +1,145 @@
+package clients
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+)
+
+// StatusError is a non-2xx HTTP response. It is permanent for 4xx other than 408 and 429, and for 501; retryable
+// otherwise. Body is a short, redacted excerpt of the response body: safe to log and to put in dead letters.
+type StatusError struct {
+	Target    string        // "zeev", "senior" or "cidades"
+	Operation string        // the client operation, e.g. "upsert_user"
+	Status    int           // the HTTP status code
+	Body      string        // redacted excerpt of the response body
+	Retry     time.Duration // parsed Retry-After, 0 if absent
+}
+
+// Error implements error.
+func (e *StatusError) Error() string {
+	s := fmt.Sprintf("%s %s: HTTP %d %s", e.Target, e.Operation, e.Status, http.StatusText(e.Status))
+	if e.Body != "" {
+		s += ": " + e.Body
+	}
+	return s
+}
+
+// Permanent reports whether retrying the same request cannot succeed.
+func (e *StatusError) Permanent() bool { return permanentStatus(e.Status) }
+
+// RetryAfter returns the delay the server asked for with Retry-After, 0 if none.
+func (e *StatusError) RetryAfter() time.Duration { return e.Retry }
+
+func permanentStatus(code int) bool {
+	switch {
+	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests:
+		return false
+	case code == http.StatusNotImplemented:
+		return true
+	case code >= 400 && code < 500:
+		return true
+	}
+	return false
+}
+
+// TransportError is a request that got no HTTP response: connection refused, reset, timeout, or a response that
+// could not be read or decoded as the API documents. It is retryable.
+type TransportError struct {
+	Target    string
+	Operation string
+	Err       error
+}
+
+// Error implements error.
+func (e *TransportError) Error() string {
+	return fmt.Sprintf("%s %s: %v", e.Target, e.Operation, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// Permanent always reports false: the same request may succeed later.
+func (e *TransportError) Permanent() bool { return false }
+
+// OpenError is a call refused without reaching the network because the target's breaker is open (or half-open
+// and already probing). It matches gobreaker.ErrOpenState with errors.Is and is retryable after RetryAfter.
+type OpenError struct {
+	Target string
+	Tenant string
+	Wait   time.Duration // time until the breaker half-opens; 0 if unknown
+	Err    error         // gobreaker.ErrOpenState or gobreaker.ErrTooManyRequests
+}
+
+// Error implements error.
+func (e *OpenError) Error() string {
+	name := e.Target
+	if e.Tenant != "" {
+		name += "/" + e.Tenant
+	}
+	return fmt.Sprintf("%s: circuit breaker open, retry in %s", name, e.Wait.Round(time.Millisecond))
+}
+
+// Unwrap returns the gobreaker sentinel.
+func (e *OpenError) Unwrap() error { return e.Err }
+
+// Permanent always reports false.
+func (e *OpenError) Permanent() bool { return false }
+
+// RetryAfter returns the time left until the breaker lets a probe through.
+func (e *OpenError) RetryAfter() time.Duration { return e.Wait }
+
+// IsPermanent reports whether err, or an error it wraps, says retrying cannot help. Errors that say nothing are
+// treated as retryable (callers bound the attempts).
+func IsPermanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
+}
+
+// RetryAfter returns the delay requested by err or an error it wraps (Retry-After, breaker timeout), 0 if none.
+func RetryAfter(err error) time.Duration {
+	var r interface{ RetryAfter() time.Duration }
+	if errors.As(err, &r) {
+		return r.RetryAfter()
+	}
+	return 0
+}
+
+// IsBreakerOpen reports whether err is a call refused by an open or half-open breaker.
+func IsBreakerOpen(err error) bool {
+	return errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests)
+}
+
+// HTTPStatus returns the HTTP status carried by err, 0 if it has none.
+func HTTPStatus(err error) int {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Status
+	}
+	return 0
+}
+
+// parseRetryAfter reads a Retry-After header value: delta-seconds or an HTTP date. It returns 0 when absent or
+// unparsable, and caps the delay at max.
+func parseRetryAfter(v string, now time.Time, max time.Duration) time.Duration {
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	if d < 0 {
+		return 0
+	}
+	if max > 0 && d > max {
+		return max
+	}
+	return d
+}
