@@ -1,0 +1,187 @@
+package schemas
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/message"
+)
+
+// ErrUnknownType is returned, wrapped with the type, for an event type that is not in the catalogue.
+// Test for it with errors.Is.
+var ErrUnknownType = errors.New("schemas: unknown event type")
+
+// ValidationError reports that an event's data does not conform to the schema of its type, with every violation
+// found. Invalid JSON and an unknown dataschema are ValidationErrors too. Retrieve it with errors.As.
+type ValidationError struct {
+	// Type is the event type whose schema was applied, e.g. "person.hired".
+	Type string
+	// Errors lists every violation, sorted by Field and then Message, without duplicates. It is never empty.
+	Errors []FieldError
+}
+
+// FieldError is one violation.
+type FieldError struct {
+	// Field says where the problem is. It is a JSON pointer into the data, "" for the data as a whole; for a
+	// missing or unknown property it points at the object that should (or should not) hold it, so it always
+	// resolves in the data. For a problem with a CloudEvent attribute rather than the data it is the attribute's
+	// name, e.g. "dataschema" (a name never starts with "/").
+	Field string `json:"field"`
+	// Message is a short English sentence naming the problem, e.g. `missing property "email"`. Messages never
+	// quote values of personal data (CPF, CNPJ, e-mail, username), so the error can be logged as it is.
+	Message string `json:"message"`
+}
+
+// Error returns the type followed by every violation, "Field: Message", joined by "; ". A violation of the data
+// as a whole has no field prefix.
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Type)
+	b.WriteString(": ")
+	for i, fe := range e.Errors {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		if fe.Field != "" {
+			b.WriteString(fe.Field)
+			b.WriteString(": ")
+		}
+		b.WriteString(fe.Message)
+	}
+	return b.String()
+}
+
+// newValidationError builds a *ValidationError for eventType from the library's error tree. Only the leaves of the
+// tree are kept: the inner nodes ("validation failed", "$ref failed") say nothing the leaves do not.
+func newValidationError(eventType string, verr *jsonschema.ValidationError, p *message.Printer) *ValidationError {
+	var out []FieldError
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		switch e.ErrorKind.(type) {
+		case *kind.AnyOf, *kind.OneOf, *kind.Not, *kind.Contains:
+			// The causes of these are the failures of alternatives, not violations on their own.
+		default:
+			if len(e.Causes) > 0 {
+				for _, c := range e.Causes {
+					walk(c)
+				}
+				return
+			}
+		}
+		out = append(out, fieldErrors(e, p)...)
+	}
+	walk(verr)
+	slices.SortFunc(out, func(a, b FieldError) int {
+		return cmp.Or(cmp.Compare(a.Field, b.Field), cmp.Compare(a.Message, b.Message))
+	})
+	return &ValidationError{Type: eventType, Errors: slices.Compact(out)}
+}
+
+// fieldErrors describes one leaf of the library's error tree in ponte's words, for the keywords the catalogue uses.
+// A missing or unknown property becomes one FieldError per property.
+func fieldErrors(e *jsonschema.ValidationError, p *message.Printer) []FieldError {
+	field := pointer(e.InstanceLocation)
+	one := func(format string, args ...any) []FieldError {
+		return []FieldError{{Field: field, Message: fmt.Sprintf(format, args...)}}
+	}
+	switch k := e.ErrorKind.(type) {
+	case *kind.Required:
+		out := make([]FieldError, len(k.Missing))
+		for i, name := range k.Missing {
+			out[i] = FieldError{Field: field, Message: fmt.Sprintf("missing property %q", name)}
+		}
+		return out
+	case *kind.AdditionalProperties:
+		out := make([]FieldError, len(k.Properties))
+		for i, name := range k.Properties {
+			out[i] = FieldError{Field: field, Message: fmt.Sprintf("unknown property %q", name)}
+		}
+		return out
+	case *kind.Type:
+		return one("wrong type: want %s, got %s", strings.Join(k.Want, " or "), k.Got)
+	case *kind.Enum:
+		if len(k.Want) == 1 {
+			return one("must be %s", jsonText(k.Want[0]))
+		}
+		want := make([]string, len(k.Want))
+		for i, w := range k.Want {
+			want[i] = jsonText(w)
+		}
+		return one("must be one of %s", strings.Join(want, ", "))
+	case *kind.Format:
+		reason := ""
+		if k.Err != nil {
+			reason = ": " + k.Err.Error()
+		}
+		if s, ok := k.Got.(string); ok && !piiFormat(k.Want) {
+			return one("%q is not a valid %s%s", s, k.Want, reason)
+		}
+		return one("not a valid %s%s", k.Want, reason)
+	case *kind.MinLength:
+		return one("too short: want at least %s, got %d", plural(k.Want, "character"), k.Got)
+	case *kind.MaxLength:
+		return one("too long: want at most %s, got %d", plural(k.Want, "character"), k.Got)
+	case *kind.Pattern:
+		return one("does not match the pattern %q", k.Want)
+	case *kind.Minimum:
+		return one("must be at least %s, got %s", number(k.Want), number(k.Got))
+	case *kind.Maximum:
+		return one("must be at most %s, got %s", number(k.Want), number(k.Got))
+	case *kind.ExclusiveMinimum:
+		return one("must be greater than %s, got %s", number(k.Want), number(k.Got))
+	case *kind.MultipleOf:
+		return one("must be a multiple of %s, got %s", number(k.Want), number(k.Got))
+	case *kind.MinItems:
+		return one("too few items: want at least %d, got %d", k.Want, k.Got)
+	case *kind.UniqueItems:
+		return one("items %d and %d are equal; items must be unique", k.Duplicates[0], k.Duplicates[1])
+	case *kind.MinProperties:
+		return one("too few properties: want at least %d, got %d", k.Want, k.Got)
+	default: // a keyword the catalogue does not use yet: the library's own wording
+		return one("%s", k.LocalizedString(p))
+	}
+}
+
+// pointer returns the JSON pointer (RFC 6901) of a location given as its reference tokens.
+func pointer(tokens []string) string {
+	var b strings.Builder
+	for _, t := range tokens {
+		b.WriteByte('/')
+		if strings.ContainsAny(t, "~/") {
+			t = strings.ReplaceAll(strings.ReplaceAll(t, "~", "~0"), "/", "~1")
+		}
+		b.WriteString(t)
+	}
+	return b.String()
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+func number(r *big.Rat) string {
+	if r.IsInt() {
+		return r.Num().String()
+	}
+	f, _ := r.Float64()
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
