@@ -1,0 +1,82 @@
+// Package embedded runs a NATS server with JetStream inside the ponte process, for `ponte dev` and for tests:
+// the real nats-server, bound to loopback, with its store in a directory of the caller's choosing.
+package embedded
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// Options configure the embedded server.
+type Options struct {
+	// Host to listen on. Default "127.0.0.1".
+	Host string
+	// Port for clients; 0 picks a free port (-1 in nats-server terms). Default 0.
+	Port int
+	// MonitorPort serves the HTTP monitoring endpoints (/varz, /jsz) when > 0.
+	MonitorPort int
+	// StoreDir holds the JetStream data. Required.
+	StoreDir string
+	// ReadyTimeout bounds the start. Default 10s.
+	ReadyTimeout time.Duration
+}
+
+// Server is a running embedded NATS server.
+type Server struct {
+	*server.Server
+}
+
+// Start starts a server and waits until it accepts connections.
+func Start(o Options) (*Server, error) {
+	if o.StoreDir == "" {
+		return nil, errors.New("embedded nats: StoreDir is required")
+	}
+	if o.Host == "" {
+		o.Host = "127.0.0.1"
+	}
+	port := o.Port
+	if port == 0 {
+		port = -1
+	}
+	if o.ReadyTimeout == 0 {
+		o.ReadyTimeout = 10 * time.Second
+	}
+	opts := &server.Options{
+		ServerName: "ponte-dev",
+		Host:       o.Host,
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   o.StoreDir,
+		NoSigs:     true,
+		NoLog:      true,
+		MaxPayload: 8 << 20,
+	}
+	if o.MonitorPort > 0 {
+		opts.HTTPHost, opts.HTTPPort = o.Host, o.MonitorPort
+	}
+	s, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(o.ReadyTimeout) {
+		s.Shutdown()
+		return nil, fmt.Errorf("embedded nats: not ready after %s (is %s:%d in use?)", o.ReadyTimeout, o.Host, o.Port)
+	}
+	return &Server{s}, nil
+}
+
+// Connect returns a client connection to the server.
+func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
+	return nats.Connect(s.ClientURL(), opts...)
+}
+
+// Stop shuts the server down and waits for it.
+func (s *Server) Stop() {
+	s.Shutdown()
+	s.WaitForShutdown()
+}

@@ -1,0 +1,124 @@
+package events
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Outcomes are the closed set of the outcome label of ponte_events_processed_total.
+var Outcomes = []string{
+	OutcomeSuccess, OutcomeDuplicate, OutcomeRetry, OutcomeDelayed, OutcomeDeadLetter, OutcomeError,
+}
+
+// Outcome label values.
+const (
+	OutcomeSuccess    = "success"     // handled; result published; acked
+	OutcomeDuplicate  = "duplicate"   // already completed earlier; result republished; no API call; acked
+	OutcomeRetry      = "retry"       // retryable failure; nak'ed with backoff
+	OutcomeDelayed    = "delayed"     // a needed breaker is open or the worker is stopping; nak'ed, no attempt counted
+	OutcomeDeadLetter = "dead_letter" // dead letter published; terminated
+	OutcomeError      = "error"       // settling failed (publish or ledger); nak'ed to try again
+)
+
+// UnroutedType is the type label of messages on subjects with no handler.
+const UnroutedType = "unrouted"
+
+// Reasons are the closed set of the reason label of ponte_dead_letters_total.
+var Reasons = []string{
+	ReasonNotCloudEvent, ReasonUnknownType, ReasonSchemaViolation, ReasonTooLarge, ReasonPermanent, ReasonExhausted,
+}
+
+// Dead-letter reasons.
+const (
+	ReasonNotCloudEvent   = "not_cloudevent"
+	ReasonUnknownType     = "unknown_type"
+	ReasonSchemaViolation = "schema_violation"
+	ReasonTooLarge        = "too_large"
+	ReasonPermanent       = "permanent_error"
+	ReasonExhausted       = "attempts_exhausted"
+)
+
+type metrics struct {
+	received      *prometheus.CounterVec
+	processed     *prometheus.CounterVec
+	deadLetters   *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	age           *prometheus.HistogramVec
+	inProgress    *prometheus.GaugeVec
+	lastProcessed *prometheus.GaugeVec
+	paused        *prometheus.GaugeVec
+	pending       *prometheus.GaugeVec
+	ackPending    *prometheus.GaugeVec
+	redelivered   *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	f := promauto.With(reg)
+	return &metrics{
+		received: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "ponte_events_received_total",
+			Help: "Messages fetched from the input stream, by event type (unrouted for subjects with no handler).",
+		}, []string{"type"}),
+		processed: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "ponte_events_processed_total",
+			Help: "Messages settled, by event type and outcome (success, duplicate, retry, delayed, dead_letter, error).",
+		}, []string{"type", "outcome"}),
+		deadLetters: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "ponte_dead_letters_total",
+			Help: "Dead letters published, by event type and reason.",
+		}, []string{"type", "reason"}),
+		duration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ponte_event_processing_duration_seconds",
+			Help:    "Time from fetch to settlement of one message, by event type.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"type"}),
+		age: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ponte_event_age_seconds",
+			Help:    "Time from the CloudEvent time attribute to settlement with a result or dead letter, by event type.",
+			Buckets: []float64{.01, .05, .1, .5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600},
+		}, []string{"type"}),
+		inProgress: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ponte_events_in_progress",
+			Help: "Messages being processed now, by event type.",
+		}, []string{"type"}),
+		lastProcessed: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ponte_event_last_processed_timestamp_seconds",
+			Help: "Unix time of the last message settled with a result or a dead letter, by event type.",
+		}, []string{"type"}),
+		paused: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ponte_consumer_paused",
+			Help: "1 while a consumer has stopped fetching because a circuit breaker its handler needs is open.",
+		}, []string{"consumer"}),
+		pending: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ponte_consumer_pending_messages",
+			Help: "Messages in the stream not yet delivered to the consumer (JetStream num_pending).",
+		}, []string{"stream", "consumer"}),
+		ackPending: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ponte_consumer_ack_pending_messages",
+			Help: "Messages delivered to the consumer and not yet acknowledged (JetStream num_ack_pending).",
+		}, []string{"stream", "consumer"}),
+		redelivered: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ponte_consumer_redelivered_messages",
+			Help: "Messages delivered more than once and not yet acknowledged (JetStream num_redelivered).",
+		}, []string{"stream", "consumer"}),
+	}
+}
+
+// declare pre-creates the series of an event type and its consumer.
+func (m *metrics) declare(eventType, stream, consumer string) {
+	m.received.WithLabelValues(eventType)
+	for _, o := range Outcomes {
+		m.processed.WithLabelValues(eventType, o)
+	}
+	for _, r := range Reasons {
+		m.deadLetters.WithLabelValues(eventType, r)
+	}
+	m.duration.WithLabelValues(eventType)
+	m.age.WithLabelValues(eventType)
+	m.inProgress.WithLabelValues(eventType)
+	m.lastProcessed.WithLabelValues(eventType)
+	m.paused.WithLabelValues(consumer)
+	m.pending.WithLabelValues(stream, consumer)
+	m.ackPending.WithLabelValues(stream, consumer)
+	m.redelivered.WithLabelValues(stream, consumer)
+}

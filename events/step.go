@@ -1,0 +1,155 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+)
+
+// Handler turns one decoded, validated event into calls on the downstream clients. It returns nil when every
+// step succeeded, an error with Permanent() true when retrying cannot help (the event is dead-lettered), or any
+// other error to be retried later. Handlers wrap each side effect in Step so that a redelivered event runs only
+// the steps not done yet.
+type Handler interface {
+	Handle(ctx context.Context, ev event.Event) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, ev event.Event) error
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, ev event.Event) error { return f(ctx, ev) }
+
+// Step statuses in results and the ledger.
+const (
+	StatusDone     = "done"     // the step made its change now
+	StatusSkipped  = "skipped"  // nothing to change: the target already was as wanted
+	StatusReplayed = "replayed" // the ledger shows the step succeeded on an earlier delivery; not called again
+)
+
+// StepSpec names one step of a handler. Key is unique within the event and stable across deliveries
+// ("senior.add_role.2"); Target and Operation are reported in the result.
+type StepSpec struct {
+	Key       string
+	Target    string
+	Operation string
+}
+
+// StepOutcome is what a step did: Status (StatusDone or StatusSkipped; StatusReplayed is set by Step), the ids it
+// produced or found (e.g. "zeevUserId", "personRoleId", "contratacaoId") and an optional short detail.
+type StepOutcome struct {
+	Target    string           `json:"target"`
+	Operation string           `json:"operation"`
+	Status    string           `json:"status"`
+	IDs       map[string]int64 `json:"ids,omitempty"`
+	Detail    string           `json:"detail,omitempty"`
+	At        time.Time        `json:"at,omitzero"`
+}
+
+// Done returns a StepOutcome with StatusDone and the given ids as name/value pairs.
+func Done(ids ...any) StepOutcome { return outcome(StatusDone, ids) }
+
+// Skipped returns a StepOutcome with StatusSkipped, the detail saying why, and ids as name/value pairs.
+func Skipped(detail string, ids ...any) StepOutcome {
+	o := outcome(StatusSkipped, ids)
+	o.Detail = detail
+	return o
+}
+
+func outcome(status string, ids []any) StepOutcome {
+	o := StepOutcome{Status: status}
+	for i := 0; i+1 < len(ids); i += 2 {
+		if o.IDs == nil {
+			o.IDs = map[string]int64{}
+		}
+		name := fmt.Sprint(ids[i])
+		switch v := ids[i+1].(type) {
+		case int:
+			o.IDs[name] = int64(v)
+		case int32:
+			o.IDs[name] = int64(v)
+		case int64:
+			o.IDs[name] = v
+		}
+	}
+	return o
+}
+
+// journal is the per-delivery view of the ledger that Step reads and writes.
+type journal struct {
+	ledger *Ledger
+	now    func() time.Time
+
+	mu    sync.Mutex
+	entry *entry
+	order []string
+	steps map[string]StepOutcome
+}
+
+type journalKey struct{}
+
+func withJournal(ctx context.Context, j *journal) context.Context {
+	return context.WithValue(ctx, journalKey{}, j)
+}
+
+// Step runs fn as the step spec of the event being handled, unless the ledger shows it already succeeded on an
+// earlier delivery: then fn is not called and the recorded outcome is returned with StatusReplayed. A step that
+// succeeds is recorded in the ledger before Step returns; if that write fails, Step returns the (retryable) error
+// and the step's effect is left to its own idempotency on the next delivery. Outside a Worker (a handler called
+// directly) Step just calls fn.
+func Step(ctx context.Context, spec StepSpec, fn func(ctx context.Context) (StepOutcome, error)) (StepOutcome, error) {
+	j, _ := ctx.Value(journalKey{}).(*journal)
+	if j == nil {
+		o, err := fn(ctx)
+		o.Target, o.Operation = spec.Target, spec.Operation
+		return o, err
+	}
+	j.mu.Lock()
+	prev, done := j.entry.rec.Steps[spec.Key]
+	j.mu.Unlock()
+	if done {
+		prev.Status = StatusReplayed
+		j.add(spec.Key, prev)
+		return prev, nil
+	}
+	o, err := fn(ctx)
+	if err != nil {
+		return o, err
+	}
+	o.Target, o.Operation = spec.Target, spec.Operation
+	if o.Status == "" {
+		o.Status = StatusDone
+	}
+	o.At = j.now().UTC()
+	j.mu.Lock()
+	err = j.ledger.update(ctx, j.entry, func(r *Record) { r.Steps[spec.Key] = o })
+	j.mu.Unlock()
+	if err != nil {
+		return o, fmt.Errorf("record step %s: %w", spec.Key, err)
+	}
+	j.add(spec.Key, o)
+	return o, nil
+}
+
+func (j *journal) add(key string, o StepOutcome) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, seen := j.steps[key]; !seen {
+		j.order = append(j.order, key)
+	}
+	j.steps[key] = o
+}
+
+// outcomes returns the steps of this delivery in the order they ran.
+func (j *journal) outcomes() []StepOutcome {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := make([]StepOutcome, 0, len(j.order))
+	for _, k := range j.order {
+		out = append(out, j.steps[k])
+	}
+	return out
+}

@@ -1,0 +1,867 @@
+package events
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ponte-dev/ponte/clients"
+	"github.com/ponte-dev/ponte/schemas"
+)
+
+// Config tunes a Worker. Zero fields take the documented defaults.
+type Config struct {
+	// Concurrency is how many messages each consumer processes at once. Default 4.
+	Concurrency int `yaml:"concurrency"`
+	// AckWait is how long JetStream waits for a settlement before redelivering; long handlers send
+	// InProgress to extend it. Default 60s.
+	AckWait time.Duration `yaml:"ackWait"`
+	// MaxAckPending bounds the unacknowledged messages of each consumer across all replicas. Default 1000.
+	MaxAckPending int `yaml:"maxAckPending"`
+	// MaxAttempts is the attempt budget: retryable failures (breaker-open delays do not count) before the event
+	// is dead-lettered. Default 10.
+	MaxAttempts int `yaml:"maxAttempts"`
+	// BackoffBase and BackoffMax shape the retry delay: BackoffBase·2^(attempt-1) with ±20% jitter, at most
+	// BackoffMax, never less than the server's Retry-After. Defaults 1s and 5m.
+	BackoffBase time.Duration `yaml:"backoffBase"`
+	BackoffMax  time.Duration `yaml:"backoffMax"`
+	// MaxMessageSize is the largest message (headers excluded) accepted; larger ones are dead-lettered.
+	// Default 256 KiB.
+	MaxMessageSize int `yaml:"maxMessageSize"`
+	// HandlerTimeout bounds one handler run. Default 2m.
+	HandlerTimeout time.Duration `yaml:"handlerTimeout"`
+	// DrainTimeout is how long Run waits, after its context ends, for in-flight messages before cancelling them
+	// (they are then nak'ed for prompt redelivery). Default 25s.
+	DrainTimeout time.Duration `yaml:"drainTimeout"`
+	// Source is the CloudEvents source of result and dead-letter events. Default "ponte".
+	Source string `yaml:"source"`
+}
+
+// WithDefaults returns c with every unset field at its default.
+func (c Config) WithDefaults() Config {
+	if c.Concurrency == 0 {
+		c.Concurrency = 4
+	}
+	if c.AckWait == 0 {
+		c.AckWait = 60 * time.Second
+	}
+	if c.MaxAckPending == 0 {
+		c.MaxAckPending = 1000
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 10
+	}
+	if c.BackoffBase == 0 {
+		c.BackoffBase = time.Second
+	}
+	if c.BackoffMax == 0 {
+		c.BackoffMax = 5 * time.Minute
+	}
+	if c.MaxMessageSize == 0 {
+		c.MaxMessageSize = 256 << 10
+	}
+	if c.HandlerTimeout == 0 {
+		c.HandlerTimeout = 2 * time.Minute
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = 25 * time.Second
+	}
+	if c.Source == "" {
+		c.Source = "ponte"
+	}
+	return c
+}
+
+// Validate reports the first unusable field, naming its key.
+func (c Config) Validate() error {
+	switch {
+	case c.Concurrency < 0 || c.Concurrency > 1024:
+		return errors.New("concurrency: must be between 1 and 1024")
+	case c.AckWait < 0 || (c.AckWait > 0 && c.AckWait < time.Second):
+		return errors.New("ackWait: must be at least 1s")
+	case c.MaxAckPending < 0:
+		return errors.New("maxAckPending: must not be negative")
+	case c.MaxAttempts < 0:
+		return errors.New("maxAttempts: must not be negative")
+	case c.BackoffBase < 0 || c.BackoffMax < 0:
+		return errors.New("backoffBase, backoffMax: must not be negative")
+	case c.BackoffMax > 0 && c.BackoffBase > c.BackoffMax:
+		return errors.New("backoffBase: must not exceed backoffMax")
+	case c.MaxMessageSize < 0:
+		return errors.New("maxMessageSize: must not be negative")
+	case c.HandlerTimeout < 0 || c.DrainTimeout < 0:
+		return errors.New("handlerTimeout, drainTimeout: must not be negative")
+	}
+	return nil
+}
+
+// Route binds an event type to its handler.
+type Route struct {
+	// Type is the CloudEvent type and the input subject, e.g. "person.hired".
+	Type string
+	// Handler runs the event's steps.
+	Handler Handler
+	// Targets are the single-tenant targets the handler calls ("zeev", "senior"). While the breaker of any of
+	// them is open the route's consumer stops fetching. Per-tenant breakers (CidadES, per UG) delay only the
+	// events of that tenant.
+	Targets []string
+	// Extensions are CloudEvent extensions the type requires (e.g. "ug"); an event without one is dead-lettered.
+	Extensions []string
+}
+
+// Validator checks an event's data against the schema for its type and dataschema; schemas.Catalog is one.
+type Validator interface {
+	Validate(eventType, dataschema string, data []byte) error
+}
+
+// Options are a Worker's collaborators. Logger, Registerer and Breakers may be nil.
+type Options struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	// Breakers, when set, lets consumers pause while a breaker their route needs is open.
+	Breakers *clients.Breakers
+	// Now is the clock; nil for time.Now.
+	Now func() time.Time
+}
+
+// Worker consumes the input stream with one durable pull consumer per route (plus one that dead-letters
+// messages on subjects with no route), and settles every message: see the package documentation.
+// Run it once; Ready reports whether it is consuming.
+type Worker struct {
+	js        jetstream.JetStream
+	topo      Topology
+	cfg       Config
+	routes    map[string]*Route
+	order     []string
+	validator Validator
+	log       *slog.Logger
+	metrics   *metrics
+	breakers  *clients.Breakers
+	now       func() time.Time
+
+	ledger *Ledger
+	ready  atomic.Bool
+}
+
+// NewWorker returns a Worker; it does not touch the server until Run.
+func NewWorker(js jetstream.JetStream, topo Topology, cfg Config, routes []Route, v Validator, opts Options) (*Worker, error) {
+	topo = topo.WithDefaults()
+	if err := topo.Validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	w := &Worker{
+		js: js, topo: topo, cfg: cfg.WithDefaults(), routes: map[string]*Route{}, validator: v,
+		log: opts.Logger, breakers: opts.Breakers, now: opts.Now,
+	}
+	if w.log == nil {
+		w.log = slog.New(slog.DiscardHandler)
+	}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	reg := opts.Registerer
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	w.metrics = newMetrics(reg)
+	for i := range routes {
+		r := routes[i]
+		if r.Type == "" || r.Handler == nil {
+			return nil, fmt.Errorf("route %d: type and handler are required", i)
+		}
+		if _, dup := w.routes[r.Type]; dup {
+			return nil, fmt.Errorf("route %s: duplicate", r.Type)
+		}
+		w.routes[r.Type] = &r
+		w.order = append(w.order, r.Type)
+		w.metrics.declare(r.Type, topo.InputStream, topo.ConsumerName(r.Type))
+	}
+	w.metrics.declare(UnroutedType, topo.InputStream, topo.UnroutedConsumer())
+	return w, nil
+}
+
+// Ready reports whether every consumer is bound and fetching (readiness probe).
+func (w *Worker) Ready() bool { return w.ready.Load() }
+
+// Run ensures the topology, binds the consumers and processes messages until ctx ends; then it stops fetching,
+// lets in-flight messages finish for up to DrainTimeout, and returns nil. It returns an error only if the
+// topology or a consumer cannot be set up.
+func (w *Worker) Run(ctx context.Context) error {
+	kv, err := w.topo.Ensure(ctx, w.js)
+	if err != nil {
+		return err
+	}
+	w.ledger = NewLedger(kv)
+
+	type bound struct {
+		cons  jetstream.Consumer
+		route *Route
+	}
+	var all []bound
+	for _, t := range w.order {
+		c, err := w.bind(ctx, w.topo.ConsumerName(t), []string{t})
+		if err != nil {
+			return err
+		}
+		all = append(all, bound{c, w.routes[t]})
+	}
+	unrouted, err := w.bind(ctx, w.topo.UnroutedConsumer(), w.topo.InputSubjects)
+	if err != nil {
+		return err
+	}
+	all = append(all, bound{unrouted, nil})
+
+	// work is cancelled DrainTimeout after ctx ends, so that in-flight handlers give up.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	var loops, inflight sync.WaitGroup
+	for _, b := range all {
+		loops.Go(func() { w.consume(ctx, work, b.cons, b.route, &inflight) })
+	}
+	loops.Go(func() { w.watchLag(ctx, all2consumers(all, func(b bound) jetstream.Consumer { return b.cons })) })
+	w.ready.Store(true)
+	w.log.Info("worker consuming", "stream", w.topo.InputStream, "consumers", len(all), "concurrency", w.cfg.Concurrency)
+
+	<-ctx.Done()
+	w.ready.Store(false)
+	loops.Wait()
+	done := make(chan struct{})
+	go func() { inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(w.cfg.DrainTimeout):
+		w.log.Warn("drain timeout: cancelling in-flight handlers", "timeout", w.cfg.DrainTimeout)
+		cancelWork()
+		<-done
+	}
+	w.log.Info("worker stopped")
+	return nil
+}
+
+func all2consumers[T any](in []T, f func(T) jetstream.Consumer) []jetstream.Consumer {
+	out := make([]jetstream.Consumer, 0, len(in))
+	for _, b := range in {
+		out = append(out, f(b))
+	}
+	return out
+}
+
+func (w *Worker) consumerConfig(name string, subjects []string) jetstream.ConsumerConfig {
+	cfg := jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   "ponte worker for " + strings.Join(subjects, ", "),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       w.cfg.AckWait,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		// Unlimited on purpose: ponte counts attempts itself in the ledger (breaker-open delays excluded) and
+		// dead-letters past MaxAttempts, so the server must never drop a message on its own.
+		MaxDeliver:    -1,
+		MaxAckPending: w.cfg.MaxAckPending,
+	}
+	if len(subjects) == 1 {
+		cfg.FilterSubject = subjects[0]
+	} else {
+		cfg.FilterSubjects = subjects
+	}
+	return cfg
+}
+
+func (w *Worker) bind(ctx context.Context, name string, subjects []string) (jetstream.Consumer, error) {
+	if w.topo.Manage {
+		c, err := w.js.CreateOrUpdateConsumer(ctx, w.topo.InputStream, w.consumerConfig(name, subjects))
+		if err != nil {
+			return nil, fmt.Errorf("create or update consumer %s: %w", name, err)
+		}
+		return c, nil
+	}
+	c, err := w.js.Consumer(ctx, w.topo.InputStream, name)
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s on stream %s: %w (set manage: true to create it)", name, w.topo.InputStream, err)
+	}
+	return c, nil
+}
+
+// pausedFor returns how long the route's consumer should stay paused: >0 while a breaker it needs is open.
+func (w *Worker) pausedFor(r *Route) bool {
+	if r == nil || w.breakers == nil {
+		return false
+	}
+	for _, t := range r.Targets {
+		if w.breakers.State(clients.BreakerKey{Target: t}) == clients.StateOpen {
+			return true
+		}
+	}
+	return false
+}
+
+// consume is the fetch loop of one consumer. It returns when ctx ends.
+func (w *Worker) consume(ctx, work context.Context, cons jetstream.Consumer, route *Route, inflight *sync.WaitGroup) {
+	name := cons.CachedInfo().Name
+	log := w.log.With("consumer", name)
+	sem := make(chan struct{}, w.cfg.Concurrency)
+	paused := false
+	setPaused := func(p bool) {
+		if p != paused {
+			paused = p
+			v := 0.0
+			if p {
+				v = 1
+				log.Warn("consumer paused: a circuit breaker its handler needs is open", "targets", route.Targets)
+			} else {
+				log.Info("consumer resumed")
+			}
+			w.metrics.paused.WithLabelValues(name).Set(v)
+		}
+	}
+	for ctx.Err() == nil {
+		if w.pausedFor(route) {
+			setPaused(true)
+			sleep(ctx, 250*time.Millisecond)
+			continue
+		}
+		setPaused(false)
+		it, err := cons.Messages(jetstream.PullMaxMessages(w.cfg.Concurrency))
+		if err != nil {
+			log.Error("cannot start fetching; retrying", "err", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		w.fetch(ctx, work, it, route, sem, inflight, log)
+	}
+}
+
+// fetch hands messages from it to workers until ctx ends, the route must pause, or the iterator fails. It then
+// drains the iterator, delaying the messages it still held.
+func (w *Worker) fetch(ctx, work context.Context, it jetstream.MessagesContext, route *Route, sem chan struct{}, inflight *sync.WaitGroup, log *slog.Logger) {
+	defer func() {
+		it.Drain()
+		for {
+			msg, err := it.Next(jetstream.NextMaxWait(time.Second))
+			if err != nil {
+				return
+			}
+			// Held but never started: hand it back quickly, no attempt counted.
+			_ = msg.NakWithDelay(time.Second)
+		}
+	}()
+	for ctx.Err() == nil && !w.pausedFor(route) {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		msg, err := it.Next(jetstream.NextMaxWait(500 * time.Millisecond))
+		if err != nil {
+			<-sem
+			if errors.Is(err, nats.ErrTimeout) {
+				continue
+			}
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || errors.Is(err, jetstream.ErrConsumerDeleted) {
+				log.Warn("fetching stopped; restarting", "err", err)
+				sleep(ctx, time.Second)
+				return
+			}
+			log.Warn("fetch error", "err", err)
+			continue
+		}
+		inflight.Add(1)
+		go func() {
+			defer inflight.Done()
+			defer func() { <-sem }()
+			w.process(work, msg, route)
+		}()
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// watchLag exports the consumers' pending counts every 5 seconds.
+func (w *Worker) watchLag(ctx context.Context, cons []jetstream.Consumer) {
+	for {
+		for _, c := range cons {
+			info, err := c.Info(ctx)
+			if err != nil {
+				continue
+			}
+			w.metrics.pending.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumPending))
+			w.metrics.ackPending.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumAckPending))
+			w.metrics.redelivered.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumRedelivered))
+		}
+		sleep(ctx, 5*time.Second)
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// delivery is one message being processed.
+type delivery struct {
+	msg      jetstream.Msg
+	meta     *jetstream.MsgMetadata
+	typ      string // metrics label
+	ev       *event.Event
+	key      string
+	entry    *entry
+	start    time.Time
+	log      *slog.Logger
+	settled  string
+	attempts int
+}
+
+// process runs one message to its settlement. It never returns an error: every path ends in Ack, Term or
+// NakWithDelay.
+func (w *Worker) process(ctx context.Context, msg jetstream.Msg, route *Route) {
+	if _, routed := w.routes[msg.Subject()]; route == nil && routed {
+		// The unrouted consumer sees every input subject; routed ones belong to their own consumer.
+		_ = msg.Ack()
+		return
+	}
+	d := &delivery{msg: msg, typ: UnroutedType, start: w.now()}
+	if route != nil {
+		d.typ = route.Type
+	}
+	d.meta, _ = msg.Metadata()
+	d.log = w.log.With("subject", msg.Subject())
+	if d.meta != nil {
+		d.log = d.log.With("stream_seq", d.meta.Sequence.Stream, "delivery", d.meta.NumDelivered)
+	}
+	w.metrics.received.WithLabelValues(d.typ).Inc()
+	w.metrics.inProgress.WithLabelValues(d.typ).Inc()
+	defer func() {
+		w.metrics.inProgress.WithLabelValues(d.typ).Dec()
+		w.metrics.processed.WithLabelValues(d.typ, d.settled).Inc()
+		w.metrics.duration.WithLabelValues(d.typ).Observe(w.now().Sub(d.start).Seconds())
+		if d.settled == OutcomeSuccess || d.settled == OutcomeDeadLetter || d.settled == OutcomeDuplicate {
+			w.metrics.lastProcessed.WithLabelValues(d.typ).Set(float64(w.now().Unix()))
+			if d.ev != nil && !d.ev.Time().IsZero() {
+				w.metrics.age.WithLabelValues(d.typ).Observe(w.now().Sub(d.ev.Time()).Seconds())
+			}
+		}
+	}()
+
+	// Validation: no HTTP call is made for an invalid message.
+	if w.cfg.MaxMessageSize > 0 && len(msg.Data()) > w.cfg.MaxMessageSize {
+		w.deadLetter(ctx, d, ReasonTooLarge, fmt.Sprintf("message is %d bytes, the limit is %d", len(msg.Data()), w.cfg.MaxMessageSize), nil, nil)
+		return
+	}
+	ev, err := Decode(msg.Headers(), msg.Data())
+	if err != nil {
+		w.deadLetter(ctx, d, ReasonNotCloudEvent, err.Error(), nil, nil)
+		return
+	}
+	d.ev = ev
+	d.log = d.log.With("event_id", ev.ID(), "type", ev.Type())
+	if route == nil {
+		if _, known := w.routes[ev.Type()]; known {
+			// A routed type published on an unrouted subject.
+			w.deadLetter(ctx, d, ReasonUnknownType, fmt.Sprintf("event type %q must be published on subject %q, not %q", ev.Type(), ev.Type(), msg.Subject()), nil, nil)
+			return
+		}
+		w.deadLetter(ctx, d, ReasonUnknownType, fmt.Sprintf("unknown event type %q: ponte handles %s", ev.Type(), strings.Join(w.order, ", ")), nil, nil)
+		return
+	}
+	if ev.Type() != route.Type {
+		w.deadLetter(ctx, d, ReasonUnknownType, fmt.Sprintf("event type %q published on subject %q: the subject must equal the type", ev.Type(), msg.Subject()), nil, nil)
+		return
+	}
+	var fieldErrs []FieldError
+	for _, ext := range route.Extensions {
+		if v, ok := ev.Extensions()[ext]; !ok || fmt.Sprint(v) == "" {
+			fieldErrs = append(fieldErrs, FieldError{Field: ext, Message: fmt.Sprintf("CloudEvent extension %q is required for %s", ext, route.Type)})
+		}
+	}
+	if w.validator != nil {
+		if err := w.validator.Validate(ev.Type(), ev.DataSchema(), ev.Data()); err != nil {
+			fieldErrs = append(fieldErrs, fieldErrors(err)...)
+		}
+	}
+	if len(fieldErrs) > 0 {
+		w.deadLetter(ctx, d, ReasonSchemaViolation, fmt.Sprintf("%d validation error(s)", len(fieldErrs)), fieldErrs, nil)
+		return
+	}
+
+	// Ledger: an event already completed republishes its result and calls nothing.
+	d.key = LedgerKey(ev.Source(), ev.ID())
+	d.entry, err = w.ledger.load(ctx, d.key)
+	if err != nil {
+		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), err)
+		return
+	}
+	if len(d.entry.rec.Result) > 0 {
+		w.republish(ctx, d)
+		return
+	}
+
+	j := &journal{ledger: w.ledger, now: w.now, entry: d.entry, steps: map[string]StepOutcome{}}
+	hctx, cancel := context.WithTimeout(withJournal(ctx, j), w.cfg.HandlerTimeout)
+	stopProgress := w.keepAlive(msg)
+	herr := route.Handler.Handle(hctx, *ev)
+	stopProgress()
+	cancel()
+
+	switch {
+	case herr == nil:
+		w.complete(ctx, d, j.outcomes())
+	case clients.IsBreakerOpen(herr) || (ctx.Err() != nil && !clients.IsPermanent(herr)):
+		// An open breaker or a stopping worker says nothing about the event: delay it, count no attempt.
+		delay := clients.RetryAfter(herr)
+		if delay <= 0 {
+			delay = time.Second
+		}
+		w.retryLater(d, OutcomeDelayed, jitter(delay), herr)
+	case clients.IsPermanent(herr):
+		w.deadLetter(ctx, d, ReasonPermanent, herr.Error(), fieldErrors(herr), herr)
+	default:
+		w.failed(ctx, d, herr)
+	}
+}
+
+func (d *delivery) numDelivered() uint64 {
+	if d.meta == nil {
+		return 1
+	}
+	return d.meta.NumDelivered
+}
+
+// keepAlive tells JetStream the message is still being worked on every AckWait/3, until stopped.
+func (w *Worker) keepAlive(msg jetstream.Msg) (stop func()) {
+	every := w.cfg.AckWait / 3
+	t := time.NewTicker(every)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-t.C:
+				_ = msg.InProgress()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { t.Stop(); close(done) }
+}
+
+// settleCtx is the context for publishing and ledger writes at settlement: it survives the worker's shutdown
+// (the connection drains after Run returns) but is bounded.
+func settleCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+}
+
+// complete publishes the result, records completion in the ledger and acks.
+func (w *Worker) complete(ctx context.Context, d *delivery, steps []StepOutcome) {
+	sctx, cancel := settleCtx(ctx)
+	defer cancel()
+	completed := w.now().UTC()
+	res, err := w.resultEvent(d.ev, steps, completed)
+	if err != nil {
+		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), err)
+		return
+	}
+	body, _ := json.Marshal(res)
+	if err := w.publish(sctx, ResultPrefix+d.ev.Type(), res, resultMsgID(d.key)); err != nil {
+		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("publish result: %w", err))
+		return
+	}
+	if err := w.ledger.update(sctx, d.entry, func(r *Record) {
+		r.EventID, r.Source, r.Type = d.ev.ID(), d.ev.Source(), d.ev.Type()
+		r.Completed, r.Result = completed, body
+	}); err != nil {
+		// The result is out; the redelivery will find the steps done and republish it with the same id.
+		w.retryLater(d, OutcomeError, time.Second, fmt.Errorf("record completion: %w", err))
+		return
+	}
+	w.ack(d, OutcomeSuccess)
+	d.log.Info("event processed", "steps", len(steps), "duration", w.now().Sub(d.start))
+}
+
+// republish sends the recorded result again (same Nats-Msg-Id) for an event that already completed.
+func (w *Worker) republish(ctx context.Context, d *delivery) {
+	sctx, cancel := settleCtx(ctx)
+	defer cancel()
+	var res event.Event
+	if err := json.Unmarshal(d.entry.rec.Result, &res); err != nil {
+		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("decode recorded result: %w", err))
+		return
+	}
+	if err := w.publish(sctx, ResultPrefix+d.ev.Type(), &res, resultMsgID(d.key)); err != nil {
+		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("republish result: %w", err))
+		return
+	}
+	w.ack(d, OutcomeDuplicate)
+	d.log.Info("event already processed: result republished, no call made")
+}
+
+// failed counts a retryable failure in the ledger and either delays the message or, past the budget,
+// dead-letters it.
+func (w *Worker) failed(ctx context.Context, d *delivery, herr error) {
+	sctx, cancel := settleCtx(ctx)
+	defer cancel()
+	now := w.now().UTC()
+	err := w.ledger.update(sctx, d.entry, func(r *Record) {
+		r.EventID, r.Source, r.Type = d.ev.ID(), d.ev.Source(), d.ev.Type()
+		r.Attempts++
+		if r.FirstFailure.IsZero() {
+			r.FirstFailure = now
+		}
+		r.LastFailure = now
+	})
+	if err != nil {
+		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("%w (and recording the attempt failed: %v)", herr, err))
+		return
+	}
+	attempts := d.entry.rec.Attempts
+	if attempts >= w.cfg.MaxAttempts {
+		w.deadLetter(ctx, d, ReasonExhausted, fmt.Sprintf("gave up after %d attempts: %v", attempts, herr), fieldErrors(herr), herr)
+		return
+	}
+	delay := w.backoff(attempts)
+	if ra := clients.RetryAfter(herr); ra > delay {
+		delay = ra
+	}
+	w.retryLater(d, OutcomeRetry, delay, herr)
+}
+
+// backoff returns the delay before attempt n+1: BackoffBase·2^(n-1) with ±20% jitter, capped at BackoffMax.
+func (w *Worker) backoff(n int) time.Duration {
+	if n < 1 {
+		n = 1
+	}
+	d := w.cfg.BackoffBase
+	for i := 1; i < n && d < w.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	if d > w.cfg.BackoffMax {
+		d = w.cfg.BackoffMax
+	}
+	return jitter(d)
+}
+
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+func (w *Worker) retryLater(d *delivery, outcome string, delay time.Duration, cause error) {
+	d.settled = outcome
+	if err := d.msg.NakWithDelay(delay); err != nil {
+		d.log.Error("nak failed; JetStream will redeliver after ack wait", "err", err)
+	}
+	lvl := slog.LevelWarn
+	if outcome == OutcomeDelayed {
+		lvl = slog.LevelInfo
+	}
+	d.log.Log(context.Background(), lvl, "event delayed", "outcome", outcome, "retry_in", delay.Round(time.Millisecond), "err", clients.MaskCPF(fmt.Sprint(cause)))
+}
+
+func (w *Worker) ack(d *delivery, outcome string) {
+	d.settled = outcome
+	if err := d.msg.Ack(); err != nil {
+		d.log.Warn("ack failed; the redelivery will be answered from the ledger", "err", err)
+	}
+}
+
+// publish sends ev in binary mode and waits for the PubAck. msgID becomes Nats-Msg-Id.
+func (w *Worker) publish(ctx context.Context, subject string, ev *event.Event, msgID string) error {
+	_, err := w.js.PublishMsg(ctx, EncodeBinary(subject, ev, msgID))
+	return err
+}
+
+func resultMsgID(key string) string { return "ponte-result-" + strings.TrimPrefix(key, "ev.") }
+
+// FieldError is one validation problem: the field (a JSON pointer into data, or an attribute name) and what is
+// wrong with it.
+type FieldError = schemas.FieldError
+
+// fieldErrors extracts per-field errors from err: a *schemas.ValidationError, or anything with a
+// FieldPairs() [][2]string method (field, message), such as a downstream API's validation answer.
+func fieldErrors(err error) []FieldError {
+	var ve *schemas.ValidationError
+	if errors.As(err, &ve) {
+		return ve.Errors
+	}
+	var pairs interface{ FieldPairs() [][2]string }
+	if errors.As(err, &pairs) {
+		var out []FieldError
+		for _, p := range pairs.FieldPairs() {
+			out = append(out, FieldError{Field: p[0], Message: p[1]})
+		}
+		return out
+	}
+	return nil
+}
+
+// deadLetter publishes the dead letter (the original message whole, the reason and the failure) and terminates
+// the message. If the publish fails the message is delayed, never dropped.
+func (w *Worker) deadLetter(ctx context.Context, d *delivery, reason, message string, fields []FieldError, cause error) {
+	sctx, cancel := settleCtx(ctx)
+	defer cancel()
+	subjectType := d.typ
+	if d.ev != nil && d.typ != UnroutedType {
+		subjectType = d.ev.Type()
+	}
+	now := w.now().UTC()
+	dl := DeadLetter{
+		Reason:  reason,
+		Message: clients.MaskCPF(message),
+		Errors:  fields,
+		Original: Original{
+			Subject: d.msg.Subject(),
+			Headers: map[string][]string(d.msg.Headers()),
+			Data:    base64.StdEncoding.EncodeToString(d.msg.Data()),
+		},
+		Attempts:      1,
+		LastFailureAt: now,
+	}
+	if d.ev != nil {
+		dl.EventID, dl.EventType = d.ev.ID(), d.ev.Type()
+	}
+	if d.entry != nil {
+		if d.entry.rec.Attempts > 0 {
+			dl.Attempts = d.entry.rec.Attempts
+		}
+		if ff := d.entry.rec.FirstFailure; !ff.IsZero() {
+			dl.FirstFailureAt = ff
+		}
+	}
+	if dl.FirstFailureAt.IsZero() {
+		dl.FirstFailureAt = now
+	}
+	var se *clients.StatusError
+	if errors.As(cause, &se) {
+		dl.Target, dl.Operation, dl.Status, dl.Excerpt = se.Target, se.Operation, se.Status, se.Body
+	} else {
+		var te *clients.TransportError
+		if errors.As(cause, &te) {
+			dl.Target, dl.Operation = te.Target, te.Operation
+		}
+	}
+	ev := event.New()
+	seq := uint64(0)
+	if d.meta != nil {
+		seq = d.meta.Sequence.Stream
+	}
+	ev.SetID(fmt.Sprintf("ponte-dlq-%s-%d", w.topo.InputStream, seq))
+	ev.SetSource(w.cfg.Source)
+	ev.SetType(subjectType + ".deadlettered")
+	ev.SetTime(now)
+	if d.ev != nil {
+		ev.SetSubject(d.ev.Subject())
+		ev.SetExtension("causationid", d.ev.ID())
+		if ug, ok := d.ev.Extensions()["ug"]; ok {
+			ev.SetExtension("ug", ug)
+		}
+	}
+	ev.SetDataSchema("https://ponte.dev/schemas/deadletter/v1.json")
+	if err := ev.SetData(event.ApplicationJSON, dl); err != nil {
+		w.retryLater(d, OutcomeError, time.Second, err)
+		return
+	}
+	subject := DeadLetterPrefix + subjectToken(subjectType)
+	if err := w.publish(sctx, subject, &ev, ev.ID()); err != nil {
+		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("publish dead letter: %w", err))
+		return
+	}
+	w.metrics.deadLetters.WithLabelValues(d.typ, reason).Inc()
+	if d.entry != nil {
+		if err := w.ledger.update(sctx, d.entry, func(r *Record) {
+			r.EventID, r.Source, r.Type = d.ev.ID(), d.ev.Source(), d.ev.Type()
+			r.DeadLettered, r.Attempts, r.FirstFailure = now, 0, time.Time{}
+		}); err != nil {
+			d.log.Warn("dead letter published but not recorded in the ledger", "err", err)
+		}
+	}
+	d.settled = OutcomeDeadLetter
+	if err := d.msg.TermWithReason(reason); err != nil {
+		d.log.Warn("term failed; the redelivery will publish the same dead letter (deduplicated)", "err", err)
+	}
+	d.log.Warn("event dead-lettered", "reason", reason, "message", dl.Message, "target", dl.Target, "status", dl.Status)
+}
+
+// subjectToken makes s safe as the last tokens of a subject: no spaces or wildcards; "unrouted" if empty.
+func subjectToken(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r <= ' ' || r == '*' || r == '>' || r > 126 {
+			return '_'
+		}
+		return r
+	}, strings.Trim(s, "."))
+	if s == "" {
+		return UnroutedType
+	}
+	return s
+}
+
+// DeadLetter is the data of a <type>.deadlettered event.
+type DeadLetter struct {
+	EventID        string       `json:"eventId,omitempty"`
+	EventType      string       `json:"eventType,omitempty"`
+	Reason         string       `json:"reason"`
+	Message        string       `json:"message"`
+	Errors         []FieldError `json:"errors,omitempty"`
+	Target         string       `json:"target,omitempty"`
+	Operation      string       `json:"operation,omitempty"`
+	Status         int          `json:"status,omitempty"`
+	Excerpt        string       `json:"excerpt,omitempty"`
+	Attempts       int          `json:"attempts"`
+	FirstFailureAt time.Time    `json:"firstFailureAt,omitzero"`
+	LastFailureAt  time.Time    `json:"lastFailureAt,omitzero"`
+	Original       Original     `json:"original"`
+}
+
+// Original is the input message as it was received.
+type Original struct {
+	Subject string              `json:"subject"`
+	Headers map[string][]string `json:"headers"`
+	Data    string              `json:"data"` // base64
+}
+
+// Result is the data of a <type>.processed event.
+type Result struct {
+	EventID     string        `json:"eventId"`
+	EventType   string        `json:"eventType"`
+	Steps       []StepOutcome `json:"steps"`
+	CompletedAt time.Time     `json:"completedAt"`
+}
+
+func (w *Worker) resultEvent(in *event.Event, steps []StepOutcome, completed time.Time) (*event.Event, error) {
+	ev := event.New()
+	ev.SetID(resultMsgID(LedgerKey(in.Source(), in.ID())))
+	ev.SetSource(w.cfg.Source)
+	ev.SetType(in.Type() + ".processed")
+	ev.SetSubject(in.Subject())
+	ev.SetTime(completed)
+	ev.SetExtension("causationid", in.ID())
+	if ug, ok := in.Extensions()["ug"]; ok {
+		ev.SetExtension("ug", ug)
+	}
+	ev.SetDataSchema("https://ponte.dev/schemas/result/v1.json")
+	for i := range steps {
+		steps[i].At = time.Time{}
+	}
+	if err := ev.SetData(event.ApplicationJSON, Result{EventID: in.ID(), EventType: in.Type(), Steps: steps, CompletedAt: completed}); err != nil {
+		return nil, err
+	}
+	return &ev, nil
+}

@@ -1,0 +1,419 @@
+package events_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/ponte-dev/ponte/clients"
+	"github.com/ponte-dev/ponte/events"
+	"github.com/ponte-dev/ponte/events/embedded"
+	"github.com/ponte-dev/ponte/schemas"
+)
+
+// env is an embedded JetStream server and a running Worker.
+type env struct {
+	t   *testing.T
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	reg *prometheus.Registry
+}
+
+func startServer(t *testing.T) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	srv, err := embedded.Start(embedded.Options{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	nc, err := srv.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+func startWorker(t *testing.T, cfg events.Config, routes []events.Route, v events.Validator, breakers *clients.Breakers) *env {
+	t.Helper()
+	nc, js := startServer(t)
+	reg := prometheus.NewRegistry()
+	if cfg.BackoffBase == 0 {
+		cfg.BackoffBase, cfg.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
+	}
+	w, err := events.NewWorker(js, events.Topology{Manage: true}, cfg, routes, v,
+		events.Options{Logger: slog.New(slog.DiscardHandler), Registerer: reg, Breakers: breakers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for !w.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("worker not ready")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return &env{t: t, nc: nc, js: js, reg: reg}
+}
+
+func newEvent(typ, id string, data any) *event.Event {
+	ev := event.New()
+	ev.SetID(id)
+	ev.SetSource("test/hr")
+	ev.SetType(typ)
+	ev.SetSubject("E1")
+	ev.SetTime(time.Now())
+	_ = ev.SetData(event.ApplicationJSON, data)
+	return &ev
+}
+
+func (e *env) publish(m *nats.Msg) {
+	e.t.Helper()
+	if _, err := e.js.PublishMsg(context.Background(), m); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// collect returns the structured events on subjects matching filter until n arrived or timeout.
+func (e *env) collect(stream string, n int, timeout time.Duration) []event.Event {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var out []event.Event
+	for ctx.Err() == nil {
+		c, err := e.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
+		if err != nil {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		out = out[:0]
+		batch, err := c.FetchNoWait(1000)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for m := range batch.Messages() {
+			ev, err := events.Decode(m.Headers(), m.Data())
+			if err != nil {
+				e.t.Fatalf("output is not a CloudEvent: %v: %s", err, m.Data())
+			}
+			if m.Headers().Get(nats.MsgIdHdr) == "" {
+				e.t.Fatalf("output without Nats-Msg-Id: %v", m.Headers())
+			}
+			out = append(out, *ev)
+		}
+		if len(out) >= n {
+			return out
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.t.Fatalf("stream %s: got %d events, want %d", stream, len(out), n)
+	return nil
+}
+
+func (e *env) metric(name string, labels ...string) float64 {
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			got := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				got[lp.GetName()] = lp.GetValue()
+			}
+			for i := 0; i+1 < len(labels); i += 2 {
+				if got[labels[i]] != labels[i+1] {
+					continue next
+				}
+			}
+			if m.Counter != nil {
+				return m.Counter.GetValue()
+			}
+			return m.Gauge.GetValue()
+		}
+	}
+	return 0
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// twoSteps is a handler with two recorded steps; fail decides the error of step 2 on each call.
+type twoSteps struct {
+	step1, step2 atomic.Int32
+	fail         func(call int32) error
+}
+
+func (h *twoSteps) Handle(ctx context.Context, ev event.Event) error {
+	if _, err := events.Step(ctx, events.StepSpec{Key: "a", Target: "zeev", Operation: "upsert_user"}, func(ctx context.Context) (events.StepOutcome, error) {
+		h.step1.Add(1)
+		return events.Done("zeevUserId", 42), nil
+	}); err != nil {
+		return err
+	}
+	_, err := events.Step(ctx, events.StepSpec{Key: "b", Target: "senior", Operation: "add_role"}, func(ctx context.Context) (events.StepOutcome, error) {
+		n := h.step2.Add(1)
+		if h.fail != nil {
+			if err := h.fail(n); err != nil {
+				return events.StepOutcome{}, err
+			}
+		}
+		return events.Done("personRoleId", 7), nil
+	})
+	return err
+}
+
+func TestSuccessPublishesResultAndAcks(t *testing.T) {
+	h := &twoSteps{}
+	e := startWorker(t, events.Config{}, []events.Route{{Type: "person.hired", Handler: h}}, nil, nil)
+	e.publish(events.EncodeBinary("person.hired", newEvent("person.hired", "ev-1", map[string]string{"a": "b"}), ""))
+
+	res := e.collect("PONTE_RESULTS", 1, 10*time.Second)[0]
+	if res.Type() != "person.hired.processed" || res.Extensions()["causationid"] != "ev-1" || res.Subject() != "E1" {
+		t.Fatalf("result attributes: %s", res.String())
+	}
+	catalog, err := schemas.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := catalog.ValidateOutput("result", res.Data()); err != nil {
+		t.Fatalf("result does not match its published schema: %v\n%s", err, res.Data())
+	}
+	var data events.Result
+	if err := res.DataAs(&data); err != nil {
+		t.Fatal(err)
+	}
+	if len(data.Steps) != 2 || data.Steps[0].IDs["zeevUserId"] != 42 || data.Steps[1].IDs["personRoleId"] != 7 ||
+		data.Steps[0].Status != events.StatusDone || data.Steps[1].Target != "senior" {
+		t.Fatalf("steps = %+v", data.Steps)
+	}
+	waitFor(t, "success metric", func() bool {
+		return e.metric("ponte_events_processed_total", "type", "person.hired", "outcome", "success") == 1
+	})
+}
+
+func TestDuplicateAndRedeliveryMakeNoSecondCall(t *testing.T) {
+	h := &twoSteps{fail: func(n int32) error {
+		if n == 1 {
+			return errors.New("connection reset") // retryable: step b runs again, step a must not
+		}
+		return nil
+	}}
+	e := startWorker(t, events.Config{}, []events.Route{{Type: "person.hired", Handler: h}}, nil, nil)
+	ev := newEvent("person.hired", "ev-dup", map[string]string{"a": "b"})
+	e.publish(events.EncodeBinary("person.hired", ev, ""))
+	e.collect("PONTE_RESULTS", 1, 10*time.Second)
+	if h.step1.Load() != 1 || h.step2.Load() != 2 {
+		t.Fatalf("after redelivery: step1 ran %d times, step2 %d; want 1 and 2", h.step1.Load(), h.step2.Load())
+	}
+	// The same CloudEvent published again (structured mode this time, no Nats-Msg-Id): no call, result republished.
+	m, _ := events.Encode("person.hired", ev, "")
+	e.publish(m)
+	waitFor(t, "duplicate outcome", func() bool {
+		return e.metric("ponte_events_processed_total", "type", "person.hired", "outcome", "duplicate") == 1
+	})
+	if h.step1.Load() != 1 || h.step2.Load() != 2 {
+		t.Fatalf("duplicate made calls: step1 %d step2 %d", h.step1.Load(), h.step2.Load())
+	}
+	// The republished result carries the same Nats-Msg-Id, so the result stream holds it once.
+	if got := e.collect("PONTE_RESULTS", 1, time.Second); len(got) != 1 {
+		t.Fatalf("results = %d, want 1 (deduplicated)", len(got))
+	}
+	var data events.Result
+	_ = e.collect("PONTE_RESULTS", 1, time.Second)[0].DataAs(&data)
+	if data.Steps[0].Status != events.StatusReplayed || data.Steps[1].Status != events.StatusDone {
+		t.Fatalf("statuses = %+v", data.Steps)
+	}
+}
+
+type validatorFunc func(typ, schema string, data []byte) error
+
+func (f validatorFunc) Validate(typ, schema string, data []byte) error { return f(typ, schema, data) }
+
+type fieldErr struct{ pairs [][2]string }
+
+func (e *fieldErr) Error() string           { return fmt.Sprint(e.pairs) }
+func (e *fieldErr) FieldPairs() [][2]string { return e.pairs }
+
+func TestInvalidInputBecomesDeadLetters(t *testing.T) {
+	var calls atomic.Int32
+	h := events.HandlerFunc(func(context.Context, event.Event) error { calls.Add(1); return nil })
+	v := validatorFunc(func(typ, schema string, data []byte) error {
+		if strings.Contains(string(data), "bad") {
+			return &fieldErr{pairs: [][2]string{{"/person/cpf", "not a valid cpf"}, {"/hireDate", "missing"}}}
+		}
+		return nil
+	})
+	e := startWorker(t, events.Config{MaxMessageSize: 1024}, []events.Route{
+		{Type: "person.hired", Handler: h},
+		{Type: "contract.signed", Handler: h, Extensions: []string{"ug"}},
+	}, v, nil)
+
+	notCE := nats.NewMsg("person.hired")
+	notCE.Data = []byte("hello")
+	notCE.Header.Set("x-trace", "t1")
+	e.publish(notCE)
+	e.publish(events.EncodeBinary("person.promoted", newEvent("person.promoted", "u1", map[string]string{}), ""))
+	e.publish(events.EncodeBinary("person.hired", newEvent("person.moved", "u2", map[string]string{}), ""))
+	e.publish(events.EncodeBinary("person.hired", newEvent("person.hired", "s1", map[string]string{"x": "bad"}), ""))
+	e.publish(events.EncodeBinary("contract.signed", newEvent("contract.signed", "c1", map[string]string{}), ""))
+	e.publish(events.EncodeBinary("person.hired", newEvent("person.hired", "big", map[string]string{"x": strings.Repeat("z", 2000)}), ""))
+
+	dls := e.collect("PONTE_DLQ", 6, 10*time.Second)
+	byReason := map[string]events.DeadLetter{}
+	catalog, err := schemas.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range dls {
+		if err := catalog.ValidateOutput("deadletter", ev.Data()); err != nil {
+			t.Errorf("dead letter does not match its published schema: %v\n%s", err, ev.Data())
+		}
+		var dl events.DeadLetter
+		if err := ev.DataAs(&dl); err != nil {
+			t.Fatal(err)
+		}
+		byReason[dl.Reason+":"+dl.EventID] = dl
+	}
+	nc := byReason["not_cloudevent:"]
+	if raw, _ := base64.StdEncoding.DecodeString(nc.Original.Data); string(raw) != "hello" || nc.Original.Headers["x-trace"][0] != "t1" || nc.Original.Subject != "person.hired" {
+		t.Errorf("not_cloudevent dead letter lost the original: %+v", nc.Original)
+	}
+	if dl, ok := byReason["unknown_type:u1"]; !ok || !strings.Contains(dl.Message, "person.promoted") {
+		t.Errorf("unknown type: %+v", byReason)
+	}
+	if dl, ok := byReason["unknown_type:u2"]; !ok || !strings.Contains(dl.Message, "subject") {
+		t.Errorf("type/subject mismatch: %+v", dl)
+	}
+	if dl := byReason["schema_violation:s1"]; len(dl.Errors) != 2 || dl.Errors[0].Field != "/person/cpf" {
+		t.Errorf("schema violation errors: %+v", dl.Errors)
+	}
+	if dl := byReason["schema_violation:c1"]; len(dl.Errors) != 1 || dl.Errors[0].Field != "ug" {
+		t.Errorf("missing extension: %+v", dl.Errors)
+	}
+	if _, ok := byReason["too_large:"]; !ok {
+		t.Errorf("too large: %v", byReason)
+	}
+	if calls.Load() != 0 {
+		t.Errorf("handler called %d times for invalid input", calls.Load())
+	}
+	waitFor(t, "dead letter metric", func() bool {
+		return e.metric("ponte_dead_letters_total", "type", "person.hired", "reason", "schema_violation") == 1 &&
+			e.metric("ponte_dead_letters_total", "type", "unrouted", "reason", "unknown_type") == 1
+	})
+}
+
+func TestPermanentErrorAndExhaustedAttempts(t *testing.T) {
+	var mu sync.Mutex
+	calls := map[string]int{}
+	h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		mu.Lock()
+		calls[ev.ID()]++
+		mu.Unlock()
+		if ev.ID() == "perm" {
+			return fmt.Errorf("zeev upsert user: %w", &clients.StatusError{Target: "zeev", Operation: "upsert_user", Status: 400, Body: `{"error":{"code":"TeamNotFound"}}`})
+		}
+		return &clients.StatusError{Target: "senior", Operation: "add_role", Status: 503}
+	})
+	e := startWorker(t, events.Config{MaxAttempts: 3}, []events.Route{{Type: "person.hired", Handler: h}}, nil, nil)
+	e.publish(events.EncodeBinary("person.hired", newEvent("person.hired", "perm", map[string]string{}), ""))
+	e.publish(events.EncodeBinary("person.hired", newEvent("person.hired", "flaky", map[string]string{}), ""))
+	dls := e.collect("PONTE_DLQ", 2, 15*time.Second)
+	for _, ev := range dls {
+		var dl events.DeadLetter
+		_ = ev.DataAs(&dl)
+		switch dl.EventID {
+		case "perm":
+			if dl.Reason != events.ReasonPermanent || dl.Status != 400 || dl.Target != "zeev" || !strings.Contains(dl.Excerpt, "TeamNotFound") || dl.Attempts != 1 {
+				t.Errorf("permanent: %+v", dl)
+			}
+		case "flaky":
+			if dl.Reason != events.ReasonExhausted || dl.Status != 503 || dl.Attempts != 3 || dl.FirstFailureAt.After(dl.LastFailureAt) {
+				t.Errorf("exhausted: %+v", dl)
+			}
+		}
+		if ev.Extensions()["causationid"] != dl.EventID {
+			t.Errorf("causationid = %v", ev.Extensions()["causationid"])
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls["perm"] != 1 || calls["flaky"] != 3 {
+		t.Fatalf("calls = %v, want perm 1, flaky 3", calls)
+	}
+}
+
+func TestOpenBreakerDelaysWithoutSpendingAttempts(t *testing.T) {
+	breakers := clients.NewBreakers(clients.BreakerSettings{ConsecutiveFailures: 1, OpenTimeout: 300 * time.Millisecond}, nil)
+	key := clients.BreakerKey{Target: "zeev"}
+	var calls atomic.Int32
+	var down atomic.Bool
+	down.Store(true)
+	h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		return breakers.Execute(key, func() error {
+			calls.Add(1)
+			if down.Load() {
+				return &clients.StatusError{Target: "zeev", Status: 503}
+			}
+			return nil
+		})
+	})
+	e := startWorker(t, events.Config{MaxAttempts: 2}, []events.Route{{Type: "person.hired", Handler: h, Targets: []string{"zeev"}}}, nil, breakers)
+	for i := range 5 {
+		e.publish(events.EncodeBinary("person.hired", newEvent("person.hired", fmt.Sprint("b", i), map[string]string{}), ""))
+	}
+	// The first call fails and opens the breaker; the consumer pauses; the outage lasts several open periods.
+	waitFor(t, "consumer paused", func() bool { return e.metric("ponte_consumer_paused", "consumer", "ponte-person-hired") == 1 })
+	time.Sleep(time.Second)
+	down.Store(false)
+	results := e.collect("PONTE_RESULTS", 5, 15*time.Second)
+	if len(results) != 5 {
+		t.Fatalf("results = %d", len(results))
+	}
+	if n := e.metric("ponte_dead_letters_total", "type", "person.hired", "reason", "attempts_exhausted"); n != 0 {
+		t.Fatalf("an outage dead-lettered %v events", n)
+	}
+	// One real call per open period at most while down: far fewer than 5 events × retries.
+	if c := calls.Load(); c > 5+6 {
+		t.Errorf("calls during outage = %d: the breaker did not hold traffic back", c)
+	}
+	_ = testutil.ToFloat64
+}
