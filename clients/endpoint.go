@@ -72,8 +72,8 @@ type Endpoint struct {
 
 // EndpointOptions are the collaborators of an Endpoint. Every field is optional.
 type EndpointOptions struct {
-	HTTPClient *http.Client         // default: a new client with cfg.Timeout
-	Breakers   *Breakers            // default: a private set with default settings and no metrics
+	HTTPClient *http.Client          // default: a new client with cfg.Timeout
+	Breakers   *Breakers             // default: a private set with default settings and no metrics
 	Registerer prometheus.Registerer // metrics; nil for none. Register one target per registry only once.
 	Logger     *slog.Logger          // default: discard
 }
