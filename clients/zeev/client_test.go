@@ -1,0 +1,216 @@
+package zeev_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/ponte-dev/ponte/clients"
+	"github.com/ponte-dev/ponte/clients/zeev"
+)
+
+func TestConfigValidate(t *testing.T) {
+	base := clients.EndpointConfig{BaseURL: "https://acme.zeev.it"}
+	tests := []struct {
+		name    string
+		cfg     zeev.Config
+		wantErr string // "" for valid
+	}{
+		{"permanent token", zeev.Config{EndpointConfig: base, Token: clients.SecretValue("t")}, ""},
+		{"login and password", zeev.Config{EndpointConfig: base, Login: "a", Password: clients.SecretValue("p"), TokenTTL: time.Minute}, ""},
+		{"token from a file", zeev.Config{EndpointConfig: base, Token: clients.SecretFile("/run/secrets/zeev")}, ""},
+		{"no credentials", zeev.Config{EndpointConfig: base}, "zeev.token: set token or login+password"},
+		{"both", zeev.Config{EndpointConfig: base, Token: clients.SecretValue("t"), Login: "a", Password: clients.SecretValue("p")}, "zeev.token: set either"},
+		{"login without password", zeev.Config{EndpointConfig: base, Login: "a"}, "zeev.password: required with login"},
+		{"password without login", zeev.Config{EndpointConfig: base, Password: clients.SecretValue("p")}, "zeev.login: required with password"},
+		{"negative TTL", zeev.Config{EndpointConfig: base, Token: clients.SecretValue("t"), TokenTTL: -time.Second}, "zeev.tokenTTL:"},
+		{"no base URL", zeev.Config{Token: clients.SecretValue("t")}, "zeev.baseURL: required"},
+		{"relative base URL", zeev.Config{EndpointConfig: clients.EndpointConfig{BaseURL: "acme.zeev.it"}, Token: clients.SecretValue("t")}, "zeev.baseURL:"},
+		{"negative timeout", zeev.Config{EndpointConfig: clients.EndpointConfig{BaseURL: "https://a.zeev.it", Timeout: -1}, Token: clients.SecretValue("t")}, "zeev.timeout:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			_, newErr := zeev.New(tt.cfg, clients.EndpointOptions{})
+			if tt.wantErr == "" {
+				if err != nil || newErr != nil {
+					t.Fatalf("Validate = %v, New = %v; want valid", err, newErr)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+				t.Fatalf("Validate = %v, want an error starting with %q", err, tt.wantErr)
+			}
+			if newErr == nil || newErr.Error() != err.Error() {
+				t.Errorf("New = %v, want the Validate error", newErr)
+			}
+		})
+	}
+}
+
+// stub serves fixed answers per "METHOD /path" and counts the calls.
+type stub struct {
+	answers map[string]struct {
+		status int
+		body   string
+	}
+	mu    sync.Mutex
+	calls []string
+}
+
+func (s *stub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	key := r.Method + " " + r.URL.Path
+	s.mu.Lock()
+	s.calls = append(s.calls, key)
+	s.mu.Unlock()
+	a, ok := s.answers[key]
+	if !ok {
+		a.status, a.body = http.StatusNotFound, `{"error":{"code":"NotFound","key":"","message":"","vars":[],"details":[]}}`
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(a.status)
+	w.Write([]byte(a.body)) //nolint:errcheck
+}
+
+func (s *stub) Calls() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.calls...)
+}
+
+func stubClient(t *testing.T, s *stub, mutate func(*zeev.Config)) *zeev.Client {
+	t.Helper()
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	cfg := zeev.Config{EndpointConfig: clients.EndpointConfig{BaseURL: srv.URL}, Token: clients.SecretValue("tok")}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	c, err := zeev.New(cfg, clients.EndpointOptions{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+type answer = struct {
+	status int
+	body   string
+}
+
+func TestRejectedAnswers(t *testing.T) {
+	ctx := context.Background()
+	s := &stub{answers: map[string]answer{
+		"POST /api/2/users":                       {200, `{"action":"Error","id":0,"username":"alan.cooper","message":"falha ao gravar"}`},
+		"PATCH /api/2/users/7/account/activate":   {200, `{"success":false}`},
+		"PATCH /api/2/users/7/account/deactivate": {200, `{"success":false,"message":"pessoa bloqueada"}`},
+	}}
+	c := stubClient(t, s, nil)
+	tests := []struct {
+		name string
+		call func() error
+		op   string
+		want string // in the error text
+	}{
+		{"action Error", func() error { _, err := c.UpsertUser(ctx, kbExample()); return err }, "upsert_user", "falha ao gravar"},
+		{"activate success false", func() error { return c.ActivateUser(ctx, 7) }, "activate_user", "zeev activate user 7"},
+		{"deactivate success false", func() error { return c.DeactivateUser(ctx, 7) }, "deactivate_user", "pessoa bloqueada"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			var re *zeev.RejectedError
+			if !errors.As(err, &re) {
+				t.Fatalf("error %v (%T) is not a *zeev.RejectedError", err, err)
+			}
+			if re.Operation != tt.op || !clients.IsPermanent(err) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %+v (permanent %v): %v", re, clients.IsPermanent(err), err)
+			}
+		})
+	}
+}
+
+func TestLoginErrorsNeverRevealSecrets(t *testing.T) {
+	const password = "s3cr3t-P4ss"
+	tests := []struct {
+		name   string
+		answer answer
+		perm   bool
+	}{
+		{"401 echoing the request", answer{401, `{"login":"integracao","password":"` + password + `","error":{"code":"InvalidCredentials","message":"Login ou senha inválidos."}}`}, true},
+		{"500 echoing the request", answer{500, `{"request":{"password":"` + password + `"}}`}, false},
+		{"200 without a token", answer{200, `{"userId":1,"username":"integracao","password":"` + password + `"}`}, false},
+		{"200 undecodable", answer{200, `{"temporaryToken":42,"password":"` + password + `"}`}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &stub{answers: map[string]answer{"POST /api/2/tokens": tt.answer}}
+			c := stubClient(t, s, func(cfg *zeev.Config) {
+				cfg.Token, cfg.Login, cfg.Password = nil, "integracao", clients.SecretValue(password)
+			})
+			_, err := c.WhoAmI(context.Background())
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if strings.Contains(err.Error(), password) {
+				t.Errorf("error reveals the password: %v", err)
+			}
+			if clients.IsPermanent(err) != tt.perm {
+				t.Errorf("permanent = %v, want %v: %v", clients.IsPermanent(err), tt.perm, err)
+			}
+			if !strings.Contains(err.Error(), "zeev login integracao") {
+				t.Errorf("error does not name the login: %v", err)
+			}
+			mustEqual(t, "calls", s.Calls(), []string{"POST /api/2/tokens"})
+		})
+	}
+}
+
+func TestTemporaryTokenNotInErrors(t *testing.T) {
+	// A 200 whose body cannot be decoded becomes a TransportError quoting the body: the token must be redacted.
+	const tok = "0123456789abcdef-temporary"
+	s := &stub{answers: map[string]answer{"GET /api/2/tokens": {200, `{"userId":"one","username":"x","temporaryToken":"` + tok + `"}`}}}
+	c := stubClient(t, s, nil)
+	_, err := c.WhoAmI(context.Background())
+	var te *clients.TransportError
+	if !errors.As(err, &te) {
+		t.Fatalf("got %v, want a *clients.TransportError", err)
+	}
+	if strings.Contains(err.Error(), tok) {
+		t.Errorf("error reveals the temporary token: %v", err)
+	}
+}
+
+func TestUnreadableTokenFile(t *testing.T) {
+	s := &stub{}
+	c := stubClient(t, s, func(cfg *zeev.Config) { cfg.Token = clients.SecretFile(t.TempDir() + "/missing") })
+	_, err := c.WhoAmI(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "zeev token (file ") {
+		t.Errorf("got %v, want an error naming the token file", err)
+	}
+	if calls := s.Calls(); len(calls) != 0 {
+		t.Errorf("calls without a token: %v", calls)
+	}
+}
+
+func TestMetricsSeriesDeclared(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	_, err := zeev.New(zeev.Config{EndpointConfig: clients.EndpointConfig{BaseURL: "http://127.0.0.1:1"}, Token: clients.SecretValue("t")},
+		clients.EndpointOptions{Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 12 operations × 8 results.
+	if n := testutil.CollectAndCount(reg, "ponte_client_requests_total"); n != 12*len(clients.EndpointResults) {
+		t.Errorf("ponte_client_requests_total has %d series, want %d", n, 12*len(clients.EndpointResults))
+	}
+}

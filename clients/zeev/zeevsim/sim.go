@@ -1,0 +1,676 @@
+// Package zeevsim is an in-memory simulator of the part of the Zeev BPM REST API v2 that ponte uses: tokens,
+// people (create-or-update with POST /api/2/users, lookups, activation), their positions and groups, and the
+// team, position and group catalogues. It follows the Zeev knowledge-base page "Criar ou atualizar dados de
+// pessoas" and the research notes on the target APIs (TARGET-APIS.md, section 1), including the details marked ASSUMED there:
+//
+//   - every error answers {"error":{"code","key","message","vars":[],"details":[]}} with a Portuguese message;
+//   - ifExists "block" on an existing username answers 400 code "UserAlreadyExists";
+//   - an unknown team, position or group answers 400 "TeamNotFound", "PositionNotFound" or "GroupNotFound",
+//     and nothing is written;
+//   - creating or activating an active person without a free seat of their license type answers 400
+//     "LicenseLimitExceeded";
+//   - username 3–50, name 3–128 and email 3–128 characters;
+//   - GET /api/2/users returns 100 people per page;
+//   - with Options.RateLimit set, a token over the limit gets 429 with Retry-After: 1.
+//
+// Beyond the documents (ASSUMED here): a token stops working when its person is deactivated; only a person with
+// isSuperAdmin may create, update, activate or deactivate people (403 "Forbidden" otherwise); an unknown
+// businessShiftId or leadershipId answers 400 "BusinessShiftNotFound" or "LeadershipNotFound"; unknown JSON
+// fields in a POST body answer 400 "InvalidRequest"; welcomeMessage.send defaults to false.
+//
+// The Server wraps its routes in a fault.Injector (Faults), so tests can take the API down, inject 429 and 5xx
+// answers, and read the request log.
+package zeevsim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ponte-dev/ponte/clients/fault"
+)
+
+// The fixed development credentials the simulator accepts when Options leaves them unset.
+const (
+	// DefaultToken is the permanent token of the integration person DefaultLogin.
+	DefaultToken = "zeev-dev-token"
+	// DefaultLogin is the login (username) of the integration person; it must be a user in the fixtures.
+	DefaultLogin = "integracao@ponte.dev"
+	// DefaultPassword is DefaultLogin's password for POST /api/2/tokens.
+	DefaultPassword = "zeev-dev-password"
+)
+
+// Defaults of Options.
+const (
+	// DefaultTemporaryTokenTTL is the life of a temporary token, as documented.
+	DefaultTemporaryTokenTTL = 10 * time.Minute
+	// DefaultPageSize is the number of people per page of GET /api/2/users (ASSUMED).
+	DefaultPageSize = 100
+	// DefaultRateLimit is the ASSUMED sandbox limit in requests per second per token. It is not applied unless
+	// Options.RateLimit is set to it (`ponte sandbox` does).
+	DefaultRateLimit = 5
+)
+
+// The license types of AddUserModel.licenseType, the keys of Fixtures.Licenses.
+const (
+	LicenseActor     = "actor"
+	LicenseRequester = "requester"
+)
+
+var (
+	authenticationTypes = []string{"default", "internal", "network", "ssoonly"}
+	ifExistsValues      = []string{"block", "retrieve", "update"}
+	ifExistsUserValues  = []string{"append", "donothing", "replace"}
+	licenseTypes        = []string{LicenseActor, LicenseRequester}
+	documentPattern     = regexp.MustCompile(`^[0-9.\-/]+$`)
+)
+
+// Options are the credentials and knobs of a Server. The zero value gives the development defaults.
+type Options struct {
+	// Tokens maps every accepted permanent token to the username of the person it represents. Default:
+	// DefaultToken → DefaultLogin.
+	Tokens map[string]string
+	// Logins maps every login accepted by POST /api/2/tokens (the person's username) to its password. Default:
+	// DefaultLogin → DefaultPassword.
+	Logins map[string]string
+	// TemporaryTokenTTL is the life of a temporary token. Default DefaultTemporaryTokenTTL.
+	TemporaryTokenTTL time.Duration
+	// PageSize is the number of people per page of GET /api/2/users. Default DefaultPageSize.
+	PageSize int
+	// RateLimit is the most requests a token may make per second (clock second of Now); more get 429 with
+	// Retry-After: 1. 0 (default) means no limit; see DefaultRateLimit.
+	RateLimit int
+	// Now is the clock, for token expiry, rate windows and dates. Default time.Now.
+	Now func() time.Time
+}
+
+// Server is the simulated Zeev API: an http.Handler holding its state in memory. Every request goes through the
+// fault injector returned by Faults. Safe for concurrent use.
+type Server struct {
+	faults *fault.Injector
+	opts   Options
+
+	mu          sync.Mutex
+	licenses    map[string]int
+	shifts      map[int]BusinessShift
+	teams       []*team
+	positions   []*position
+	groups      []*group
+	users       []*user // in id order
+	nextUserID  int
+	nextAssign  int
+	tempTokens  map[string]tempToken
+	rateWindows map[string]rateWindow
+}
+
+type team struct {
+	Team
+	id       int
+	parentID int
+	active   bool
+}
+
+type position struct {
+	Position
+	parentID int
+	active   bool
+}
+
+type group struct{ Group }
+
+type assignment struct {
+	id, teamID, positionID int
+}
+
+type user struct {
+	id                 int
+	username           string
+	name               string
+	email              string
+	identification     string
+	document           string
+	isActive           bool
+	isSuperAdmin       bool
+	isLocked           bool
+	authenticationType string
+	licenseType        string
+	timeZone           *int
+	businessShiftID    *int
+	leadershipID       *int
+	createDate         time.Time
+	lastLoginDate      time.Time
+	passwordRequired   bool
+	positions          []assignment
+	groups             []int
+	welcomeMessages    int
+}
+
+type tempToken struct {
+	username string
+	expires  time.Time
+}
+
+type rateWindow struct {
+	second int64
+	count  int
+}
+
+// New returns a Server holding the state described by f. It panics if f is invalid (f.Validate() != nil):
+// fixtures are program input, checked by LoadFixtures.
+func New(f Fixtures, opts Options) *Server {
+	if err := f.Validate(); err != nil {
+		panic(err)
+	}
+	if opts.Tokens == nil {
+		opts.Tokens = map[string]string{DefaultToken: DefaultLogin}
+	}
+	if opts.Logins == nil {
+		opts.Logins = map[string]string{DefaultLogin: DefaultPassword}
+	}
+	opts.Tokens, opts.Logins = maps.Clone(opts.Tokens), maps.Clone(opts.Logins)
+	if opts.TemporaryTokenTTL <= 0 {
+		opts.TemporaryTokenTTL = DefaultTemporaryTokenTTL
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = DefaultPageSize
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{
+		opts:        opts,
+		licenses:    map[string]int{},
+		shifts:      map[int]BusinessShift{},
+		tempTokens:  map[string]tempToken{},
+		rateWindows: map[string]rateWindow{},
+		nextUserID:  1,
+		nextAssign:  1,
+	}
+	for k, v := range f.Licenses {
+		s.licenses[k] = v
+	}
+	for _, sh := range f.BusinessShifts {
+		s.shifts[sh.ID] = sh
+	}
+	for _, p := range f.Positions {
+		s.positions = append(s.positions, &position{Position: p, active: p.Active == nil || *p.Active})
+	}
+	for _, p := range s.positions {
+		if p.Parent != "" {
+			p.parentID = s.positionByCode(p.Parent).ID
+		}
+	}
+	for _, t := range f.Teams {
+		s.teams = append(s.teams, &team{Team: t, id: t.ID, active: t.Active == nil || *t.Active})
+	}
+	for _, t := range s.teams {
+		if t.Parent != "" {
+			t.parentID = s.teamByCode(t.Parent).id
+		}
+	}
+	for _, g := range f.Groups {
+		s.groups = append(s.groups, &group{g})
+	}
+	start := opts.Now().UTC()
+	for _, fu := range f.Users {
+		u := &user{
+			id: fu.ID, username: fu.Username, name: fu.Name, email: fu.Email, identification: fu.Identification,
+			document: fu.Document, isActive: fu.IsActive == nil || *fu.IsActive, isSuperAdmin: fu.IsSuperAdmin,
+			isLocked: fu.IsLocked, authenticationType: fu.AuthenticationType, licenseType: fu.LicenseType,
+			timeZone: fu.TimeZone, businessShiftID: fu.BusinessShiftID, leadershipID: fu.LeadershipID,
+			createDate: start,
+		}
+		if u.authenticationType == "" {
+			u.authenticationType = "default"
+		}
+		if fu.CreateDate != "" {
+			u.createDate, _ = time.Parse(time.RFC3339, fu.CreateDate)
+		}
+		for _, a := range fu.Positions {
+			u.positions = s.addAssignment(u.positions, s.teamByCode(a.Team).id, s.positionByCode(a.Position).ID)
+		}
+		for _, gc := range fu.Groups {
+			u.groups = addGroup(u.groups, s.groupByCode(gc).ID)
+		}
+		s.users = append(s.users, u)
+		if u.id >= s.nextUserID {
+			s.nextUserID = u.id + 1
+		}
+	}
+	sort.Slice(s.users, func(i, j int) bool { return s.users[i].id < s.users[j].id })
+	s.faults = fault.New(s.routes())
+	return s
+}
+
+// Faults returns the fault injector every request goes through: use it to inject failures and read the request
+// log.
+func (s *Server) Faults() *fault.Injector { return s.faults }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.faults.ServeHTTP(w, r) }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/2/tokens", s.login)
+	mux.HandleFunc("GET /api/2/tokens", s.whoAmI)
+	mux.HandleFunc("POST /api/2/users", s.upsertUser)
+	mux.HandleFunc("GET /api/2/users", s.listUsers)
+	mux.HandleFunc("GET /api/2/users/{ref}", s.getUser)
+	mux.HandleFunc("GET /api/2/users/{a}/{b}", s.getUserSub)
+	mux.HandleFunc("PATCH /api/2/users/{id}/account/{action}", s.account)
+	mux.HandleFunc("GET /api/2/teams", s.listTeams)
+	mux.HandleFunc("GET /api/2/teams/{id}", s.getTeam)
+	mux.HandleFunc("GET /api/2/teams/{a}/{b}", s.getTeamSub)
+	mux.HandleFunc("GET /api/2/positions", s.listPositions)
+	mux.HandleFunc("GET /api/2/positions/{id}", s.getPosition)
+	mux.HandleFunc("GET /api/2/positions/code/{code}", s.getPositionByCode)
+	mux.HandleFunc("GET /api/2/groups", s.listGroups)
+	mux.HandleFunc("GET /api/2/groups/{id}", s.getGroup)
+	mux.HandleFunc("GET /api/2/groups/code/{code}", s.getGroupByCode)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "NotFound", "error.route.notfound",
+			fmt.Sprintf("Recurso não encontrado: %s %s.", r.Method, r.URL.Path))
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/api/2/tokens" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		username, ok := s.authenticate(w, r)
+		if !ok {
+			return
+		}
+		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, username)))
+	})
+}
+
+// principalKey is the context key of the authenticated person's username.
+type principalKey struct{}
+
+// authenticate checks the Bearer token and the rate limit and returns the username of the token's person. It
+// writes the error answer and returns false when the request must stop.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
+	auth := r.Header.Get("Authorization")
+	scheme, tok, _ := strings.Cut(auth, " ")
+	tok = strings.TrimSpace(tok)
+	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		writeError(w, http.StatusUnauthorized, "Unauthorized", "error.auth.unauthorized",
+			"Token de autenticação ausente. Envie o cabeçalho Authorization: Bearer <token>.")
+		return "", false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.opts.Now()
+	username, ok := s.opts.Tokens[tok]
+	if !ok {
+		tt, found := s.tempTokens[tok]
+		if found && now.Before(tt.expires) {
+			username, ok = tt.username, true
+		} else if found {
+			delete(s.tempTokens, tok)
+		}
+	}
+	var u *user
+	if ok {
+		u = s.userByUsername(username)
+	}
+	if u == nil || !u.isActive || u.isLocked {
+		writeError(w, http.StatusUnauthorized, "Unauthorized", "error.auth.unauthorized",
+			"Token de autenticação inválido ou expirado.")
+		return "", false
+	}
+	if s.opts.RateLimit > 0 {
+		sec := now.Unix()
+		win := s.rateWindows[tok]
+		if win.second != sec {
+			win = rateWindow{second: sec}
+		}
+		win.count++
+		s.rateWindows[tok] = win
+		if win.count > s.opts.RateLimit {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusTooManyRequests, "TooManyRequests", "error.ratelimit",
+				"Limite de requisições excedido. Aguarde antes de tentar novamente.")
+			return "", false
+		}
+	}
+	return u.username, true
+}
+
+// principal returns the authenticated person; the caller holds s.mu.
+func (s *Server) principal(r *http.Request) *user {
+	name, _ := r.Context().Value(principalKey{}).(string)
+	return s.userByUsername(name)
+}
+
+type loginRequest struct {
+	Login    string `json:"login"`
+	Password string `json:"password"`
+}
+
+// login serves POST /api/2/tokens.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	if apiErr := decodeStrict(r, &req); apiErr != nil {
+		apiErr.write(w)
+		return
+	}
+	if req.Login == "" || req.Password == "" {
+		field := "login"
+		if req.Login != "" {
+			field = "password"
+		}
+		errRequired(field).write(w)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	want, ok := s.opts.Logins[req.Login]
+	u := s.userByUsername(req.Login)
+	if !ok || want != req.Password || u == nil || !u.isActive || u.isLocked {
+		writeError(w, http.StatusUnauthorized, "InvalidCredentials", "error.auth.invalidcredentials",
+			"Login ou senha inválidos.")
+		return
+	}
+	now := s.opts.Now()
+	u.lastLoginDate = now.UTC()
+	tok := s.issueTemporaryToken(u.username, now)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"userId": u.id, "name": u.name, "username": u.username, "temporaryToken": tok,
+	})
+}
+
+// whoAmI serves GET /api/2/tokens: the person of the token and a fresh temporary token.
+func (s *Server) whoAmI(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.principal(r)
+	tok := s.issueTemporaryToken(u.username, s.opts.Now())
+	writeJSON(w, http.StatusOK, map[string]any{"userId": u.id, "username": u.username, "temporaryToken": tok})
+}
+
+// issueTemporaryToken creates a token for username; the caller holds s.mu.
+func (s *Server) issueTemporaryToken(username string, now time.Time) string {
+	b := make([]byte, 24)
+	rand.Read(b) //nolint:errcheck // crypto/rand.Read never fails
+	tok := hex.EncodeToString(b)
+	s.tempTokens[tok] = tempToken{username: username, expires: now.Add(s.opts.TemporaryTokenTTL)}
+	return tok
+}
+
+// ---- lookups; the caller holds s.mu ----
+
+func (s *Server) userByUsername(name string) *user {
+	if name == "" {
+		return nil
+	}
+	for _, u := range s.users {
+		if strings.EqualFold(u.username, name) {
+			return u
+		}
+	}
+	return nil
+}
+
+func (s *Server) userByID(id int) *user {
+	for _, u := range s.users {
+		if u.id == id {
+			return u
+		}
+	}
+	return nil
+}
+
+func (s *Server) teamByCode(code string) *team {
+	for _, t := range s.teams {
+		if strings.EqualFold(t.Code, code) {
+			return t
+		}
+	}
+	return nil
+}
+
+func (s *Server) teamByID(id int) *team {
+	for _, t := range s.teams {
+		if t.id == id {
+			return t
+		}
+	}
+	return nil
+}
+
+func (s *Server) positionByCode(code string) *position {
+	for _, p := range s.positions {
+		if strings.EqualFold(p.Code, code) {
+			return p
+		}
+	}
+	return nil
+}
+
+func (s *Server) positionByID(id int) *position {
+	for _, p := range s.positions {
+		if p.ID == id {
+			return p
+		}
+	}
+	return nil
+}
+
+func (s *Server) groupByCode(code string) *group {
+	for _, g := range s.groups {
+		if strings.EqualFold(g.Code, code) {
+			return g
+		}
+	}
+	return nil
+}
+
+func (s *Server) groupByID(id int) *group {
+	for _, g := range s.groups {
+		if g.ID == id {
+			return g
+		}
+	}
+	return nil
+}
+
+// seatsUsed counts the active people of licenseType other than except.
+func (s *Server) seatsUsed(licenseType string, except *user) int {
+	n := 0
+	for _, u := range s.users {
+		if u != except && u.isActive && u.licenseType == licenseType {
+			n++
+		}
+	}
+	return n
+}
+
+// seatFree reports whether u (new or existing) may be active with licenseType.
+func (s *Server) seatFree(licenseType string, u *user) bool {
+	limit, ok := s.licenses[licenseType]
+	return !ok || s.seatsUsed(licenseType, u) < limit
+}
+
+func (s *Server) addAssignment(list []assignment, teamID, positionID int) []assignment {
+	for _, a := range list {
+		if a.teamID == teamID && a.positionID == positionID {
+			return list
+		}
+	}
+	a := assignment{id: s.nextAssign, teamID: teamID, positionID: positionID}
+	s.nextAssign++
+	return append(list, a)
+}
+
+func addGroup(list []int, id int) []int {
+	for _, g := range list {
+		if g == id {
+			return list
+		}
+	}
+	return append(list, id)
+}
+
+// ---- state inspection for tests ----
+
+// UserState is a snapshot of one person, with positions and groups by code.
+type UserState struct {
+	ID                 int
+	Username           string
+	Name               string
+	Email              string
+	Identification     string
+	Document           string
+	IsActive           bool
+	IsSuperAdmin       bool
+	AuthenticationType string
+	LicenseType        string
+	TimeZone           *int
+	BusinessShiftID    *int
+	LeadershipID       *int
+	Positions          []Assignment // in assignment order
+	Groups             []string     // group codes in assignment order
+	WelcomeMessages    int          // welcome messages sent through POST /api/2/users
+}
+
+// User returns a snapshot of the person with username (case-insensitive), and whether it exists.
+func (s *Server) User(username string) (UserState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.userByUsername(username)
+	if u == nil {
+		return UserState{}, false
+	}
+	return s.snapshot(u), true
+}
+
+// Users returns a snapshot of every person, in id order.
+func (s *Server) Users() []UserState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]UserState, 0, len(s.users))
+	for _, u := range s.users {
+		out = append(out, s.snapshot(u))
+	}
+	return out
+}
+
+// SeatsUsed returns the number of active people with licenseType.
+func (s *Server) SeatsUsed(licenseType string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seatsUsed(licenseType, nil)
+}
+
+func (s *Server) snapshot(u *user) UserState {
+	st := UserState{
+		ID: u.id, Username: u.username, Name: u.name, Email: u.email, Identification: u.identification,
+		Document: u.document, IsActive: u.isActive, IsSuperAdmin: u.isSuperAdmin,
+		AuthenticationType: u.authenticationType, LicenseType: u.licenseType, TimeZone: copyInt(u.timeZone),
+		BusinessShiftID: copyInt(u.businessShiftID), LeadershipID: copyInt(u.leadershipID),
+		WelcomeMessages: u.welcomeMessages,
+	}
+	for _, a := range u.positions {
+		st.Positions = append(st.Positions, Assignment{Team: s.teamByID(a.teamID).Code, Position: s.positionByID(a.positionID).Code})
+	}
+	for _, g := range u.groups {
+		st.Groups = append(st.Groups, s.groupByID(g).Code)
+	}
+	return st
+}
+
+func copyInt(p *int) *int {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+// ---- wire helpers ----
+
+// apiError is an answer in the ErrorResponse shape.
+type apiError struct {
+	status  int
+	code    string
+	key     string
+	message string
+	vars    []string
+}
+
+func (e *apiError) write(w http.ResponseWriter) {
+	writeErrorVars(w, e.status, e.code, e.key, e.message, e.vars)
+}
+
+func writeError(w http.ResponseWriter, status int, code, key, message string) {
+	writeErrorVars(w, status, code, key, message, nil)
+}
+
+func writeErrorVars(w http.ResponseWriter, status int, code, key, message string, vars []string) {
+	if vars == nil {
+		vars = []string{}
+	}
+	writeJSON(w, status, map[string]any{"error": map[string]any{
+		"code": code, "key": key, "message": message, "vars": vars, "details": []any{},
+	}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v) //nolint:errcheck // the client went away
+}
+
+func errRequired(field string) *apiError {
+	return &apiError{http.StatusBadRequest, "RequiredField", "error.field.required",
+		fmt.Sprintf("O campo '%s' é obrigatório.", field), []string{field}}
+}
+
+func errInvalid(code, field, message string) *apiError {
+	return &apiError{http.StatusBadRequest, code, "error.field.invalid", message, []string{field}}
+}
+
+// decodeStrict decodes a JSON body, refusing unknown fields and trailing data.
+func decodeStrict(r *http.Request, v any) *apiError {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		msg := err.Error()
+		var field string
+		if te, ok := err.(*json.UnmarshalTypeError); ok {
+			field = te.Field
+			msg = fmt.Sprintf("o campo '%s' deve ser do tipo %s", te.Field, te.Type)
+		} else if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+			field = strings.Trim(f, `"`)
+			msg = fmt.Sprintf("o campo '%s' não existe neste modelo", field)
+		}
+		e := &apiError{http.StatusBadRequest, "InvalidRequest", "error.request.invalid",
+			"Corpo da requisição inválido: " + msg + ".", nil}
+		if field != "" {
+			e.vars = []string{field}
+		}
+		return e
+	}
+	if dec.More() {
+		return &apiError{http.StatusBadRequest, "InvalidRequest", "error.request.invalid",
+			"Corpo da requisição inválido: dados após o objeto JSON.", nil}
+	}
+	return nil
+}
+
+func formatDate(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
