@@ -231,6 +231,7 @@ func (e *Endpoint) roundTrip(ctx context.Context, req Request) (*Response, error
 			Operation: req.Operation,
 			Status:    res.StatusCode,
 			Body:      Excerpt(b),
+			raw:       b,
 			Retry:     parseRetryAfter(res.Header.Get("Retry-After"), e.now(), e.cfg.MaxRetryAfter),
 		}
 		e.metrics.observe(e.target, req.Operation, resultOf(res.StatusCode), elapsed)

@@ -18,7 +18,13 @@ type StatusError struct {
 	Status    int           // the HTTP status code
 	Body      string        // redacted excerpt of the response body
 	Retry     time.Duration // parsed Retry-After, 0 if absent
+
+	raw []byte // the whole body, unredacted: for parsing only
 }
+
+// RawBody returns the whole response body (at most 4 MiB), unredacted, for a client to parse (for example the
+// fields of a validation answer). Never log it or put it in an error message: use Body for that.
+func (e *StatusError) RawBody() []byte { return e.raw }
 
 // Error implements error.
 func (e *StatusError) Error() string {

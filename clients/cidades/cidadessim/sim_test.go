@@ -1,0 +1,716 @@
+package cidadessim_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ponte-dev/ponte/clients/cidades/cidadessim"
+	"github.com/ponte-dev/ponte/examples"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func fixtures(t *testing.T) cidadessim.Fixtures {
+	t.Helper()
+	b, err := examples.FS.ReadFile("sandbox/cidades.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := cidadessim.LoadFixtures(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+type sandbox struct {
+	sim   *cidadessim.Server
+	url   string
+	clock *clock
+}
+
+func newSandbox(t *testing.T, opts cidadessim.Options) *sandbox {
+	t.Helper()
+	c := &clock{t: time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)}
+	if opts.Now == nil {
+		opts.Now = c.Now
+	}
+	sim := cidadessim.New(fixtures(t), opts)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return &sandbox{sim: sim, url: srv.URL, clock: c}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(r.body), &m); err != nil {
+		t.Fatalf("body %q: %v", r.body, err)
+	}
+	return m
+}
+
+func send(t *testing.T, method, u string, header http.Header, body string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{res.StatusCode, res.Header, string(b)}
+}
+
+var formHeader = http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+
+// token gets a token for a development key with the form body.
+func (s *sandbox) token(t *testing.T, id, secret string) string {
+	t.Helper()
+	r := send(t, "POST", s.url+"/oauth/token", formHeader,
+		"grant_type=client_credentials&client_id="+url.QueryEscape(id)+"&client_secret="+url.QueryEscape(secret))
+	if r.status != 200 {
+		t.Fatalf("token: %d %s", r.status, r.body)
+	}
+	return r.json(t)["access_token"].(string)
+}
+
+func bearer(tok string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + tok}, "Content-Type": {"application/json"}}
+}
+
+var traceID = regexp.MustCompile(`^00-[0-9a-f]{32}-[0-9a-f]{16}-00$`)
+
+// wantProblem checks a ProblemDetails answer and returns its errors.
+func wantProblem(t *testing.T, r response, status int) map[string]any {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status = %d, want %d (%s)", r.status, status, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json; charset=utf-8" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	m := r.json(t)
+	if m["status"] != float64(status) || m["title"] == "" || !strings.HasPrefix(m["type"].(string), "https://tools.ietf.org/html/rfc9110#section-15.") {
+		t.Errorf("problem = %v", m)
+	}
+	if !traceID.MatchString(fmt.Sprint(m["traceId"])) {
+		t.Errorf("traceId = %v", m["traceId"])
+	}
+	errs, _ := m["errors"].(map[string]any)
+	return errs
+}
+
+func TestToken(t *testing.T) {
+	s := newSandbox(t, cidadessim.Options{})
+	basic := func(id, secret string) http.Header {
+		return http.Header{
+			"Content-Type":  {"application/x-www-form-urlencoded"},
+			"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))},
+		}
+	}
+	tests := []struct {
+		name   string
+		header http.Header
+		body   string
+		status int
+		want   map[string]any // fields of the answer, besides access_token
+	}{
+		{"read and send, form", formHeader, "grant_type=client_credentials&client_id=ug-001001-rw&client_secret=cidades-dev-001001-rw",
+			200, map[string]any{"token_type": "Bearer", "expires_in": float64(3600), "scope": "cidades.leitura cidades.escrita"}},
+		{"read only, form", formHeader, "grant_type=client_credentials&client_id=ug-001001-ro&client_secret=cidades-dev-001001-ro",
+			200, map[string]any{"token_type": "Bearer", "expires_in": float64(3600), "scope": "cidades.leitura"}},
+		{"HTTP Basic", basic("ug-001000-rw", "cidades-dev-001000-rw"), "grant_type=client_credentials",
+			200, map[string]any{"token_type": "Bearer", "expires_in": float64(3600), "scope": "cidades.leitura cidades.escrita"}},
+		{"wrong secret", formHeader, "grant_type=client_credentials&client_id=ug-001001-rw&client_secret=cidades-dev-001001-ro",
+			401, map[string]any{"error": "invalid_client"}},
+		{"unknown client", formHeader, "grant_type=client_credentials&client_id=ug-009999-rw&client_secret=x",
+			401, map[string]any{"error": "invalid_client"}},
+		{"no credentials", formHeader, "grant_type=client_credentials", 401, map[string]any{"error": "invalid_client"}},
+		{"wrong Basic secret", basic("ug-001000-rw", "nope"), "grant_type=client_credentials", 401, map[string]any{"error": "invalid_client"}},
+		{"password grant", formHeader, "grant_type=password&client_id=ug-001001-rw&client_secret=cidades-dev-001001-rw&username=a&password=b",
+			400, map[string]any{"error": "unsupported_grant_type"}},
+		{"no grant", formHeader, "client_id=ug-001001-rw&client_secret=cidades-dev-001001-rw", 400, map[string]any{"error": "invalid_request"}},
+		{"JSON body", http.Header{"Content-Type": {"application/json"}},
+			`{"grant_type":"client_credentials","client_id":"ug-001001-rw","client_secret":"cidades-dev-001001-rw"}`,
+			401, map[string]any{"error": "invalid_client"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := send(t, "POST", s.url+"/oauth/token", tt.header, tt.body)
+			if r.status != tt.status {
+				t.Fatalf("status = %d, want %d: %s", r.status, tt.status, r.body)
+			}
+			m := r.json(t)
+			for k, v := range tt.want {
+				if m[k] != v {
+					t.Errorf("%s = %v, want %v", k, m[k], v)
+				}
+			}
+			if tok, _ := m["access_token"].(string); (tok != "") != (tt.status == 200) {
+				t.Errorf("access_token = %q", tok)
+			}
+			if r.header.Get("Cache-Control") != "no-store" {
+				t.Errorf("Cache-Control = %q", r.header.Get("Cache-Control"))
+			}
+		})
+	}
+	issued := s.sim.IssuedTokens()
+	if len(issued) != 3 || issued[2].ClientID != "ug-001000-rw" || issued[2].UnidadeGestora != "001000" ||
+		!issued[2].Expiry.Equal(s.clock.Now().Add(time.Hour)) {
+		t.Errorf("issued = %+v", issued)
+	}
+	t.Run("GET is 405", func(t *testing.T) {
+		r := send(t, "GET", s.url+"/oauth/token", nil, "")
+		wantProblem(t, r, 405)
+		if r.header.Get("Allow") != "POST" {
+			t.Errorf("Allow = %q", r.header.Get("Allow"))
+		}
+	})
+	t.Run("Options.ExpiresIn and Options.Keys", func(t *testing.T) {
+		s := newSandbox(t, cidadessim.Options{ExpiresIn: 5 * time.Minute, Keys: []cidadessim.Key{
+			{ClientID: "mine", ClientSecret: "s", UnidadeGestora: "001002", Permissao: cidadessim.PermissaoLeitura},
+		}})
+		r := send(t, "POST", s.url+"/oauth/token", formHeader, "grant_type=client_credentials&client_id=mine&client_secret=s")
+		if m := r.json(t); m["expires_in"] != float64(300) || m["scope"] != "cidades.leitura" {
+			t.Errorf("answer = %v", m)
+		}
+		r = send(t, "POST", s.url+"/oauth/token", formHeader, "grant_type=client_credentials&client_id=ug-001001-rw&client_secret=cidades-dev-001001-rw")
+		if r.status != 401 {
+			t.Errorf("a fixtures key still works with Options.Keys: %d", r.status)
+		}
+	})
+}
+
+func TestBearer(t *testing.T) {
+	s := newSandbox(t, cidadessim.Options{})
+	tok := s.token(t, cidadessim.DefaultClientID001001, cidadessim.DefaultClientSecret001001)
+	tests := []struct {
+		name   string
+		header http.Header
+		status int
+		www    string
+	}{
+		{"valid", bearer(tok), 200, ""},
+		{"lower-case scheme", http.Header{"Authorization": {"bearer " + tok}}, 200, ""},
+		{"missing", nil, 401, "Bearer"},
+		{"not bearer", http.Header{"Authorization": {"Basic " + tok}}, 401, "Bearer"},
+		{"unknown", bearer("x" + tok), 401, `Bearer error="invalid_token"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := send(t, "GET", s.url+"/v1/contratacoes/1", tt.header, "")
+			if tt.status == 200 {
+				if r.status != 200 {
+					t.Fatalf("status = %d: %s", r.status, r.body)
+				}
+				return
+			}
+			wantProblem(t, r, tt.status)
+			if got := r.header.Get("WWW-Authenticate"); got != tt.www {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, tt.www)
+			}
+		})
+	}
+	t.Run("expired", func(t *testing.T) {
+		s.clock.Advance(time.Hour - time.Second)
+		if r := send(t, "GET", s.url+"/v1/contratacoes/1", bearer(tok), ""); r.status != 200 {
+			t.Fatalf("a second before expiry: %d", r.status)
+		}
+		s.clock.Advance(time.Second)
+		wantProblem(t, send(t, "GET", s.url+"/v1/contratacoes/1", bearer(tok), ""), 401)
+	})
+}
+
+func TestRoutes(t *testing.T) {
+	s := newSandbox(t, cidadessim.Options{})
+	tok := s.token(t, cidadessim.DefaultClientID001001, cidadessim.DefaultClientSecret001001)
+	tests := []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"POST", "/v1/atos-pessoal/admissoes", 405, "GET"},
+		{"PUT", "/v1/atos-pessoal/concessoes", 405, "GET"},
+		{"DELETE", "/v1/unidades-gestoras", 405, "GET"},
+		{"POST", "/v1/unidades-gestoras/001001/responsaveis", 405, "GET"},
+		{"PATCH", "/v1/contratacoes/1", 405, "DELETE, GET, PUT"},
+		{"DELETE", "/v1/contratacoes", 405, "GET, POST"},
+		{"GET", "/v1/contratos", 404, ""},
+		{"GET", "/v1/contratacoes/abc", 404, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			r := send(t, tt.method, s.url+tt.path, bearer(tok), `{}`)
+			wantProblem(t, r, tt.status)
+			if r.header.Get("Allow") != tt.allow {
+				t.Errorf("Allow = %q, want %q", r.header.Get("Allow"), tt.allow)
+			}
+		})
+	}
+}
+
+// The body of a valid contratação, as a client system would send it.
+const contratacaoJSON = `{
+  "numeroContrato": "033/2025",
+  "anoContrato": 2025,
+  "objeto": "Aquisição de equipamentos de informática",
+  "contratado": {"tipoDocumento": "CNPJ", "documento": "11222333000181", "nome": "Tecnologia Capixaba Ltda"},
+  "valorGlobal": 1234.50,
+  "dataAssinatura": "2025-03-01",
+  "dataInicioVigencia": "2025-03-01",
+  "dataFimVigencia": "2026-02-28",
+  "modalidadeLicitacao": "PREGAO_ELETRONICO"
+}`
+
+func TestContratacoes(t *testing.T) {
+	s := newSandbox(t, cidadessim.Options{})
+	rw := s.token(t, cidadessim.DefaultClientID001001, cidadessim.DefaultClientSecret001001)
+	ro := s.token(t, cidadessim.DefaultClientID001001RO, cidadessim.DefaultClientSecret001001RO)
+	other := s.token(t, cidadessim.DefaultClientID001002, cidadessim.DefaultClientSecret001002)
+
+	t.Run("POST creates", func(t *testing.T) {
+		r := send(t, "POST", s.url+"/v1/contratacoes", bearer(rw), contratacaoJSON)
+		if r.status != 201 {
+			t.Fatalf("status = %d: %s", r.status, r.body)
+		}
+		if r.header.Get("Location") != "/v1/contratacoes/6" {
+			t.Errorf("Location = %q", r.header.Get("Location"))
+		}
+		want := `{"id":6,"codigoUnidadeGestora":"001001","numeroContrato":"033/2025","anoContrato":2025,` +
+			`"objeto":"Aquisição de equipamentos de informática",` +
+			`"contratado":{"tipoDocumento":"CNPJ","documento":"11222333000181","nome":"Tecnologia Capixaba Ltda"},` +
+			`"valorGlobal":1234.50,"dataAssinatura":"2025-03-01","dataInicioVigencia":"2025-03-01","dataFimVigencia":"2026-02-28",` +
+			`"modalidadeLicitacao":"PREGAO_ELETRONICO","situacao":"ATIVA",` +
+			`"dataCadastro":"2025-03-10T09:00:00-03:00","dataAtualizacao":"2025-03-10T09:00:00-03:00"}` + "\n"
+		if r.body != want {
+			t.Errorf("body:\n got %s\nwant %s", r.body, want)
+		}
+		if r.header.Get("Content-Type") != "application/json; charset=utf-8" {
+			t.Errorf("Content-Type = %q", r.header.Get("Content-Type"))
+		}
+	})
+	t.Run("POST of the same (UG, numero, ano) is 409", func(t *testing.T) {
+		r := send(t, "POST", s.url+"/v1/contratacoes", bearer(rw), contratacaoJSON)
+		wantProblem(t, r, 409)
+		if d := r.json(t)["detail"]; !strings.Contains(fmt.Sprint(d), "033/2025") {
+			t.Errorf("detail = %v", d)
+		}
+		// Another UG may use the same number.
+		if r := send(t, "POST", s.url+"/v1/contratacoes", bearer(other), contratacaoJSON); r.status != 201 {
+			t.Errorf("another UG: %d %s", r.status, r.body)
+		}
+	})
+	t.Run("a read-only key cannot write, whatever the body", func(t *testing.T) {
+		for _, req := range []struct{ method, path, body string }{
+			{"POST", "/v1/contratacoes", contratacaoJSON},
+			{"POST", "/v1/contratacoes", `{}`},
+			{"PUT", "/v1/contratacoes/1", contratacaoJSON},
+			{"DELETE", "/v1/contratacoes/1", ""},
+		} {
+			r := send(t, req.method, s.url+req.path, bearer(ro), req.body)
+			wantProblem(t, r, 403)
+		}
+		if r := send(t, "GET", s.url+"/v1/contratacoes/1", bearer(ro), ""); r.status != 200 {
+			t.Errorf("a read-only key cannot read: %d", r.status)
+		}
+	})
+	t.Run("validation", func(t *testing.T) {
+		tests := []struct {
+			name string
+			body string
+			want map[string]any
+		}{
+			{"every rule", `{
+  "numeroContrato": "",
+  "anoContrato": "2025",
+  "objeto": "x",
+  "contratado": {"tipoDocumento": "CNPJ", "documento": "11.222.333/0001-81", "nome": "ACME"},
+  "valorGlobal": 10.005,
+  "dataAssinatura": "01/03/2025",
+  "dataInicioVigencia": "2025-03-01",
+  "dataFimVigencia": "2025-02-28"
+}`, map[string]any{
+				"numeroContrato":       []any{"O campo numeroContrato é obrigatório."},
+				"anoContrato":          []any{"O valor informado para anoContrato não é válido."},
+				"contratado.documento": []any{"O campo contratado.documento deve conter somente dígitos."},
+				"valorGlobal":          []any{"O campo valorGlobal deve ter no máximo 2 casas decimais."},
+				"dataAssinatura":       []any{"O campo dataAssinatura deve ser uma data no formato AAAA-MM-DD."},
+				"dataFimVigencia":      []any{"O campo dataFimVigencia não pode ser anterior a dataInicioVigencia."},
+			}},
+			{"check digits and lengths", `{"numeroContrato":"1","anoContrato":2025,"objeto":"x",
+"contratado":{"tipoDocumento":"CPF","documento":"5299822472","nome":"Fulano"},
+"valorGlobal":-1,"dataAssinatura":"2025-02-30","dataInicioVigencia":"2025-03-01","dataFimVigencia":"2025-03-01"}`, map[string]any{
+				"contratado.documento": []any{"O CPF deve ter 11 dígitos."},
+				"valorGlobal":          []any{"O campo valorGlobal deve ser maior que zero."},
+				"dataAssinatura":       []any{"O campo dataAssinatura deve ser uma data no formato AAAA-MM-DD."},
+			}},
+			{"bad CNPJ", strings.Replace(contratacaoJSON, "11222333000181", "11222333000182", 1), map[string]any{
+				"contratado.documento": []any{"O CNPJ informado é inválido (dígitos verificadores)."},
+			}},
+			{"bad CPF", strings.Replace(strings.Replace(contratacaoJSON, "11222333000181", "52998224724", 1), `"CNPJ"`, `"CPF"`, 1), map[string]any{
+				"contratado.documento": []any{"O CPF informado é inválido (dígitos verificadores)."},
+			}},
+			{"repeated digits", strings.Replace(contratacaoJSON, "11222333000181", "11111111111111", 1), map[string]any{
+				"contratado.documento": []any{"O CNPJ informado é inválido (dígitos verificadores)."},
+			}},
+			{"unknown document type", strings.Replace(contratacaoJSON, `"CNPJ"`, `"RG"`, 1), map[string]any{
+				"contratado.tipoDocumento": []any{"O campo contratado.tipoDocumento deve ser CPF ou CNPJ."},
+			}},
+			{"objeto too long", strings.Replace(contratacaoJSON, "Aquisição de equipamentos de informática", strings.Repeat("ç", 2001), 1), map[string]any{
+				"objeto": []any{"O campo objeto deve ter no máximo 2000 caracteres."},
+			}},
+			{"contratado not an object", strings.Replace(contratacaoJSON,
+				`{"tipoDocumento": "CNPJ", "documento": "11222333000181", "nome": "Tecnologia Capixaba Ltda"}`, `"ACME"`, 1), map[string]any{
+				"contratado": []any{"O valor informado para contratado não é válido."},
+			}},
+			{"empty object", `{}`, map[string]any{
+				"numeroContrato":     []any{"O campo numeroContrato é obrigatório."},
+				"anoContrato":        []any{"O campo anoContrato é obrigatório."},
+				"objeto":             []any{"O campo objeto é obrigatório."},
+				"contratado":         []any{"O campo contratado é obrigatório."},
+				"valorGlobal":        []any{"O campo valorGlobal é obrigatório."},
+				"dataAssinatura":     []any{"O campo dataAssinatura é obrigatório."},
+				"dataInicioVigencia": []any{"O campo dataInicioVigencia é obrigatório."},
+				"dataFimVigencia":    []any{"O campo dataFimVigencia é obrigatório."},
+			}},
+			{"not JSON", `numeroContrato=1`, map[string]any{"$": []any{"O corpo da requisição deve ser um objeto JSON válido."}}},
+			{"an array", `[]`, map[string]any{"$": []any{"O corpo da requisição deve ser um objeto JSON válido."}}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				r := send(t, "POST", s.url+"/v1/contratacoes", bearer(rw), tt.body)
+				errs := wantProblem(t, r, 400)
+				if !reflect.DeepEqual(errs, tt.want) {
+					t.Errorf("errors:\n got %v\nwant %v", errs, tt.want)
+				}
+				if m := r.json(t); m["title"] != "One or more validation errors occurred." ||
+					m["type"] != "https://tools.ietf.org/html/rfc9110#section-15.5.1" {
+					t.Errorf("problem = %v", m)
+				}
+			})
+		}
+		if n := len(s.sim.Contratacoes("001001")); n != 3 {
+			t.Errorf("001001 has %d contratacoes, want 3", n)
+		}
+	})
+	t.Run("PUT replaces, DELETE removes", func(t *testing.T) {
+		s.clock.Advance(30 * time.Minute)
+		body := strings.Replace(contratacaoJSON, `"valorGlobal": 1234.50`, `"valorGlobal": 2000`, 1)
+		body = strings.Replace(body, `"modalidadeLicitacao": "PREGAO_ELETRONICO"`, `"id": 99, "situacao": "X", "codigoUnidadeGestora": "001002"`, 1)
+		r := send(t, "PUT", s.url+"/v1/contratacoes/6", bearer(rw), body)
+		if r.status != 200 {
+			t.Fatalf("status = %d: %s", r.status, r.body)
+		}
+		m := r.json(t)
+		if m["id"] != float64(6) || m["codigoUnidadeGestora"] != "001001" || m["situacao"] != "ATIVA" ||
+			m["dataCadastro"] != "2025-03-10T09:00:00-03:00" || m["dataAtualizacao"] != "2025-03-10T09:30:00-03:00" ||
+			m["modalidadeLicitacao"] != nil || !strings.Contains(r.body, `"valorGlobal":2000.00,`) {
+			t.Errorf("updated = %s", r.body)
+		}
+		// Renaming onto contratação 1's key is a conflict.
+		dup := strings.Replace(strings.Replace(contratacaoJSON, "033/2025", "012/2024", 1), `"anoContrato": 2025`, `"anoContrato": 2024`, 1)
+		wantProblem(t, send(t, "PUT", s.url+"/v1/contratacoes/6", bearer(rw), dup), 409)
+		// Another UG's contratação is not found, for writes as for reads.
+		wantProblem(t, send(t, "PUT", s.url+"/v1/contratacoes/6", bearer(other), contratacaoJSON), 404)
+		wantProblem(t, send(t, "DELETE", s.url+"/v1/contratacoes/6", bearer(other), ""), 404)
+		wantProblem(t, send(t, "GET", s.url+"/v1/contratacoes/6", bearer(other), ""), 404)
+
+		r = send(t, "DELETE", s.url+"/v1/contratacoes/6", bearer(rw), "")
+		if r.status != 204 || r.body != "" {
+			t.Errorf("DELETE = %d %q", r.status, r.body)
+		}
+		wantProblem(t, send(t, "DELETE", s.url+"/v1/contratacoes/6", bearer(rw), ""), 404)
+		if _, ok := s.sim.Contratacao(6); ok {
+			t.Error("still stored")
+		}
+	})
+}
+
+func TestScope(t *testing.T) {
+	s := newSandbox(t, cidadessim.Options{})
+	ug001001 := s.token(t, cidadessim.DefaultClientID001001, cidadessim.DefaultClientSecret001001)
+	agg := s.token(t, cidadessim.DefaultClientID001000, cidadessim.DefaultClientSecret001000)
+	ids := func(t *testing.T, r response) []float64 {
+		t.Helper()
+		if r.status != 200 {
+			t.Fatalf("status = %d: %s", r.status, r.body)
+		}
+		var p struct {
+			Dados []struct {
+				ID float64 `json:"id"`
+			} `json:"dados"`
+		}
+		if err := json.Unmarshal([]byte(r.body), &p); err != nil {
+			t.Fatal(err)
+		}
+		out := []float64{}
+		for _, d := range p.Dados {
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		tok    string
+		query  string
+		status int
+		want   []float64
+	}{
+		{"own UG", ug001001, "", 200, []float64{1, 2}},
+		{"own UG named", ug001001, "?codigoUnidadeGestora=001001", 200, []float64{1, 2}},
+		{"a sibling", ug001001, "?codigoUnidadeGestora=001002", 403, nil},
+		{"its aggregator", ug001001, "?codigoUnidadeGestora=001000", 403, nil},
+		{"aggregator, whole scope", agg, "", 200, []float64{1, 2, 3, 4}},
+		{"aggregator, one subordinate", agg, "?codigoUnidadeGestora=001002", 200, []float64{3, 4}},
+		{"aggregator, itself", agg, "?codigoUnidadeGestora=001000", 200, []float64{}},
+		{"aggregator, an unrelated UG", agg, "?codigoUnidadeGestora=500100", 403, nil},
+		{"aggregator, an unknown UG", agg, "?codigoUnidadeGestora=999999", 403, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := send(t, "GET", s.url+"/v1/contratacoes"+tt.query, bearer(tt.tok), "")
+			if tt.status != 200 {
+				wantProblem(t, r, tt.status)
+				return
+			}
+			if got := ids(t, r); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ids = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	t.Run("aggregator writes", func(t *testing.T) {
+		r := send(t, "POST", s.url+"/v1/contratacoes?codigoUnidadeGestora=001001", bearer(agg), contratacaoJSON)
+		if r.status != 201 || r.json(t)["codigoUnidadeGestora"] != "001001" {
+			t.Fatalf("POST for a subordinate: %d %s", r.status, r.body)
+		}
+		r = send(t, "POST", s.url+"/v1/contratacoes", bearer(agg), contratacaoJSON)
+		if r.status != 201 || r.json(t)["codigoUnidadeGestora"] != "001000" {
+			t.Fatalf("POST without the parameter: %d %s", r.status, r.body)
+		}
+		// Without the parameter a write acts for the aggregator itself: 001001's contratação is not found.
+		wantProblem(t, send(t, "DELETE", s.url+"/v1/contratacoes/1", bearer(agg), ""), 404)
+		if r := send(t, "DELETE", s.url+"/v1/contratacoes/1?codigoUnidadeGestora=001001", bearer(agg), ""); r.status != 204 {
+			t.Errorf("DELETE for a subordinate: %d %s", r.status, r.body)
+		}
+	})
+	t.Run("unidades gestoras", func(t *testing.T) {
+		r := send(t, "GET", s.url+"/v1/unidades-gestoras", bearer(agg), "")
+		var ugs []map[string]any
+		if err := json.Unmarshal([]byte(r.body), &ugs); err != nil || len(ugs) != 3 {
+			t.Fatalf("%s: %v", r.body, err)
+		}
+		want := map[string]any{"codigo": "001001", "nome": "Secretaria Municipal de Saúde", "cnpj": "27142058000207",
+			"esfera": "MUNICIPAL", "municipio": "Vitória", "agregadora": false, "subordinadas": []any{}}
+		if !reflect.DeepEqual(ugs[1], want) {
+			t.Errorf("001001 = %v, want %v", ugs[1], want)
+		}
+		r = send(t, "GET", s.url+"/v1/unidades-gestoras", bearer(ug001001), "")
+		if err := json.Unmarshal([]byte(r.body), &ugs); err != nil || len(ugs) != 1 || ugs[0]["codigo"] != "001001" {
+			t.Errorf("001001 sees %s", r.body)
+		}
+	})
+	t.Run("responsaveis", func(t *testing.T) {
+		r := send(t, "GET", s.url+"/v1/unidades-gestoras/001001/responsaveis", bearer(ug001001), "")
+		want := `[{"cpf":"62839405105","nome":"Helena Duarte Rocha","cargo":"Secretária Municipal de Saúde",` +
+			`"tipoResponsabilidade":"ORDENADOR_DESPESA","dataInicio":"2023-04-01","dataFim":null},` +
+			`{"cpf":"73940516252","nome":"Marcos Vinícius Teixeira","cargo":"Secretário Municipal de Saúde",` +
+			`"tipoResponsabilidade":"ORDENADOR_DESPESA","dataInicio":"2021-01-04","dataFim":"2023-03-31"}]` + "\n"
+		if r.status != 200 || r.body != want {
+			t.Errorf("got %d %s\nwant %s", r.status, r.body, want)
+		}
+		wantProblem(t, send(t, "GET", s.url+"/v1/unidades-gestoras/001002/responsaveis", bearer(ug001001), ""), 403)
+		wantProblem(t, send(t, "GET", s.url+"/v1/unidades-gestoras/001001/responsaveis?codigoUnidadeGestora=001002", bearer(agg), ""), 403)
+		if r := send(t, "GET", s.url+"/v1/unidades-gestoras/001002/responsaveis", bearer(agg), ""); r.status != 200 {
+			t.Errorf("aggregator: %d", r.status)
+		}
+	})
+}
+
+func TestPaging(t *testing.T) {
+	s := newSandbox(t, cidadessim.Options{})
+	agg := s.token(t, cidadessim.DefaultClientID001000, cidadessim.DefaultClientSecret001000)
+	tests := []struct {
+		query  string
+		status int
+		field  string
+		want   string // the envelope without dados
+	}{
+		{"", 200, "", `"pagina":1,"tamanhoPagina":50,"totalRegistros":6,"totalPaginas":1`},
+		{"?pagina=2&tamanhoPagina=4", 200, "", `"pagina":2,"tamanhoPagina":4,"totalRegistros":6,"totalPaginas":2`},
+		{"?pagina=3&tamanhoPagina=4", 200, "", `"pagina":3,"tamanhoPagina":4,"totalRegistros":6,"totalPaginas":2`},
+		{"?tamanhoPagina=100", 200, "", `"pagina":1,"tamanhoPagina":100,"totalRegistros":6,"totalPaginas":1`},
+		{"?anoReferencia=2030", 200, "", `"pagina":1,"tamanhoPagina":50,"totalRegistros":0,"totalPaginas":0`},
+		{"?tamanhoPagina=101", 400, "tamanhoPagina", ""},
+		{"?tamanhoPagina=0", 400, "tamanhoPagina", ""},
+		{"?tamanhoPagina=dez", 400, "tamanhoPagina", ""},
+		{"?pagina=0", 400, "pagina", ""},
+		{"?pagina=-1", 400, "pagina", ""},
+		{"?anoReferencia=dois", 400, "anoReferencia", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			r := send(t, "GET", s.url+"/v1/atos-pessoal/admissoes"+tt.query, bearer(agg), "")
+			if tt.status != 200 {
+				errs := wantProblem(t, r, tt.status)
+				if _, ok := errs[tt.field]; !ok || len(errs) != 1 {
+					t.Errorf("errors = %v, want %s", errs, tt.field)
+				}
+				return
+			}
+			if r.status != 200 || !strings.HasPrefix(r.body, `{"dados":[`) || !strings.HasSuffix(r.body, ","+tt.want+"}\n") {
+				t.Errorf("got %d %s", r.status, r.body)
+			}
+		})
+	}
+	for _, q := range []string{"?dataAssinaturaInicio=2024-13-01", "?dataAssinaturaFim=ontem", "?ano=x"} {
+		wantProblem(t, send(t, "GET", s.url+"/v1/contratacoes"+q, bearer(agg), ""), 400)
+	}
+	wantProblem(t, send(t, "GET", s.url+"/v1/atos-pessoal/concessoes?tipoBeneficio=PENSAO", bearer(agg), ""), 400)
+	// tipoBeneficio means nothing to admissões: ignored, like any unknown parameter.
+	if r := send(t, "GET", s.url+"/v1/atos-pessoal/admissoes?tipoBeneficio=PENSAO", bearer(agg), ""); r.status != 200 {
+		t.Errorf("admissoes?tipoBeneficio: %d", r.status)
+	}
+}
+
+func TestConcurrentWrites(t *testing.T) {
+	s := newSandbox(t, cidadessim.Options{})
+	tok := s.token(t, cidadessim.DefaultClientID001002, cidadessim.DefaultClientSecret001002)
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			body := strings.Replace(contratacaoJSON, "033/2025", fmt.Sprintf("%03d/2025", i), 1)
+			if r := send(t, "POST", s.url+"/v1/contratacoes", bearer(tok), body); r.status != 201 {
+				t.Errorf("%d: %s", r.status, r.body)
+			}
+			send(t, "GET", s.url+"/v1/contratacoes", bearer(tok), "")
+		})
+	}
+	wg.Wait()
+	seen := map[int64]bool{}
+	for _, c := range s.sim.Contratacoes("001002") {
+		if seen[c.ID] {
+			t.Errorf("id %d twice", c.ID)
+		}
+		seen[c.ID] = true
+	}
+	if len(seen) != 22 {
+		t.Errorf("001002 has %d contratacoes, want 22", len(seen))
+	}
+}
+
+func TestFixtures(t *testing.T) {
+	t.Run("the embedded fixtures hold the default keys", func(t *testing.T) {
+		f := fixtures(t)
+		if !reflect.DeepEqual(f.Keys, cidadessim.DefaultKeys()) {
+			t.Errorf("keys:\n got %+v\nwant %+v", f.Keys, cidadessim.DefaultKeys())
+		}
+		if len(f.UnidadesGestoras) != 4 || len(f.Admissoes) == 0 || len(f.Concessoes) == 0 || len(f.Contratacoes) == 0 {
+			t.Errorf("fixtures = %+v", f)
+		}
+	})
+
+	valid := `
+unidadesGestoras:
+  - {codigo: "001000", nome: A, cnpj: "27142058000126", agregadora: true, subordinadas: ["001001"]}
+  - codigo: "001001"
+    nome: B
+    cnpj: "27142058000207"
+    responsaveis: [{cpf: "52998224725", nome: C, dataInicio: 2024-01-01}]
+keys: [{clientID: a, clientSecret: b, unidadeGestora: "001001", permissao: LEITURA}]
+admissoes: [{codigoUnidadeGestora: "001001", cpf: "52998224725", nomeServidor: D, anoReferencia: 2024}]
+concessoes: [{codigoUnidadeGestora: "001001", cpf: "52998224725", nomeServidor: D, anoReferencia: 2024, tipoBeneficio: APOSENTADORIA}]
+contratacoes:
+  - codigoUnidadeGestora: "001001"
+    numeroContrato: "1/2024"
+    anoContrato: 2024
+    objeto: x
+    contratado: {tipoDocumento: CNPJ, documento: "11222333000181", nome: E}
+    valorGlobal: 10.5
+    dataAssinatura: 2024-01-01
+    dataInicioVigencia: 2024-01-01
+    dataFimVigencia: 2024-12-31
+`
+	if _, err := cidadessim.LoadFixtures([]byte(valid)); err != nil {
+		t.Fatalf("valid fixtures: %v", err)
+	}
+	tests := []struct {
+		name, old, new, want string
+	}{
+		{"unknown field", "nome: B", "nome: B\n    sigla: SMS", "field sigla not found"},
+		{"bad UG CNPJ", `"27142058000207"`, `"27142058000208"`, "unidadesGestoras[1].cnpj"},
+		{"unknown subordinate", `subordinadas: ["001001"]`, `subordinadas: ["001009"]`, "unidadesGestoras[0].subordinadas[0]"},
+		{"subordinates of a non-aggregator", "agregadora: true", "agregadora: false", "unidadesGestoras[0].subordinadas"},
+		{"bad responsavel CPF", `responsaveis: [{cpf: "52998224725"`, `responsaveis: [{cpf: "529.982.247-25"`, "unidadesGestoras[1].responsaveis[0].cpf"},
+		{"key of an unknown UG", `unidadeGestora: "001001"`, `unidadeGestora: "009999"`, "keys[0].unidadeGestora"},
+		{"bad permission", "permissao: LEITURA", "permissao: ESCRITA", "keys[0].permissao"},
+		{"admissao with a benefit", `nomeServidor: D, anoReferencia: 2024}]`, `nomeServidor: D, anoReferencia: 2024, tipoBeneficio: REFORMA}]`, "admissoes[0].tipoBeneficio"},
+		{"concessao without a benefit", ", tipoBeneficio: APOSENTADORIA", "", "concessoes[0].tipoBeneficio"},
+		{"bad contracted CNPJ", `documento: "11222333000181"`, `documento: "11222333000182"`, "contratacoes[0].contratado.documento"},
+		{"money with 3 decimals", "valorGlobal: 10.5", "valorGlobal: 10.555", "more than two decimal places"},
+		{"end before start", "dataFimVigencia: 2024-12-31", "dataFimVigencia: 2023-12-31", "contratacoes[0].dataFimVigencia"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := strings.Replace(valid, tt.old, tt.new, 1)
+			if in == valid {
+				t.Fatalf("%q not in the fixtures", tt.old)
+			}
+			_, err := cidadessim.LoadFixtures([]byte(in))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("duplicate contract", func(t *testing.T) {
+		f, err := cidadessim.LoadFixtures([]byte(valid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Contratacoes = append(f.Contratacoes, f.Contratacoes[0])
+		if err := f.Validate(); err == nil || !strings.Contains(err.Error(), "contratacoes[1].numeroContrato") {
+			t.Errorf("err = %v", err)
+		}
+	})
+}
