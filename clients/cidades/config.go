@@ -104,7 +104,7 @@ type Config struct {
 	MaxPages int `yaml:"maxPages"`
 
 	// UGs maps each UG code the client may act for to its credentials. At least one is required.
-	UGs map[string]UGConfig `yaml:"ugs"`
+	UGs map[string]UGConfig `yaml:"-"` // filled by the configuration loader, which also reads the secrets
 }
 
 func (c Config) withDefaults() Config {
