@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ponte-dev/ponte/clients"
+	"github.com/ponte-dev/ponte/clients/cidades"
+	"github.com/ponte-dev/ponte/clients/senior"
+	"github.com/ponte-dev/ponte/clients/zeev"
+	"github.com/ponte-dev/ponte/events"
+	"github.com/ponte-dev/ponte/handlers"
+)
+
+// Config is the whole configuration of `ponte run`: a YAML file, then PONTE_* environment variables on top
+// (PONTE_ plus the key path in SCREAMING_SNAKE, e.g. zeev.tokenFile → PONTE_ZEEV_TOKEN_FILE). Every key is
+// documented in docs/configuration.md and examples/ponte.yaml.
+type Config struct {
+	NATS      NATSConfig              `yaml:"nats"`
+	JetStream events.Topology         `yaml:"jetstream"`
+	Worker    events.Config           `yaml:"worker"`
+	HTTP      HTTPConfig              `yaml:"http"`
+	Log       LogConfig               `yaml:"log"`
+	Breakers  clients.BreakerSettings `yaml:"breakers"`
+	Zeev      ZeevConfig              `yaml:"zeev"`
+	Senior    SeniorConfig            `yaml:"senior"`
+	CidadES   CidadESConfig           `yaml:"cidades"`
+	Profiles  []handlers.Profile      `yaml:"profiles"`
+}
+
+// NATSConfig is how the worker reaches the NATS cluster.
+type NATSConfig struct {
+	// URL is one or more comma-separated server URLs. Default nats://127.0.0.1:4222.
+	URL string `yaml:"url"`
+	// Name is the connection name shown by the server. Default "ponte".
+	Name string `yaml:"name"`
+	// CredsFile is a user credentials file (JWT + NKey seed), as mounted from a Secret.
+	CredsFile string `yaml:"credsFile"`
+	// NKeySeedFile is an NKey seed file; exclusive with CredsFile.
+	NKeySeedFile string `yaml:"nkeySeedFile"`
+	// UserFile and PasswordFile hold a user name and password; exclusive with the two above.
+	UserFile     string    `yaml:"userFile"`
+	PasswordFile string    `yaml:"passwordFile"`
+	TLS          TLSConfig `yaml:"tls"`
+	// ConnectTimeout bounds the first connection. Default 10s.
+	ConnectTimeout time.Duration `yaml:"connectTimeout"`
+	// DrainTimeout bounds nc.Drain at shutdown. Default 10s.
+	DrainTimeout time.Duration `yaml:"drainTimeout"`
+}
+
+// TLSConfig are PEM files; CertFile and KeyFile go together.
+type TLSConfig struct {
+	CAFile   string `yaml:"caFile"`
+	CertFile string `yaml:"certFile"`
+	KeyFile  string `yaml:"keyFile"`
+}
+
+// HTTPConfig is the operations endpoint: /metrics, /healthz, /readyz.
+type HTTPConfig struct {
+	// Listen is the address. Default ":8080". Empty string "-" disables it.
+	Listen string `yaml:"listen"`
+}
+
+// LogConfig shapes the logs on stderr.
+type LogConfig struct {
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level"`
+	// Format is json (default) or text.
+	Format string `yaml:"format"`
+}
+
+// secret returns the secret given as a file (preferred) or inline; nil if neither. Setting both is an error
+// naming key.
+func secret(key, value, file string) (*clients.Secret, error) {
+	switch {
+	case value != "" && file != "":
+		return nil, fmt.Errorf("%s: set %s or %sFile, not both", key, key, key)
+	case file != "":
+		if _, err := os.Stat(file); err != nil {
+			return nil, fmt.Errorf("%sFile: %w", key, err)
+		}
+		return clients.SecretFile(file), nil
+	case value != "":
+		return clients.SecretValue(value), nil
+	}
+	return nil, nil
+}
+
+// ZeevConfig is zeev.Config plus its secrets, by value (token, password; for development) or by file
+// (tokenFile, passwordFile; re-read when they change).
+type ZeevConfig struct {
+	zeev.Config   `yaml:",inline"`
+	TokenValue    string `yaml:"token"`
+	TokenFile     string `yaml:"tokenFile"`
+	PasswordValue string `yaml:"password"`
+	PasswordFile  string `yaml:"passwordFile"`
+}
+
+// client returns the zeev.Config with its secrets.
+func (c ZeevConfig) client() (zeev.Config, error) {
+	cfg := c.Config
+	var err error
+	if cfg.Token, err = secret("zeev.token", c.TokenValue, c.TokenFile); err != nil {
+		return cfg, err
+	}
+	if cfg.Password, err = secret("zeev.password", c.PasswordValue, c.PasswordFile); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// SeniorConfig is senior.Config plus its secrets (token, secret, password), each by value or by file.
+type SeniorConfig struct {
+	senior.Config `yaml:",inline"`
+	TokenValue    string `yaml:"token"`
+	TokenFile     string `yaml:"tokenFile"`
+	SecretValue   string `yaml:"secret"`
+	SecretFile    string `yaml:"secretFile"`
+	PasswordValue string `yaml:"password"`
+	PasswordFile  string `yaml:"passwordFile"`
+}
+
+func (c SeniorConfig) client() (senior.Config, error) {
+	cfg := c.Config
+	var err error
+	if cfg.Token, err = secret("senior.token", c.TokenValue, c.TokenFile); err != nil {
+		return cfg, err
+	}
+	if cfg.Secret, err = secret("senior.secret", c.SecretValue, c.SecretFile); err != nil {
+		return cfg, err
+	}
+	if cfg.Password, err = secret("senior.password", c.PasswordValue, c.PasswordFile); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// CidadESConfig is cidades.Config with each UG's client secret by value or by file.
+type CidadESConfig struct {
+	cidades.Config `yaml:",inline"`
+	UGs            map[string]CidadESUG `yaml:"ugs"`
+}
+
+// CidadESUG is one UG's integration key, or the aggregator UG whose key reaches it (via).
+type CidadESUG struct {
+	ClientID         string `yaml:"clientId"`
+	ClientSecret     string `yaml:"clientSecret"`
+	ClientSecretFile string `yaml:"clientSecretFile"`
+	Via              string `yaml:"via"`
+}
+
+func (c CidadESConfig) client() (cidades.Config, error) {
+	cfg := c.Config
+	cfg.UGs = make(map[string]cidades.UGConfig, len(c.UGs))
+	for ug, u := range c.UGs {
+		s, err := secret("cidades.ugs."+ug+".clientSecret", u.ClientSecret, u.ClientSecretFile)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.UGs[ug] = cidades.UGConfig{ClientID: u.ClientID, ClientSecret: s, Via: u.Via}
+	}
+	return cfg, cfg.Validate()
+}
+
+// withDefaults fills unset keys.
+func (c Config) withDefaults() Config {
+	if c.NATS.URL == "" {
+		c.NATS.URL = "nats://127.0.0.1:4222"
+	}
+	if c.NATS.Name == "" {
+		c.NATS.Name = "ponte"
+	}
+	if c.NATS.ConnectTimeout == 0 {
+		c.NATS.ConnectTimeout = 10 * time.Second
+	}
+	if c.NATS.DrainTimeout == 0 {
+		c.NATS.DrainTimeout = 10 * time.Second
+	}
+	if c.HTTP.Listen == "" {
+		c.HTTP.Listen = ":8080"
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "json"
+	}
+	c.JetStream = c.JetStream.WithDefaults()
+	c.Worker = c.Worker.WithDefaults()
+	return c
+}
+
+// validate checks the whole configuration and names the first bad key.
+func (c Config) validate() error {
+	n := c.NATS
+	auth := 0
+	for _, f := range []string{n.CredsFile, n.NKeySeedFile, n.UserFile} {
+		if f != "" {
+			auth++
+		}
+	}
+	if auth > 1 {
+		return errors.New("nats: set at most one of credsFile, nkeySeedFile, userFile")
+	}
+	if (n.UserFile == "") != (n.PasswordFile == "") {
+		return errors.New("nats.passwordFile: userFile and passwordFile go together")
+	}
+	if (n.TLS.CertFile == "") != (n.TLS.KeyFile == "") {
+		return errors.New("nats.tls.keyFile: certFile and keyFile go together")
+	}
+	for key, path := range map[string]string{"nats.credsFile": n.CredsFile, "nats.nkeySeedFile": n.NKeySeedFile,
+		"nats.userFile": n.UserFile, "nats.passwordFile": n.PasswordFile, "nats.tls.caFile": n.TLS.CAFile,
+		"nats.tls.certFile": n.TLS.CertFile, "nats.tls.keyFile": n.TLS.KeyFile} {
+		if path != "" {
+			if _, err := os.Stat(path); err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		return fmt.Errorf("log.format: %q is not json or text", c.Log.Format)
+	}
+	if err := c.JetStream.Validate(); err != nil {
+		return fmt.Errorf("jetstream.%w", err)
+	}
+	if err := c.Worker.Validate(); err != nil {
+		return fmt.Errorf("worker.%w", err)
+	}
+	if err := c.Breakers.Validate(); err != nil {
+		return fmt.Errorf("breakers.%w", err)
+	}
+	if _, err := handlers.NewProfiles(c.Profiles); err != nil {
+		return err
+	}
+	if _, err := c.Zeev.client(); err != nil {
+		return err
+	}
+	if _, err := c.Senior.client(); err != nil {
+		return err
+	}
+	if _, err := c.CidadES.client(); err != nil {
+		return err
+	}
+	return nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: (?:unmarshal errors:\n\s*)?line (\d+): `)
+
+// loadConfig reads the YAML file at path (strict: an unknown key is an error naming it), applies the PONTE_*
+// environment overrides, fills defaults and validates.
+func loadConfig(path string, getenv func(string) string) (Config, error) {
+	var b []byte
+	if path != "" {
+		var err error
+		if b, err = os.ReadFile(path); err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+	}
+	return parseConfig(path, b, getenv)
+}
+
+// parseConfig is loadConfig on the bytes of the file named name.
+func parseConfig(name string, b []byte, getenv func(string) string) (Config, error) {
+	var c Config
+	if len(bytes.TrimSpace(b)) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			msg := yamlLine.ReplaceAllString(err.Error(), "line $1: ")
+			return c, fmt.Errorf("config %s: %s", name, strings.TrimSpace(msg))
+		}
+	}
+	if _, err := overlayEnv(&c, getenv); err != nil {
+		return c, fmt.Errorf("config environment: %w", err)
+	}
+	c = c.withDefaults()
+	if err := c.validate(); err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
+}

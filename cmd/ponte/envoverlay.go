@@ -1,0 +1,145 @@
+package main
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// envName turns a YAML key path into its environment variable: ["zeev", "baseURL"] → "PONTE_ZEEV_BASE_URL".
+func envName(path []string) string {
+	parts := []string{"PONTE"}
+	for _, p := range path {
+		parts = append(parts, screaming(p))
+	}
+	return strings.Join(parts, "_")
+}
+
+// screaming converts camelCase to SCREAMING_SNAKE: "baseURL" → "BASE_URL", "tokenTTL" → "TOKEN_TTL".
+func screaming(s string) string {
+	var b strings.Builder
+	rs := []rune(s)
+	for i, r := range rs {
+		if i > 0 && unicode.IsUpper(r) && (unicode.IsLower(rs[i-1]) || (i+1 < len(rs) && unicode.IsLower(rs[i+1]) && unicode.IsUpper(rs[i-1]))) {
+			b.WriteByte('_')
+		}
+		if r == '-' || r == '.' {
+			r = '_'
+		}
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String()
+}
+
+// overlayEnv sets every scalar field of the struct v points to from its environment variable, when set. Map
+// entries that already exist (from the file) are walked too, with their key in the name. It returns the names
+// it applied, and an error naming the variable for an unparsable value.
+func overlayEnv(v any, getenv func(string) string) ([]string, error) {
+	var applied []string
+	err := walkEnv(reflect.ValueOf(v).Elem(), nil, getenv, &applied)
+	return applied, err
+}
+
+func walkEnv(v reflect.Value, path []string, getenv func(string) string, applied *[]string) error {
+	switch v.Kind() {
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			tag := strings.Split(f.Tag.Get("yaml"), ",")
+			if tag[0] == "-" {
+				continue
+			}
+			sub := path
+			if tag[0] != "" {
+				sub = append(append([]string{}, path...), tag[0])
+			} else if !(len(tag) > 1 && tag[1] == "inline") {
+				continue
+			}
+			if err := walkEnv(v.Field(i), sub, getenv, applied); err != nil {
+				return err
+			}
+		}
+		return nil
+	case reflect.Map:
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		for _, k := range keys {
+			elem := reflect.New(v.Type().Elem()).Elem()
+			elem.Set(v.MapIndex(k))
+			if err := walkEnv(elem, append(append([]string{}, path...), k.String()), getenv, applied); err != nil {
+				return err
+			}
+			v.SetMapIndex(k, elem)
+		}
+		return nil
+	case reflect.Pointer:
+		if v.IsNil() {
+			return nil
+		}
+		return walkEnv(v.Elem(), path, getenv, applied)
+	}
+	name := envName(path)
+	raw := getenv(name)
+	if raw == "" {
+		return nil
+	}
+	if err := setScalar(v, raw); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	*applied = append(*applied, name)
+	return nil
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+func setScalar(v reflect.Value, raw string) error {
+	switch {
+	case v.Type() == durationType:
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration like 30s", raw)
+		}
+		v.SetInt(int64(d))
+	case v.Kind() == reflect.String:
+		v.SetString(raw)
+	case v.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", raw)
+		}
+		v.SetBool(b)
+	case v.CanInt():
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", raw)
+		}
+		v.SetInt(n)
+	case v.CanUint():
+		n, err := strconv.ParseUint(raw, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a non-negative integer", raw)
+		}
+		v.SetUint(n)
+	case v.CanFloat():
+		f, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number", raw)
+		}
+		v.SetFloat(f)
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
+		parts := strings.Split(raw, ",")
+		for i := range parts {
+			parts[i] = strings.TrimSpace(parts[i])
+		}
+		v.Set(reflect.ValueOf(parts))
+	}
+	return nil
+}

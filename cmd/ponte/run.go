@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+)
+
+func runRun(ctx context.Context, env *environment, args []string) error {
+	fs := newFlagSet("run", env)
+	path := fs.String("config", env.getenv("PONTE_CONFIG"), "YAML configuration file (env PONTE_CONFIG); PONTE_* variables override its keys")
+	check := fs.Bool("check", false, "validate the configuration and exit")
+	fs.Usage = func() {
+		fmt.Fprintln(env.stderr, "Usage: ponte run --config FILE [flags]\n\nRuns the production worker against an external NATS cluster and the real APIs until SIGTERM, then\ndrains. Every key is documented in docs/configuration.md.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, env.getenv)
+	if err != nil {
+		return err
+	}
+	if *check {
+		fmt.Fprintln(env.stdout, "configuration OK")
+		return nil
+	}
+	log := newLogger(cfg.Log, env.stderr)
+	reg := newRegistry()
+	nc, err := connectNATS(cfg.NATS, log, newNATSMetrics(reg))
+	if err != nil {
+		return err
+	}
+	svc, err := wire(cfg, nc, reg, log)
+	if err != nil {
+		nc.Close()
+		return err
+	}
+	if cfg.HTTP.Listen != "-" {
+		ops, err := startOpsServer(cfg.HTTP.Listen, reg, svc.ready, log)
+		if err != nil {
+			nc.Close()
+			return err
+		}
+		defer ops.Close()
+		log.Info("serving /metrics, /healthz, /readyz", "addr", ops.Addr())
+	}
+	log.Info("ponte starting", "version", version, "nats", redactURL(cfg.NATS.URL))
+	return svc.run(ctx, cfg.NATS.DrainTimeout)
+}

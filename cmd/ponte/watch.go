@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ponte-dev/ponte/events"
+)
+
+func runWatch(ctx context.Context, env *environment, args []string) error {
+	fs := newFlagSet("watch", env)
+	var nf natsFlags
+	nf.register(fs, env.getenv)
+	all := fs.Bool("all", false, "show every result and dead letter kept in the streams, not only new ones")
+	resultStream := fs.String("result-stream", "PONTE_RESULTS", "stream of result events")
+	dlqStream := fs.String("dlq-stream", "PONTE_DLQ", "stream of dead letters")
+	verbose := fs.Bool("v", false, "print every step of results and every error of dead letters")
+	fs.Usage = func() {
+		fmt.Fprintln(env.stderr, "Usage: ponte watch [flags]\n\nFollows results and dead letters live, one line each, until interrupted.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	nc, js, err := nf.connect()
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	lines := make(chan string, 64)
+	for _, stream := range []string{*resultStream, *dlqStream} {
+		if err := follow(ctx, js, stream, *all, func(ev *event.Event) { lines <- describe(ev, *verbose) }); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(env.stderr, "watching %s and %s on %s (Ctrl-C to stop)\n", *resultStream, *dlqStream, redactURL(nf.url))
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case l := <-lines:
+			fmt.Fprintln(env.stdout, l)
+		}
+	}
+}
+
+// follow calls fn for every event on stream (from now, or from the start when all is set) until ctx ends.
+func follow(ctx context.Context, js jetstream.JetStream, stream string, all bool, fn func(*event.Event)) error {
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy}
+	if all {
+		cfg.DeliverPolicy = jetstream.DeliverAllPolicy
+	}
+	c, err := js.OrderedConsumer(ctx, stream, cfg)
+	if err != nil {
+		return fmt.Errorf("follow stream %s: %w", stream, err)
+	}
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		ev, err := events.Decode(m.Headers(), m.Data())
+		if err != nil {
+			return
+		}
+		fn(ev)
+	})
+	if err != nil {
+		return fmt.Errorf("follow stream %s: %w", stream, err)
+	}
+	go func() { <-ctx.Done(); cc.Stop() }()
+	return nil
+}
+
+// describe renders a result or dead-letter event on one line (more with verbose).
+func describe(ev *event.Event, verbose bool) string {
+	cause, _ := ev.Extensions()["causationid"].(string)
+	switch {
+	case strings.HasSuffix(ev.Type(), ".processed"):
+		var r events.Result
+		if err := ev.DataAs(&r); err != nil {
+			return fmt.Sprintf("?    %s %s: unreadable result: %v", ev.Type(), cause, err)
+		}
+		var steps []string
+		for _, s := range r.Steps {
+			steps = append(steps, fmt.Sprintf("%s.%s %s%s", s.Target, s.Operation, s.Status, ids(s.IDs)))
+		}
+		if !verbose && len(steps) > 4 {
+			steps = append(steps[:4], fmt.Sprintf("+%d more", len(steps)-4))
+		}
+		return fmt.Sprintf("OK   %-18s %-18s id=%s  %s", r.EventType, ev.Subject(), cause, strings.Join(steps, ", "))
+	case strings.HasSuffix(ev.Type(), ".deadlettered"):
+		var d events.DeadLetter
+		if err := ev.DataAs(&d); err != nil {
+			return fmt.Sprintf("?    %s %s: unreadable dead letter: %v", ev.Type(), cause, err)
+		}
+		typ := d.EventType
+		if typ == "" {
+			typ = strings.TrimSuffix(ev.Type(), ".deadlettered")
+		}
+		id := cause
+		if id == "" {
+			id = "(none)"
+		}
+		msg := d.Message
+		if len(d.Errors) > 0 {
+			// One entry per message, with every field it concerns: "/orgUnit, /position: no profile".
+			var es []string
+			fields := map[string][]string{}
+			for _, e := range d.Errors {
+				if _, seen := fields[e.Message]; !seen {
+					es = append(es, e.Message)
+				}
+				fields[e.Message] = append(fields[e.Message], orRoot(e.Field))
+			}
+			for i, m := range es {
+				es[i] = strings.Join(fields[m], ", ") + ": " + m
+			}
+			if !verbose && len(es) > 3 {
+				es = append(es[:3], fmt.Sprintf("+%d more", len(es)-3))
+			}
+			msg = strings.Join(es, "; ")
+		}
+		where := ""
+		if d.Target != "" {
+			where = fmt.Sprintf(" [%s %s HTTP %d]", d.Target, d.Operation, d.Status)
+		}
+		line := fmt.Sprintf("DLQ  %-18s %-18s id=%s  %s%s: %s", typ, ev.Subject(), id, d.Reason, where, msg)
+		if verbose {
+			raw, _ := base64.StdEncoding.DecodeString(d.Original.Data)
+			line += fmt.Sprintf("\n     original on %s: %s", d.Original.Subject, truncate(string(raw), 200))
+		}
+		return line
+	}
+	return fmt.Sprintf("?    %s %s", ev.Type(), ev.ID())
+}
+
+func ids(m map[string]int64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
+	}
+	return " (" + strings.Join(parts, " ") + ")"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func readAll(r io.Reader) ([]byte, error) { return io.ReadAll(r) }

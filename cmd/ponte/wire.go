@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ponte-dev/ponte/clients"
+	"github.com/ponte-dev/ponte/clients/cidades"
+	"github.com/ponte-dev/ponte/clients/senior"
+	"github.com/ponte-dev/ponte/clients/zeev"
+	"github.com/ponte-dev/ponte/events"
+	"github.com/ponte-dev/ponte/handlers"
+	"github.com/ponte-dev/ponte/schemas"
+)
+
+// newLogger returns the process logger: JSON or text on w at the configured level.
+func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// newRegistry returns the process registry with the Go and process collectors and ponte_build_info.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ponte_build_info",
+		Help: "Always 1; the labels say which ponte build is running.",
+	}, []string{"version", "goversion"})
+	info.WithLabelValues(version, runtime.Version()).Set(1)
+	reg.MustRegister(info)
+	return reg
+}
+
+// service is a wired worker: the connection, clients, breakers and the events.Worker.
+type service struct {
+	nc       *nats.Conn
+	worker   *events.Worker
+	breakers *clients.Breakers
+	log      *slog.Logger
+	reg      *prometheus.Registry
+}
+
+// wire builds the worker of cfg on nc. It contacts nothing but NATS (in Run).
+func wire(cfg Config, nc *nats.Conn, reg *prometheus.Registry, log *slog.Logger) (*service, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	breakers := clients.NewBreakers(cfg.Breakers, reg)
+	breakers.Watch(func(k clients.BreakerKey, from, to clients.BreakerState) {
+		lvl := slog.LevelInfo
+		if to == clients.StateOpen {
+			lvl = slog.LevelWarn
+		}
+		log.Log(context.Background(), lvl, "circuit breaker state changed", "breaker", k.String(), "from", from, "to", to)
+	})
+	opts := func(target string) clients.EndpointOptions {
+		return clients.EndpointOptions{Breakers: breakers, Registerer: reg, Logger: log.With("target", target)}
+	}
+	zcfg, err := cfg.Zeev.client()
+	if err != nil {
+		return nil, err
+	}
+	zc, err := zeev.New(zcfg, opts(zeev.Target))
+	if err != nil {
+		return nil, err
+	}
+	scfg, err := cfg.Senior.client()
+	if err != nil {
+		return nil, err
+	}
+	sc, err := senior.New(scfg, opts("senior"))
+	if err != nil {
+		return nil, err
+	}
+	ccfg, err := cfg.CidadES.client()
+	if err != nil {
+		return nil, err
+	}
+	cc, err := cidades.New(ccfg, opts(cidades.Target))
+	if err != nil {
+		return nil, err
+	}
+	// Pre-create the breakers (and their metric series) the configuration knows of.
+	breakers.Ensure(clients.BreakerKey{Target: zeev.Target})
+	breakers.Ensure(clients.BreakerKey{Target: "senior"})
+	for ug := range ccfg.UGs {
+		breakers.Ensure(clients.BreakerKey{Target: cidades.Target, Tenant: ug})
+	}
+	profiles, err := handlers.NewProfiles(cfg.Profiles)
+	if err != nil {
+		return nil, err
+	}
+	catalog, err := schemas.New()
+	if err != nil {
+		return nil, err
+	}
+	routes := handlers.Routes(handlers.Deps{Zeev: zc, Senior: sc, CidadES: cc, Profiles: profiles})
+	w, err := events.NewWorker(js, cfg.JetStream, cfg.Worker, routes, catalog,
+		events.Options{Logger: log, Registerer: reg, Breakers: breakers})
+	if err != nil {
+		return nil, err
+	}
+	return &service{nc: nc, worker: w, breakers: breakers, log: log, reg: reg}, nil
+}
+
+// ready is the readiness check: NATS connected and every consumer bound.
+func (s *service) ready() error {
+	switch {
+	case !s.nc.IsConnected():
+		return errors.New("nats not connected")
+	case !s.worker.Ready():
+		return errors.New("consumers not bound")
+	}
+	return nil
+}
+
+// run runs the worker until ctx ends, then drains the NATS connection.
+func (s *service) run(ctx context.Context, drainTimeout time.Duration) error {
+	err := s.worker.Run(ctx)
+	done := make(chan struct{})
+	s.nc.SetClosedHandler(func(*nats.Conn) { close(done) })
+	if derr := s.nc.Drain(); derr != nil {
+		s.nc.Close()
+	} else {
+		select {
+		case <-done:
+		case <-time.After(drainTimeout + time.Second):
+			s.nc.Close()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	return nil
+}
