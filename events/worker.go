@@ -488,6 +488,12 @@ func (w *Worker) process(ctx context.Context, msg jetstream.Msg, route *Route) {
 		return
 	}
 	var fieldErrs []FieldError
+	if ev.Subject() == "" {
+		fieldErrs = append(fieldErrs, FieldError{Field: "subject", Message: "CloudEvent attribute \"subject\" (the entity key) is required"})
+	}
+	if ev.Time().IsZero() {
+		fieldErrs = append(fieldErrs, FieldError{Field: "time", Message: "CloudEvent attribute \"time\" is required"})
+	}
 	for _, ext := range route.Extensions {
 		if v, ok := ev.Extensions()[ext]; !ok || fmt.Sprint(v) == "" {
 			fieldErrs = append(fieldErrs, FieldError{Field: ext, Message: fmt.Sprintf("CloudEvent extension %q is required for %s", ext, route.Type)})

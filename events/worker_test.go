@@ -294,7 +294,9 @@ func TestInvalidInputBecomesDeadLetters(t *testing.T) {
 	e.publish(events.EncodeBinary("person.promoted", newEvent("person.promoted", "u1", map[string]string{}), ""))
 	e.publish(events.EncodeBinary("person.hired", newEvent("person.moved", "u2", map[string]string{}), ""))
 	e.publish(events.EncodeBinary("person.hired", newEvent("person.hired", "s1", map[string]string{"x": "bad"}), ""))
-	e.publish(events.EncodeBinary("contract.signed", newEvent("contract.signed", "c1", map[string]string{}), ""))
+	noSubject := newEvent("contract.signed", "c1", map[string]string{})
+	noSubject.SetSubject("")
+	e.publish(events.EncodeBinary("contract.signed", noSubject, ""))
 	e.publish(events.EncodeBinary("person.hired", newEvent("person.hired", "big", map[string]string{"x": strings.Repeat("z", 2000)}), ""))
 
 	dls := e.collect("PONTE_DLQ", 6, 10*time.Second)
@@ -326,7 +328,7 @@ func TestInvalidInputBecomesDeadLetters(t *testing.T) {
 	if dl := byReason["schema_violation:s1"]; len(dl.Errors) != 2 || dl.Errors[0].Field != "/person/cpf" {
 		t.Errorf("schema violation errors: %+v", dl.Errors)
 	}
-	if dl := byReason["schema_violation:c1"]; len(dl.Errors) != 1 || dl.Errors[0].Field != "ug" {
+	if dl := byReason["schema_violation:c1"]; len(dl.Errors) != 2 || dl.Errors[0].Field != "subject" || dl.Errors[1].Field != "ug" {
 		t.Errorf("missing extension: %+v", dl.Errors)
 	}
 	if _, ok := byReason["too_large:"]; !ok {
