@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDevDemoOnce runs `ponte dev --demo --once` end to end: embedded NATS, the simulators, the worker and every
+// example event, and requires every expected outcome.
+func TestDevDemoOnce(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	err := run(ctx, []string{"dev", "--demo", "--once", "--nats-port", "0", "--http", "-", "--timeout", "60s"},
+		func(string) string { return "" }, &stdout, &stderr)
+	out := stdout.String()
+	if err != nil {
+		t.Fatalf("ponte dev --demo --once: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr.String())
+	}
+	demo, err := loadDemo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range demo {
+		if !strings.Contains(out, "✓ "+d.name) {
+			t.Errorf("no ✓ line for %s:\n%s", d.name, out)
+		}
+	}
+	if strings.Contains(out, "✗") || !strings.Contains(out, fmt.Sprintf("demo: all %d events ended as expected", len(demo))) {
+		t.Errorf("unexpected demo output:\n%s", out)
+	}
+}
+
+// TestDemoTrackerFailsOnWrongOutcome checks that --once cannot pass when an outcome differs from the expected.
+func TestDemoTrackerFailsOnWrongOutcome(t *testing.T) {
+	var out bytes.Buffer
+	tr := newDemoTracker(&out)
+	d := &demoEvent{name: "x.json"}
+	d.Expect.Outcome = "processed"
+	tr.expect("id-1", d)
+	tr.published()
+	dl := &demoEvent{name: "missing.json"}
+	dl.Expect.Outcome = "deadlettered"
+	tr.expect("id-2", dl)
+	if err := tr.verdict(); err == nil {
+		t.Fatalf("verdict passed with unsettled events:\n%s", out.String())
+	}
+}
