@@ -52,15 +52,20 @@ func (n *natsFlags) connect() (*nats.Conn, jetstream.JetStream, error) {
 	return nc, js, nil
 }
 
-// reorder moves leading positional arguments behind the flags, so both `publish TYPE --data x` and
-// `publish --data x TYPE` parse.
-func reorder(args []string) []string {
-	var pos, rest []string
-	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		pos, args = append(pos, args[0]), args[1:]
+// parseInterleaved parses flags and positional arguments in any order (`publish TYPE --data x` and
+// `publish --data x TYPE`) and returns the positional ones.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	rest = append(rest, args...)
-	return append(rest, pos...)
 }
 
 func runPublish(ctx context.Context, env *environment, args []string) error {
@@ -78,14 +83,15 @@ func runPublish(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintln(env.stderr, "Usage: ponte publish TYPE --data @file.json [flags]\n\nBuilds a CloudEvent, validates its data against the schema of TYPE, publishes it to JetStream\nand waits for the acknowledgement.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(reorder(args)); err != nil {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		fs.Usage()
 		return errors.New("publish: exactly one event TYPE is required")
 	}
-	typ := fs.Arg(0)
+	typ := pos[0]
 	catalog, err := schemas.New()
 	if err != nil {
 		return err
