@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ponte-dev/ponte/clients/senior/seniorsim"
+	"github.com/ponte-dev/ponte/clients/zeev/zeevsim"
+	"github.com/ponte-dev/ponte/events/embedded"
+)
+
+// TestRunProcessesAndDrains runs the production command against an external (here: separately started) NATS
+// server and the simulators, with secrets in files, processes one event, then stops it as SIGTERM would.
+func TestRunProcessesAndDrains(t *testing.T) {
+	srv, err := embedded.Start(embedded.Options{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	sims, err := startSimulators(simSettings{host: "127.0.0.1", zeevToken: zeevsim.DefaultToken, seniorToken: seniorsim.DefaultToken,
+		seniorAccessKey: seniorsim.DefaultAccessKey, seniorSecret: seniorsim.DefaultSecret, seniorTenant: seniorsim.DefaultTenantName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sims.Close()
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "zeev-token")
+	os.WriteFile(tokenFile, []byte(zeevsim.DefaultToken+"\n"), 0o600)
+	secretFile := filepath.Join(dir, "senior-secret")
+	os.WriteFile(secretFile, []byte(seniorsim.DefaultSecret), 0o600)
+	opsAddr := freeAddr(t)
+	cfg := fmt.Sprintf(`
+nats: {url: %q}
+jetstream: {manage: true}
+http: {listen: %q}
+log: {level: info, format: json}
+zeev: {baseURL: %q, tokenFile: %q}
+senior: {baseURL: %q, loginURL: %q, accessKey: %q, secretFile: %q, tenantName: %q}
+cidades:
+  baseURL: %q
+  ugs:
+    "001001": {clientId: ug-001001-rw, clientSecret: cidades-dev-001001-rw}
+profiles:
+  - orgUnit: TI
+    position: ANALISTA
+    zeev: {positions: [{teamCode: TI, positionCode: ANALISTA}], groups: [colaboradores]}
+    senior: {roleIds: [4]}
+`, srv.ClientURL(), opsAddr, sims.zeevURL, tokenFile, sims.seniorAPI(), sims.seniorLogin(), seniorsim.DefaultAccessKey,
+		secretFile, seniorsim.DefaultTenantName, sims.cidadesURL)
+	path := filepath.Join(dir, "ponte.yaml")
+	os.WriteFile(path, []byte(cfg), 0o600)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"run", "--config", path}, func(string) string { return "" }, &bytes.Buffer{}, &logs)
+	}()
+	eventually(t, "/readyz 200", func() bool { code, _ := get("http://" + opsAddr + "/readyz"); return code == 200 })
+
+	var out bytes.Buffer
+	if err := run(ctx, []string{"publish", "person.hired", "--nats", srv.ClientURL(), "--data", "@../../examples/data/person.hired.json"},
+		func(string) string { return "" }, &out, &out); err != nil {
+		t.Fatalf("publish: %v %s", err, out.String())
+	}
+	eventually(t, "the event to be processed", func() bool {
+		_, m := get("http://" + opsAddr + "/metrics")
+		return strings.Contains(m, `ponte_events_processed_total{outcome="success",type="person.hired"} 1`)
+	})
+	if u, ok := sims.zeev.User("alan.cooper"); !ok || !u.IsActive {
+		t.Fatalf("zeev user not created: %+v", u)
+	}
+	if strings.Contains(logs.String(), seniorsim.DefaultSecret) || strings.Contains(logs.String(), zeevsim.DefaultToken) {
+		t.Error("a secret appears in the logs")
+	}
+	if strings.Contains(logs.String(), "529.982.247-25") || strings.Contains(logs.String(), "52998224725") {
+		t.Error("a CPF appears unmasked in the logs")
+	}
+
+	cancel() // what SIGTERM does through signal.NotifyContext
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not drain and stop")
+	}
+	if !strings.Contains(logs.String(), "worker stopped") {
+		t.Errorf("no orderly stop in the logs:\n%s", logs.String())
+	}
+}
