@@ -19,7 +19,7 @@ func registerSimFlags(fs *flag.FlagSet, s *simSettings, zeevPort, seniorPort, ci
 	fs.IntVar(&s.cidadesPort, "cidades-port", cidadesPort, "port of the CidadES simulator (0: any free port)")
 	fs.StringVar(&s.fixtures, "fixtures", "", "directory with zeev.yaml, senior.yaml and cidades.yaml (default: the built-in examples/sandbox)")
 	fs.StringVar(&s.zeevToken, "zeev-token", zeevsim.DefaultToken, "permanent Bearer token the Zeev simulator accepts")
-	fs.IntVar(&s.zeevRateLimit, "zeev-rate-limit", 0, fmt.Sprintf("requests per second per token before Zeev answers 429 (0: no limit; the real API's is about %d)", zeevsim.DefaultRateLimit))
+	fs.IntVar(&s.zeevRateLimit, "zeev-rate-limit", 0, fmt.Sprintf("requests per second per token before Zeev answers 429 (0: no limit; %d is the assumed figure of TARGET-APIS.md, the real limits are per license tier)", zeevsim.DefaultRateLimit))
 	fs.StringVar(&s.seniorToken, "senior-token", seniorsim.DefaultToken, "raw token the Senior simulator accepts in the token header")
 	fs.StringVar(&s.seniorAccessKey, "senior-access-key", seniorsim.DefaultAccessKey, "application access key for the Senior login")
 	fs.StringVar(&s.seniorSecret, "senior-secret", seniorsim.DefaultSecret, "application secret for the Senior login")
