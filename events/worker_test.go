@@ -32,7 +32,9 @@ type env struct {
 	reg *prometheus.Registry
 }
 
-func startServer(t *testing.T) (*nats.Conn, jetstream.JetStream) {
+func startServer(t *testing.T) (*nats.Conn, jetstream.JetStream) { return startServerTB(t) }
+
+func startServerTB(t testing.TB) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
 	srv, err := embedded.Start(embedded.Options{StoreDir: t.TempDir()})
 	if err != nil {

@@ -1,0 +1,90 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ponte-dev/ponte/events"
+)
+
+// BenchmarkDecodeBinary measures decoding one binary-mode CloudEvent from NATS headers.
+func BenchmarkDecodeBinary(b *testing.B) {
+	m := events.EncodeBinary("person.hired", newEvent("person.hired", "id-1", map[string]any{
+		"person": map[string]string{"id": "E-1", "name": "Alan Cooper", "username": "alan.cooper", "email": "a@example.com", "cpf": "529.982.247-25"},
+	}), "")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := events.Decode(m.Header, m.Data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWorkerThroughput pushes events through the whole pipeline on an embedded JetStream server: fetch,
+// decode, ledger read, one recorded step, result publish with PubAck, ledger completion, ack. It reports
+// events/s; the handler itself does no I/O, so this is ponte's own overhead per event.
+func BenchmarkWorkerThroughput(b *testing.B) {
+	for _, conc := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
+			_, js := startServerTB(b)
+			var handled atomic.Int64
+			h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+				_, err := events.Step(ctx, events.StepSpec{Key: "a", Target: "zeev", Operation: "noop"}, func(context.Context) (events.StepOutcome, error) {
+					handled.Add(1)
+					return events.Done("id", 1), nil
+				})
+				return err
+			})
+			w, err := events.NewWorker(js, events.Topology{Manage: true}, events.Config{Concurrency: conc},
+				[]events.Route{{Type: "person.hired", Handler: h}}, nil,
+				events.Options{Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- w.Run(ctx) }()
+			for !w.Ready() {
+				time.Sleep(5 * time.Millisecond)
+			}
+			b.ResetTimer()
+			start := time.Now()
+			for i := range b.N {
+				m := events.EncodeBinary("person.hired", newEvent("person.hired", fmt.Sprint("bench-", i), map[string]string{"a": "b"}), "")
+				if _, err := js.PublishMsgAsync(m); err != nil {
+					b.Fatal(err)
+				}
+			}
+			<-js.PublishAsyncComplete()
+			for handled.Load() < int64(b.N) {
+				time.Sleep(time.Millisecond)
+			}
+			// Wait for the last results too (settled = result published).
+			results, err := js.Stream(ctx, "PONTE_RESULTS")
+			if err != nil {
+				b.Fatal(err)
+			}
+			for {
+				info, err := results.Info(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if info.State.Msgs >= uint64(b.N) {
+					break
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+			cancel()
+			<-done
+		})
+	}
+}
