@@ -50,6 +50,9 @@ func (c EndpointConfig) Validate() error {
 	if c.RateBurst < 0 {
 		return errors.New("rateBurst: must not be negative")
 	}
+	if c.MaxRetryAfter < 0 {
+		return errors.New("maxRetryAfter: must not be negative")
+	}
 	return nil
 }
 

@@ -67,7 +67,7 @@ type Params struct {
 // ClientSecret) or through an aggregator UG (Via) whose key is used with ?codigoUnidadeGestora=<ug>.
 type UGConfig struct {
 	// ClientID is the integration key's client id.
-	ClientID string `yaml:"clientID"`
+	ClientID string `yaml:"clientId"`
 	// ClientSecret is the key's client secret. It carries yaml:"-": the configuration loader builds it from a
 	// file or the environment (clients.SecretFile, clients.SecretValue).
 	ClientSecret *clients.Secret `yaml:"-"`
@@ -201,7 +201,7 @@ func (c Config) Validate() error {
 		}
 		switch {
 		case ug.Via != "" && ug.HasKey():
-			return fmt.Errorf("%s.via: set either via or clientID and clientSecret, not both", key)
+			return fmt.Errorf("%s.via: set either via or clientId and clientSecret, not both", key)
 		case ug.Via == code:
 			return fmt.Errorf("%s.via: a UG cannot be its own aggregator", key)
 		case ug.Via != "":
@@ -210,10 +210,10 @@ func (c Config) Validate() error {
 				return fmt.Errorf("%s.via: aggregator UG %q is not configured", key, ug.Via)
 			}
 			if !agg.HasKey() {
-				return fmt.Errorf("%s.via: aggregator UG %q has no key of its own (clientID and clientSecret)", key, ug.Via)
+				return fmt.Errorf("%s.via: aggregator UG %q has no key of its own (clientId and clientSecret)", key, ug.Via)
 			}
 		case ug.ClientID == "":
-			return fmt.Errorf("%s.clientID: required (or set via)", key)
+			return fmt.Errorf("%s.clientId: required (or set via)", key)
 		case ug.ClientSecret.IsZero():
 			return fmt.Errorf("%s.clientSecret: required", key)
 		}

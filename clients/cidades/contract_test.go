@@ -1399,9 +1399,9 @@ func TestConfig(t *testing.T) {
 		{"no UGs", func(c *cidades.Config) { c.UGs = nil }, "cidades.ugs: at least one UG"},
 		{"no client id", func(c *cidades.Config) {
 			c.UGs["001001"] = cidades.UGConfig{ClientSecret: clients.SecretValue("x")}
-		}, "cidades.ugs.001001.clientID:"},
+		}, "cidades.ugs.001001.clientId:"},
 		{"no client secret", func(c *cidades.Config) { c.UGs["001001"] = cidades.UGConfig{ClientID: "x"} }, "cidades.ugs.001001.clientSecret:"},
-		{"neither key nor via", func(c *cidades.Config) { c.UGs["001001"] = cidades.UGConfig{} }, "cidades.ugs.001001.clientID:"},
+		{"neither key nor via", func(c *cidades.Config) { c.UGs["001001"] = cidades.UGConfig{} }, "cidades.ugs.001001.clientId:"},
 		{"both key and via", func(c *cidades.Config) {
 			k := key()
 			k.Via = "001000"

@@ -65,7 +65,7 @@ type TLSConfig struct {
 
 // HTTPConfig is the operations endpoint: /metrics, /healthz, /readyz.
 type HTTPConfig struct {
-	// Listen is the address. Default ":8080". Empty string "-" disables it.
+	// Listen is the address. Default ":8080"; "-" disables the endpoint.
 	Listen string `yaml:"listen"`
 }
 

@@ -117,15 +117,15 @@ func setScalar(v reflect.Value, raw string) error {
 		}
 		v.SetBool(b)
 	case v.CanInt():
-		n, err := strconv.ParseInt(raw, 10, 64)
+		n, err := strconv.ParseInt(raw, 10, v.Type().Bits())
 		if err != nil {
-			return fmt.Errorf("%q is not an integer", raw)
+			return fmt.Errorf("%q is not an integer of %d bits", raw, v.Type().Bits())
 		}
 		v.SetInt(n)
 	case v.CanUint():
-		n, err := strconv.ParseUint(raw, 10, 64)
+		n, err := strconv.ParseUint(raw, 10, v.Type().Bits())
 		if err != nil {
-			return fmt.Errorf("%q is not a non-negative integer", raw)
+			return fmt.Errorf("%q is not a non-negative integer of %d bits", raw, v.Type().Bits())
 		}
 		v.SetUint(n)
 	case v.CanFloat():
