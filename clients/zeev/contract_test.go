@@ -24,42 +24,17 @@ import (
 )
 
 // kbExampleBody is the body of the knowledge base's JavaScript fetch example, verbatim.
-const kbExampleBody = `{
-  "ifExists": "update",
-  "username": "alan.cooper",
-  "name": "Alan Cooper",
-  "email": "[email protected]",
-  "licenseType": "actor",
-  "identification": "09785921213",
-  "document": "12344321",
-  "isActive": true,
-  "authenticationType": "internal",
-  "positions": {
-    "ifExistsUser": "donothing",
-    "items": [
-      {
-        "teamId": 123,
-        "teamCode": "Tst01",
-        "positionId": 432,
-        "positionCode": "Ps0t1"
-      }
-    ]
-  },
-  "groups": {
-    "ifExistsUser": "donothing",
-    "items": [
-      {
-        "groupId": 96818982,
-        "groupCode": "grp0cod"
-      }
-    ]
-  },
-  "welcomeMessage": {
-    "send": false
-  },
-  "businessShiftId": 189,
-  "leadershipId": 4321
-}`
+var kbExampleBody = readKBExample()
+
+// readKBExample reads the body of the knowledge base's JavaScript fetch example, verbatim, shared by the
+// simulator's, the client's and the sandbox's tests.
+func readKBExample() string {
+	b, err := os.ReadFile("zeevsim/testdata/kb-fetch-example.json")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
 
 // fakeClock is a settable clock shared by the client and the simulator.
 type fakeClock struct {

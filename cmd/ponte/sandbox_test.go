@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"reflect"
 	"regexp"
 	"strings"
@@ -18,42 +19,13 @@ import (
 
 // zeevKBExample is the body of the JavaScript fetch example of the Zeev knowledge-base page "Criar ou atualizar
 // dados de pessoas" (shared/apis/003_dc68ce487c23479d.txt), verbatim.
-const zeevKBExample = `{
-  "ifExists": "update",
-  "username": "alan.cooper",
-  "name": "Alan Cooper",
-  "email": "[email protected]",
-  "licenseType": "actor",
-  "identification": "09785921213",
-  "document": "12344321",
-  "isActive": true,
-  "authenticationType": "internal",
-  "positions": {
-    "ifExistsUser": "donothing",
-    "items": [
-      {
-        "teamId": 123,
-        "teamCode": "Tst01",
-        "positionId": 432,
-        "positionCode": "Ps0t1"
-      }
-    ]
-  },
-  "groups": {
-    "ifExistsUser": "donothing",
-    "items": [
-      {
-        "groupId": 96818982,
-        "groupCode": "grp0cod"
-      }
-    ]
-  },
-  "welcomeMessage": {
-    "send": false
-  },
-  "businessShiftId": 189,
-  "leadershipId": 4321
-}`
+var zeevKBExample = func() string {
+	b, err := os.ReadFile("../../clients/zeev/zeevsim/testdata/kb-fetch-example.json")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 // The POST and PUT examples of the Senior document "Integração de vínculo entre pessoa e papel"
 // (shared/apis/004_6f257e60d67f9e75.txt), verbatim.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"regexp"
 	"strings"
@@ -102,43 +103,6 @@ const (
   },
   "businessShiftId": 1,
   "leadershipId": 1
-}`
-	// docFetch is the body of the JavaScript fetch example (the argument of JSON.stringify).
-	docFetch = `{
-  "ifExists": "update",
-  "username": "alan.cooper",
-  "name": "Alan Cooper",
-  "email": "[email protected]",
-  "licenseType": "actor",
-  "identification": "09785921213",
-  "document": "12344321",
-  "isActive": true,
-  "authenticationType": "internal",
-  "positions": {
-    "ifExistsUser": "donothing",
-    "items": [
-      {
-        "teamId": 123,
-        "teamCode": "Tst01",
-        "positionId": 432,
-        "positionCode": "Ps0t1"
-      }
-    ]
-  },
-  "groups": {
-    "ifExistsUser": "donothing",
-    "items": [
-      {
-        "groupId": 96818982,
-        "groupCode": "grp0cod"
-      }
-    ]
-  },
-  "welcomeMessage": {
-    "send": false
-  },
-  "businessShiftId": 189,
-  "leadershipId": 4321
 }`
 )
 
@@ -699,3 +663,12 @@ func TestLoadFixtures(t *testing.T) {
 		})
 	}
 }
+
+// docFetch is the body of the JavaScript fetch example (the argument of JSON.stringify).
+var docFetch = func() string {
+	b, err := os.ReadFile("testdata/kb-fetch-example.json")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
