@@ -768,7 +768,14 @@ func (w *Worker) deadLetter(ctx context.Context, d *delivery, reason, message st
 	if d.meta != nil {
 		seq = d.meta.Sequence.Stream
 	}
-	ev.SetID(fmt.Sprintf("ponte-dlq-%s-%d", w.topo.InputStream, seq))
+	// The id (and Nats-Msg-Id) derives from the input event's id when it has one, and from the stream sequence,
+	// so that a redelivery of the same message publishes the same dead letter (deduplicated) while a later
+	// re-publication of the event gets its own.
+	if d.ev != nil {
+		ev.SetID(fmt.Sprintf("ponte-dlq-%s-%d", strings.TrimPrefix(LedgerKey(d.ev.Source(), d.ev.ID()), "ev."), seq))
+	} else {
+		ev.SetID(fmt.Sprintf("ponte-dlq-%s-%d", w.topo.InputStream, seq))
+	}
 	ev.SetSource(w.cfg.Source)
 	ev.SetType(subjectType + ".deadlettered")
 	ev.SetTime(now)

@@ -421,3 +421,39 @@ func TestOpenBreakerDelaysWithoutSpendingAttempts(t *testing.T) {
 	}
 	_ = testutil.ToFloat64
 }
+
+// TestOutputPublishFailureDelaysNeverDrops removes the result and dead-letter streams, so that publishing them
+// fails, and checks that the input is delayed (not acked, not dropped) and settles once the streams are back,
+// without running the handler's finished steps again.
+func TestOutputPublishFailureDelaysNeverDrops(t *testing.T) {
+	h := &twoSteps{}
+	e := startWorker(t, events.Config{}, []events.Route{{Type: "person.hired", Handler: h}}, nil, nil)
+	ctx := context.Background()
+	for _, s := range []string{"PONTE_RESULTS", "PONTE_DLQ"} {
+		if err := e.js.DeleteStream(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.publish(events.EncodeBinary("person.hired", newEvent("person.hired", "ok-1", map[string]string{}), ""))
+	bad := nats.NewMsg("person.hired")
+	bad.Data = []byte("not an event")
+	e.publish(bad)
+	waitFor(t, "failed settlements", func() bool {
+		return e.metric("ponte_events_processed_total", "type", "person.hired", "outcome", "error") >= 4
+	})
+	if e.metric("ponte_events_processed_total", "type", "person.hired", "outcome", "success") != 0 {
+		t.Fatal("acked without a result")
+	}
+	if _, err := (events.Topology{Manage: true}.WithDefaults()).Ensure(ctx, e.js); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.collect("PONTE_RESULTS", 1, 10*time.Second); got[0].Extensions()["causationid"] != "ok-1" {
+		t.Fatalf("result = %v", got[0])
+	}
+	if got := e.collect("PONTE_DLQ", 1, 10*time.Second); len(got) != 1 {
+		t.Fatalf("dead letters = %d", len(got))
+	}
+	if h.step1.Load() != 1 || h.step2.Load() != 1 {
+		t.Errorf("steps re-ran while the result could not be published: %d, %d", h.step1.Load(), h.step2.Load())
+	}
+}
