@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/cloudevents/sdk-go/v2/event"
+
 	"github.com/ponte-dev/ponte/clients/cidades"
 	"github.com/ponte-dev/ponte/schemas"
 )
@@ -34,6 +36,19 @@ type vigencia struct {
 
 type contractData struct {
 	Contrato contrato `json:"contrato"`
+}
+
+// contractEvent returns the UG (the CloudEvent extension ug) and the contract of a contract.* event.
+func contractEvent(ev event.Event) (string, contrato, error) {
+	ug, err := ugOf(ev)
+	if err != nil {
+		return "", contrato{}, err
+	}
+	var data contractData
+	if err := decode(ev, &data); err != nil {
+		return "", contrato{}, err
+	}
+	return ug, data.Contrato, nil
 }
 
 // apply writes the fields the event sets onto ct.

@@ -16,15 +16,10 @@ import (
 // contract not found yet is retried (its contract.signed may still be on its way), then dead-lettered when the
 // attempt budget runs out.
 func (d Deps) contractAmended(ctx context.Context, ev event.Event) error {
-	ug, err := ugOf(ev)
+	ug, c, err := contractEvent(ev)
 	if err != nil {
 		return err
 	}
-	var data contractData
-	if err := decode(ev, &data); err != nil {
-		return err
-	}
-	c := data.Contrato
 	_, err = events.Step(ctx, events.StepSpec{Key: "cidades.update_contratacao", Target: "cidades", Operation: "update_contratacao"},
 		func(ctx context.Context) (events.StepOutcome, error) {
 			found, err := d.CidadES.FindContratacao(ctx, ug, c.Numero, c.Ano)

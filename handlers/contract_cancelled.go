@@ -12,15 +12,10 @@ import (
 
 // contractCancelled finds the contract by (UG, número, ano) and deletes it. A contract already gone is success.
 func (d Deps) contractCancelled(ctx context.Context, ev event.Event) error {
-	ug, err := ugOf(ev)
+	ug, c, err := contractEvent(ev)
 	if err != nil {
 		return err
 	}
-	var data contractData
-	if err := decode(ev, &data); err != nil {
-		return err
-	}
-	c := data.Contrato
 	_, err = events.Step(ctx, events.StepSpec{Key: "cidades.delete_contratacao", Target: "cidades", Operation: "delete_contratacao"},
 		func(ctx context.Context) (events.StepOutcome, error) {
 			found, err := d.CidadES.FindContratacao(ctx, ug, c.Numero, c.Ano)

@@ -13,16 +13,12 @@ import (
 // contractSigned registers the contract with CidadES for the event's UG. A 409 means the contract (UG, número,
 // ano) is already registered, by an earlier delivery or by hand: it is read back and counts as success.
 func (d Deps) contractSigned(ctx context.Context, ev event.Event) error {
-	ug, err := ugOf(ev)
+	ug, c, err := contractEvent(ev)
 	if err != nil {
 		return err
 	}
-	var data contractData
-	if err := decode(ev, &data); err != nil {
-		return err
-	}
 	var ct cidades.Contratacao
-	data.Contrato.apply(&ct)
+	c.apply(&ct)
 	_, err = events.Step(ctx, events.StepSpec{Key: "cidades.create_contratacao", Target: "cidades", Operation: "create_contratacao"},
 		func(ctx context.Context) (events.StepOutcome, error) {
 			created, err := d.CidadES.CreateContratacao(ctx, ug, ct)

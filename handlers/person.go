@@ -42,7 +42,9 @@ type seniorOverride struct {
 }
 
 // upsertZeevUser creates or updates the person in Zeev with ifExists=update. setMode is the ifExistsUser of the
-// positions and groups: append on hire (keep what the person has), replace on a move.
+// positions and groups: append on hire (keep what the person has), replace on a move. Positions or groups the
+// event sets explicitly (zeev.positions, zeev.groups) always replace the person's, as the event schemas document
+// ("an empty list removes them all").
 func (d Deps) upsertZeevUser(ctx context.Context, p person, a access, z *zeevOverride, setMode string) (int, error) {
 	u := zeev.AddUser{
 		IfExists:           zeev.IfExistsUpdate,
@@ -55,19 +57,26 @@ func (d Deps) upsertZeevUser(ctx context.Context, p person, a access, z *zeevOve
 		AuthenticationType: a.auth,
 		LicenseType:        a.license,
 	}
-	if len(a.zeevPositions) > 0 || setMode == zeev.IfExistsUserReplace {
+	positionsMode, groupsMode := setMode, setMode
+	if z != nil && z.Positions != nil {
+		positionsMode = zeev.IfExistsUserReplace
+	}
+	if z != nil && z.Groups != nil {
+		groupsMode = zeev.IfExistsUserReplace
+	}
+	if len(a.zeevPositions) > 0 || positionsMode == zeev.IfExistsUserReplace {
 		items := make([]zeev.PositionItem, 0, len(a.zeevPositions))
 		for _, zp := range a.zeevPositions {
 			items = append(items, zeev.PositionItem{TeamCode: zp.TeamCode, PositionCode: zp.PositionCode})
 		}
-		u.Positions = &zeev.PositionSet{IfExistsUser: setMode, Items: items}
+		u.Positions = &zeev.PositionSet{IfExistsUser: positionsMode, Items: items}
 	}
-	if len(a.zeevGroups) > 0 || setMode == zeev.IfExistsUserReplace {
+	if len(a.zeevGroups) > 0 || groupsMode == zeev.IfExistsUserReplace {
 		items := make([]zeev.GroupItem, 0, len(a.zeevGroups))
 		for _, g := range a.zeevGroups {
 			items = append(items, zeev.GroupItem{GroupCode: g})
 		}
-		u.Groups = &zeev.GroupSet{IfExistsUser: setMode, Items: items}
+		u.Groups = &zeev.GroupSet{IfExistsUser: groupsMode, Items: items}
 	}
 	if z != nil {
 		u.LeadershipID, u.BusinessShiftID, u.TimeZone = z.LeadershipID, z.BusinessShiftID, z.TimeZone

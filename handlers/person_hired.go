@@ -20,8 +20,8 @@ type hiredData struct {
 }
 
 // personHired creates or updates the person in Zeev with the positions and groups of the access profile
-// (ifExists=update, ifExistsUser=append), then links the Senior person to each role of the profile it does not
-// hold yet, from the hire date.
+// (ifExists=update, ifExistsUser=append; explicit zeev.positions and zeev.groups replace instead), then links the
+// Senior person to each role of the profile it does not hold yet, from the hire date.
 func (d Deps) personHired(ctx context.Context, ev event.Event) error {
 	var data hiredData
 	if err := decode(ev, &data); err != nil {
