@@ -179,7 +179,8 @@ func (b *Breakers) get(key BreakerKey) *breaker {
 }
 
 // Execute runs fn inside key's breaker. When the breaker refuses the call it returns an *OpenError without
-// calling fn.
+// calling fn; when fn's failure leaves the breaker open (it tripped it, or it was the failed half-open probe) it
+// returns that failure wrapped in an *OutageError.
 func (b *Breakers) Execute(key BreakerKey, fn func() error) error {
 	br := b.get(key)
 	_, err := br.cb.Execute(func() (any, error) { return nil, fn() })
@@ -195,6 +196,10 @@ func (b *Breakers) Execute(key BreakerKey, fn func() error) error {
 			}
 		}
 		return &OpenError{Target: key.Target, Tenant: key.Tenant, Wait: wait, Err: err}
+	}
+	if err != nil && !IsPermanent(err) && !errors.Is(err, context.Canceled) && br.cb.State() == gobreaker.StateOpen {
+		// This failure tripped the breaker, or was the failed half-open probe: the target is down.
+		return &OutageError{Key: key, Wait: b.settings.OpenTimeout, Err: err}
 	}
 	return err
 }

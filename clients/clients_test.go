@@ -166,8 +166,13 @@ func TestBreakerOpensOnFailuresOnly(t *testing.T) {
 	if b.State(key) != StateClosed {
 		t.Fatal("permanent errors and cancellations must not open the breaker")
 	}
-	for range 3 {
-		_ = b.Execute(key, func() error { return &StatusError{Status: 503} })
+	for i := range 3 {
+		err := b.Execute(key, func() error { return &StatusError{Status: 503} })
+		var oe *OutageError
+		// The failures before the trip are the request's; the one that trips the breaker says the target is down.
+		if got, want := errors.As(err, &oe), i == 2; got != want || IsOutage(err) != want || HTTPStatus(err) != 503 {
+			t.Fatalf("failure %d: err = %v, outage %v, want %v", i+1, err, got, want)
+		}
 	}
 	if b.State(key) != StateOpen {
 		t.Fatalf("state = %s, want open", b.State(key))
@@ -185,13 +190,17 @@ func TestBreakerOpensOnFailuresOnly(t *testing.T) {
 		t.Errorf("rejected = %v", got)
 	}
 	time.Sleep(60 * time.Millisecond)
+	if err := b.Execute(key, func() error { return errors.New("still down") }); !IsOutage(err) {
+		t.Fatalf("failed half-open probe: %v, want an outage", err)
+	}
+	time.Sleep(60 * time.Millisecond)
 	if err := b.Execute(key, func() error { return nil }); err != nil {
 		t.Fatalf("probe: %v", err)
 	}
 	if b.State(key) != StateClosed {
 		t.Fatalf("state = %s, want closed after a good probe", b.State(key))
 	}
-	want := "closed>open,open>half_open,half_open>closed"
+	want := "closed>open,open>half_open,half_open>open,open>half_open,half_open>closed"
 	if strings.Join(changes, ",") != want {
 		t.Errorf("transitions = %v, want %s", changes, want)
 	}

@@ -99,6 +99,36 @@ func (e *OpenError) Permanent() bool { return false }
 // RetryAfter returns the time left until the breaker lets a probe through.
 func (e *OpenError) RetryAfter() time.Duration { return e.Wait }
 
+// OutageError is a failure after which the target's breaker is open: the call tripped it, or it was the
+// half-open probe that failed. It says the target is down rather than that the request is bad, so callers should
+// delay without counting an attempt against the request. Retryable after RetryAfter.
+type OutageError struct {
+	Key  BreakerKey
+	Wait time.Duration // the breaker's open timeout
+	Err  error
+}
+
+// Error implements error.
+func (e *OutageError) Error() string {
+	return fmt.Sprintf("%v (%s is down: circuit breaker opened)", e.Err, e.Key)
+}
+
+// Unwrap returns the failure.
+func (e *OutageError) Unwrap() error { return e.Err }
+
+// Permanent always reports false.
+func (e *OutageError) Permanent() bool { return false }
+
+// RetryAfter returns the breaker's open timeout.
+func (e *OutageError) RetryAfter() time.Duration { return e.Wait }
+
+// IsOutage reports whether err says the target is down: a call refused by an open breaker, or a failure that
+// opened it.
+func IsOutage(err error) bool {
+	var oe *OutageError
+	return IsBreakerOpen(err) || errors.As(err, &oe)
+}
+
 // IsPermanent reports whether err, or an error it wraps, says retrying cannot help. Errors that say nothing are
 // treated as retryable (callers bound the attempts).
 func IsPermanent(err error) bool {

@@ -531,8 +531,10 @@ func (w *Worker) process(ctx context.Context, msg jetstream.Msg, route *Route) {
 	switch {
 	case herr == nil:
 		w.complete(ctx, d, j.outcomes())
-	case clients.IsBreakerOpen(herr) || (ctx.Err() != nil && !clients.IsPermanent(herr)):
-		// An open breaker or a stopping worker says nothing about the event: delay it, count no attempt.
+	case clients.IsOutage(herr) || (ctx.Err() != nil && !clients.IsPermanent(herr)):
+		// A target that is down (its breaker open, or opened by this very failure) or a stopping worker says
+		// nothing about the event: delay it and count no attempt, so that an outage of any length
+		// dead-letters nothing.
 		delay := clients.RetryAfter(herr)
 		if delay <= 0 {
 			delay = time.Second

@@ -340,8 +340,6 @@ func TestOutageDelaysWithoutDeadLetter(t *testing.T) {
 // TestLongOutageDeadLettersNothing keeps Zeev down for longer than the attempt budget lasts: the design says an
 // outage of any length dead-letters nothing.
 func TestLongOutageDeadLettersNothing(t *testing.T) {
-	knownBug(t, "events: a failed half-open probe counts as an attempt (Worker.process -> failed), so an outage "+
-		"longer than MaxAttempts probes dead-letters the event with attempts_exhausted")
 	e := startEnv(t, envOptions{
 		cfg:      events.Config{MaxAttempts: 3},
 		breakers: clients.BreakerSettings{ConsecutiveFailures: 2, OpenTimeout: 300 * time.Millisecond},

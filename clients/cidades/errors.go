@@ -123,8 +123,12 @@ func (e *ProblemError) FieldErrors(field string) []string {
 	return nil
 }
 
-// problemOf turns a *clients.StatusError into a *ProblemError; any other error is returned unchanged.
+// problemOf turns a *clients.StatusError (also inside a *clients.OutageError) into a *ProblemError; any other
+// error is returned unchanged.
 func problemOf(err error) error {
+	if oe, ok := err.(*clients.OutageError); ok {
+		return &clients.OutageError{Key: oe.Key, Wait: oe.Wait, Err: problemOf(oe.Err)}
+	}
 	se, ok := err.(*clients.StatusError)
 	if !ok {
 		return err

@@ -61,10 +61,14 @@ func (e *RejectedError) Error() string {
 // Permanent always reports true.
 func (e *RejectedError) Permanent() bool { return true }
 
-// asAPIError turns a *clients.StatusError into an *APIError; other errors pass unchanged.
+// asAPIError turns a *clients.StatusError (also inside a *clients.OutageError) into an *APIError; other errors
+// pass unchanged.
 func asAPIError(err error) error {
-	var se *clients.StatusError
-	if !errors.As(err, &se) {
+	if oe, ok := err.(*clients.OutageError); ok {
+		return &clients.OutageError{Key: oe.Key, Wait: oe.Wait, Err: asAPIError(oe.Err)}
+	}
+	se, ok := err.(*clients.StatusError)
+	if !ok {
 		return err
 	}
 	var body struct {
