@@ -16,6 +16,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ponte-dev/ponte/clients"
@@ -424,6 +425,7 @@ type delivery struct {
 	typ      string // metrics label
 	ev       *event.Event
 	key      string
+	owner    string // the ledger claim this delivery holds
 	entry    *entry
 	start    time.Time
 	log      *slog.Logger
@@ -509,17 +511,26 @@ func (w *Worker) process(ctx context.Context, msg jetstream.Msg, route *Route) {
 		return
 	}
 
-	// Ledger: an event already completed republishes its result and calls nothing.
+	// Ledger: an event already completed republishes its result and calls nothing; an event another delivery is
+	// processing right now (a duplicate publish, a redelivery) waits for it.
 	d.key = LedgerKey(ev.Source(), ev.ID())
-	d.entry, err = w.ledger.load(ctx, d.key)
+	d.owner = nuid.Next()
+	now := w.now()
+	entry, state, err := w.ledger.claim(ctx, d.key, d.owner, now, now.Add(w.cfg.HandlerTimeout+w.cfg.AckWait))
 	if err != nil {
 		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), err)
 		return
 	}
-	if len(d.entry.rec.Result) > 0 {
+	d.entry = entry
+	switch state {
+	case completed:
 		w.republish(ctx, d)
 		return
+	case busy:
+		w.retryLater(d, OutcomeDelayed, jitter(time.Second), errors.New("another delivery of this event is being processed"))
+		return
 	}
+	defer w.release(ctx, d)
 
 	j := &journal{ledger: w.ledger, now: w.now, entry: d.entry, steps: map[string]StepOutcome{}}
 	hctx, cancel := context.WithTimeout(withJournal(ctx, j), w.cfg.HandlerTimeout)
@@ -572,6 +583,24 @@ func (w *Worker) keepAlive(msg jetstream.Msg) (stop func()) {
 	return func() { t.Stop(); close(done) }
 }
 
+// release drops the delivery's claim if the settlement did not already clear it, so that the next delivery of
+// the event need not wait for the claim to lapse.
+func (w *Worker) release(ctx context.Context, d *delivery) {
+	if c := d.entry.rec.Claim; c == nil || c.Owner != d.owner {
+		return
+	}
+	sctx, cancel := settleCtx(ctx)
+	defer cancel()
+	err := w.ledger.update(sctx, d.entry, func(r *Record) {
+		if r.Claim != nil && r.Claim.Owner == d.owner {
+			r.Claim = nil
+		}
+	})
+	if err != nil {
+		d.log.Warn("could not release the claim; it lapses by itself", "err", err)
+	}
+}
+
 // settleCtx is the context for publishing and ledger writes at settlement: it survives the worker's shutdown
 // (the connection drains after Run returns) but is bounded.
 func settleCtx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -596,6 +625,7 @@ func (w *Worker) complete(ctx context.Context, d *delivery, steps []StepOutcome)
 	if err := w.ledger.update(sctx, d.entry, func(r *Record) {
 		r.EventID, r.Source, r.Type = d.ev.ID(), d.ev.Source(), d.ev.Type()
 		r.Completed, r.Result = completed, body
+		r.Claim = nil
 	}); err != nil {
 		// The result is out; the redelivery will find the steps done and republish it with the same id.
 		w.retryLater(d, OutcomeError, time.Second, fmt.Errorf("record completion: %w", err))
@@ -635,6 +665,7 @@ func (w *Worker) failed(ctx context.Context, d *delivery, herr error) {
 			r.FirstFailure = now
 		}
 		r.LastFailure = now
+		r.Claim = nil
 	})
 	if err != nil {
 		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("%w (and recording the attempt failed: %v)", herr, err))
@@ -803,6 +834,7 @@ func (w *Worker) deadLetter(ctx context.Context, d *delivery, reason, message st
 		if err := w.ledger.update(sctx, d.entry, func(r *Record) {
 			r.EventID, r.Source, r.Type = d.ev.ID(), d.ev.Source(), d.ev.Type()
 			r.DeadLettered, r.Attempts, r.FirstFailure = now, 0, time.Time{}
+			r.Claim = nil
 		}); err != nil {
 			d.log.Warn("dead letter published but not recorded in the ledger", "err", err)
 		}

@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"context"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -206,8 +205,6 @@ func (e *env) waitSettled(eventType string) {
 // TestConcurrentDuplicatesMakeNoSecondWrite publishes two copies of the same CloudEvent back to back, as an
 // upstream retrying a publish does, so that both are in flight together.
 func TestConcurrentDuplicatesMakeNoSecondWrite(t *testing.T) {
-	knownBug(t, "events: concurrent deliveries of the same event id both run the handler (no in-flight claim in "+
-		"the ledger; Step checks the snapshot loaded at delivery start), so non-idempotent writes are duplicated")
 	e := startEnv(t, envOptions{})
 	// Slow Zeev down so that the second copy starts before the first one has recorded any step.
 	e.zeevSim.Faults().Set(fault.Faults{Latency: fault.Duration(100 * time.Millisecond)})
@@ -228,13 +225,5 @@ func TestConcurrentDuplicatesMakeNoSecondWrite(t *testing.T) {
 	}
 	if links := e.seniorSim.PersonLinks(131); len(links) != 2 {
 		t.Errorf("senior links of person 131: %+v, want one per role", links)
-	}
-}
-
-// knownBug skips a test that shows a known bug outside the handlers, unless PONTE_KNOWN_BUGS is set.
-func knownBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv("PONTE_KNOWN_BUGS") == "" {
-		t.Skip("known bug (set PONTE_KNOWN_BUGS=1 to run): " + bug)
 	}
 }
