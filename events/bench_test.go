@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ponte-dev/ponte/events"
+	"github.com/ponte-dev/ponte/events/eventstest"
 )
 
 // BenchmarkDecodeBinary measures decoding one binary-mode CloudEvent from NATS headers.
@@ -33,7 +34,7 @@ func BenchmarkDecodeBinary(b *testing.B) {
 func BenchmarkWorkerThroughput(b *testing.B) {
 	for _, conc := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
-			_, js := startServerTB(b)
+			_, js := eventstest.JetStream(b)
 			var handled atomic.Int64
 			h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
 				_, err := events.Step(ctx, events.StepSpec{Key: "a", Target: "zeev", Operation: "noop"}, func(context.Context) (events.StepOutcome, error) {

@@ -20,7 +20,7 @@ import (
 
 	"github.com/ponte-dev/ponte/clients"
 	"github.com/ponte-dev/ponte/events"
-	"github.com/ponte-dev/ponte/events/embedded"
+	"github.com/ponte-dev/ponte/events/eventstest"
 	"github.com/ponte-dev/ponte/schemas"
 )
 
@@ -32,30 +32,9 @@ type env struct {
 	reg *prometheus.Registry
 }
 
-func startServer(t *testing.T) (*nats.Conn, jetstream.JetStream) { return startServerTB(t) }
-
-func startServerTB(t testing.TB) (*nats.Conn, jetstream.JetStream) {
-	t.Helper()
-	srv, err := embedded.Start(embedded.Options{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nc, js
-}
-
 func startWorker(t *testing.T, cfg events.Config, routes []events.Route, v events.Validator, breakers *clients.Breakers) *env {
 	t.Helper()
-	nc, js := startServer(t)
+	nc, js := eventstest.JetStream(t)
 	reg := prometheus.NewRegistry()
 	if cfg.BackoffBase == 0 {
 		cfg.BackoffBase, cfg.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
@@ -105,66 +84,27 @@ func (e *env) publish(m *nats.Msg) {
 // collect returns the structured events on subjects matching filter until n arrived or timeout.
 func (e *env) collect(stream string, n int, timeout time.Duration) []event.Event {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	var out []event.Event
-	for ctx.Err() == nil {
-		c, err := e.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
-		if err != nil {
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		out = out[:0]
-		batch, err := c.FetchNoWait(1000)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		for m := range batch.Messages() {
-			ev, err := events.Decode(m.Headers(), m.Data())
-			if err != nil {
-				e.t.Fatalf("output is not a CloudEvent: %v: %s", err, m.Data())
+	deadline := time.Now().Add(timeout)
+	for {
+		var out []event.Event
+		for _, m := range eventstest.Messages(e.t, e.js, stream) {
+			if m.Msg.Headers().Get(nats.MsgIdHdr) == "" {
+				e.t.Fatalf("output without Nats-Msg-Id: %v", m.Msg.Headers())
 			}
-			if m.Headers().Get(nats.MsgIdHdr) == "" {
-				e.t.Fatalf("output without Nats-Msg-Id: %v", m.Headers())
-			}
-			out = append(out, *ev)
+			out = append(out, *m.Event)
 		}
 		if len(out) >= n {
 			return out
 		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("stream %s: got %d events, want %d", stream, len(out), n)
+		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	e.t.Fatalf("stream %s: got %d events, want %d", stream, len(out), n)
-	return nil
 }
 
 func (e *env) metric(name string, labels ...string) float64 {
-	mfs, err := e.reg.Gather()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			got := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				got[lp.GetName()] = lp.GetValue()
-			}
-			for i := 0; i+1 < len(labels); i += 2 {
-				if got[labels[i]] != labels[i+1] {
-					continue next
-				}
-			}
-			if m.Counter != nil {
-				return m.Counter.GetValue()
-			}
-			return m.Gauge.GetValue()
-		}
-	}
-	return 0
+	return eventstest.Metric(e.t, e.reg, name, labels...)
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

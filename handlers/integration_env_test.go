@@ -28,7 +28,7 @@ import (
 	"github.com/ponte-dev/ponte/clients/zeev"
 	"github.com/ponte-dev/ponte/clients/zeev/zeevsim"
 	"github.com/ponte-dev/ponte/events"
-	"github.com/ponte-dev/ponte/events/embedded"
+	"github.com/ponte-dev/ponte/events/eventstest"
 	"github.com/ponte-dev/ponte/examples"
 	"github.com/ponte-dev/ponte/handlers"
 	"github.com/ponte-dev/ponte/schemas"
@@ -211,19 +211,7 @@ func startEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 
-	srv, err := embedded.Start(embedded.Options{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	if e.js, err = jetstream.New(nc); err != nil {
-		t.Fatal(err)
-	}
+	_, e.js = eventstest.JetStream(t)
 
 	cfg := o.cfg
 	if cfg.BackoffBase == 0 {
@@ -310,23 +298,9 @@ type output struct {
 // outputs returns every message now in stream, decoded.
 func (e *env) outputs(stream string) []output {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := e.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	batch, err := c.FetchNoWait(1000)
-	if err != nil {
-		e.t.Fatal(err)
-	}
 	var out []output
-	for m := range batch.Messages() {
-		ev, err := events.Decode(m.Headers(), m.Data())
-		if err != nil {
-			e.t.Fatalf("%s holds a message that is not a CloudEvent: %v: %s", stream, err, m.Data())
-		}
-		out = append(out, output{m, ev})
+	for _, m := range eventstest.Messages(e.t, e.js, stream) {
+		out = append(out, output{m.Msg, m.Event})
 	}
 	return out
 }
@@ -499,30 +473,5 @@ func (e *env) noCalls() {
 // metric returns the value of the counter or gauge name whose labels include the given pairs (0 if none).
 func (e *env) metric(name string, labels ...string) float64 {
 	e.t.Helper()
-	mfs, err := e.reg.Gather()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			got := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				got[lp.GetName()] = lp.GetValue()
-			}
-			for i := 0; i+1 < len(labels); i += 2 {
-				if got[labels[i]] != labels[i+1] {
-					continue next
-				}
-			}
-			if m.Counter != nil {
-				return m.Counter.GetValue()
-			}
-			return m.Gauge.GetValue()
-		}
-	}
-	return 0
+	return eventstest.Metric(e.t, e.reg, name, labels...)
 }

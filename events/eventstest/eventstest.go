@@ -1,0 +1,100 @@
+// Package eventstest helps the tests of code built on package events: a real JetStream server in the process,
+// the CloudEvents a stream holds, and metric values read from a registry.
+package eventstest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ponte-dev/ponte/events"
+	"github.com/ponte-dev/ponte/events/embedded"
+)
+
+// JetStream starts an embedded NATS server with JetStream, its store in t.TempDir(), and returns a connection
+// and its JetStream context. Both are closed when the test ends.
+func JetStream(t testing.TB) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	srv, err := embedded.Start(embedded.Options{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	nc, err := srv.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+// Message is a stream message and the CloudEvent it carries.
+type Message struct {
+	Msg   jetstream.Msg
+	Event *event.Event
+}
+
+// Messages returns every message stream holds now, decoded; a message that is not a CloudEvent fails the test.
+func Messages(t testing.TB, js jetstream.JetStream, stream string) []Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := c.FetchNoWait(10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Message
+	for m := range batch.Messages() {
+		ev, err := events.Decode(m.Headers(), m.Data())
+		if err != nil {
+			t.Fatalf("%s holds a message that is not a CloudEvent: %v: %s", stream, err, m.Data())
+		}
+		out = append(out, Message{m, ev})
+	}
+	return out
+}
+
+// Metric returns the value of the counter or gauge name whose labels include the given name/value pairs, 0 if
+// there is none.
+func Metric(t testing.TB, g prometheus.Gatherer, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			got := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				got[lp.GetName()] = lp.GetValue()
+			}
+			for i := 0; i+1 < len(labels); i += 2 {
+				if got[labels[i]] != labels[i+1] {
+					continue next
+				}
+			}
+			if m.Counter != nil {
+				return m.Counter.GetValue()
+			}
+			return m.Gauge.GetValue()
+		}
+	}
+	return 0
+}
