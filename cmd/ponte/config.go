@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -259,7 +260,73 @@ func (c Config) validate() error {
 	return nil
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: (?:unmarshal errors:\n\s*)?line (\d+): `)
+var (
+	yamlLine     = regexp.MustCompile(`^yaml: (?:unmarshal errors:\n\s*)?line (\d+): `)
+	unknownField = regexp.MustCompile(`field (\S+) not found in type (\S+)`)
+)
+
+// explainUnknown rewrites yaml's "field baseUrl not found in type main.ZeevConfig" as `unknown key "baseUrl" in
+// zeev (did you mean "baseURL"?)`, naming the section and the key closest in spelling.
+func explainUnknown(m string) string {
+	parts := unknownField.FindStringSubmatch(m)
+	key, typeName := parts[1], parts[2]
+	section, keys := sectionKeys(reflect.TypeOf(Config{}), "", typeName)
+	out := fmt.Sprintf("unknown key %q", key)
+	if section != "" {
+		out += " in " + section
+	}
+	for _, k := range keys {
+		if strings.EqualFold(k, key) || strings.EqualFold(strings.ReplaceAll(k, "_", ""), strings.ReplaceAll(key, "_", "")) {
+			return out + fmt.Sprintf(" (did you mean %q?)", k)
+		}
+	}
+	if len(keys) > 0 {
+		out += " (known keys: " + strings.Join(keys, ", ") + ")"
+	}
+	return out
+}
+
+// sectionKeys finds the struct type named typeName (as reflect prints it) under t and returns its YAML path and
+// its keys, inline fields included.
+func sectionKeys(t reflect.Type, path, typeName string) (string, []string) {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return "", nil
+	}
+	if t.String() == typeName {
+		return path, yamlKeys(t)
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("yaml"), ",")
+		sub := path
+		if tag[0] != "" && tag[0] != "-" {
+			sub = strings.TrimPrefix(path+"."+tag[0], ".")
+		}
+		if p, keys := sectionKeys(f.Type, sub, typeName); keys != nil {
+			return p, keys
+		}
+	}
+	return "", nil
+}
+
+func yamlKeys(t reflect.Type) []string {
+	var keys []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("yaml"), ",")
+		switch {
+		case tag[0] == "-" || !f.IsExported():
+		case len(tag) > 1 && tag[1] == "inline":
+			keys = append(keys, yamlKeys(f.Type)...)
+		case tag[0] != "":
+			keys = append(keys, tag[0])
+		}
+	}
+	return keys
+}
 
 // loadConfig reads the YAML file at path (strict: an unknown key is an error naming it), applies the PONTE_*
 // environment overrides, fills defaults and validates.
@@ -282,6 +349,7 @@ func parseConfig(name string, b []byte, getenv func(string) string) (Config, err
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 			msg := yamlLine.ReplaceAllString(err.Error(), "line $1: ")
+			msg = unknownField.ReplaceAllStringFunc(msg, explainUnknown)
 			return c, fmt.Errorf("config %s: %s", name, strings.TrimSpace(msg))
 		}
 	}

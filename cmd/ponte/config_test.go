@@ -120,7 +120,7 @@ func TestConfigCheckCommand(t *testing.T) {
 			wantOut: "configuration OK\n"},
 		{name: "env override checked too", args: []string{"run", "--check", "--config", exampleConfig},
 			env: map[string]string{"PONTE_LOG_LEVEL": "loud"}, wantErr: "log.level"},
-		{name: "bad file", args: []string{"run", "--check", "--config", bad}, wantErr: "line 2: field baseUrl not found"},
+		{name: "bad file", args: []string{"run", "--check", "--config", bad}, wantErr: `line 2: unknown key "baseUrl" in zeev (did you mean "baseURL"?)`},
 		{name: "missing file", args: []string{"run", "--check", "--config", filepath.Join(t.TempDir(), "nope.yaml")},
 			wantErr: "no such file"},
 	}
@@ -157,7 +157,12 @@ func TestConfigRejects(t *testing.T) {
 			yaml: func(t *testing.T) string {
 				return editConfig(t, example, "  baseURL: http://127.0.0.1:8081 ", "  baseUrl: http://127.0.0.1:8081 ")
 			},
-			want: []string{"config ponte.yaml: ", "line:baseUrl", "field baseUrl not found"},
+			want: []string{"config ponte.yaml: ", "line:baseUrl", `unknown key "baseUrl" in zeev (did you mean "baseURL"?)`},
+		},
+		{
+			name: "unknown key with no close match",
+			yaml: func(t *testing.T) string { return editConfig(t, example, "  concurrency: 4 ", "  concurency: 4 ") },
+			want: []string{"line:concurency", `unknown key "concurency" in worker (known keys: concurrency, ackWait,`},
 		},
 		{
 			name: "duration without unit",
