@@ -251,7 +251,7 @@ func TestEachTypeCallsAndState(t *testing.T) {
 			},
 			zeev: []call{post("/api/2/users", 200, `{
 				"ifExists": "update", "username": "carla.menezes", "name": "Carla Menezes", "email": "carla.menezes@ponte.dev",
-				"identification": "000123", "document": "11144477735", "isActive": true, "licenseType": "actor",
+				"identification": "000123", "document": "11144477735", "licenseType": "actor",
 				"positions": {"ifExistsUser": "replace", "items": [{"teamCode": "RH", "positionCode": "ANALISTA"}]},
 				"groups": {"ifExistsUser": "replace", "items": [{"groupCode": "colaboradores"}]}}`)},
 			senior: []call{

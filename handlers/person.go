@@ -42,10 +42,12 @@ type seniorOverride struct {
 }
 
 // upsertZeevUser creates or updates the person in Zeev with ifExists=update. setMode is the ifExistsUser of the
-// positions and groups: append on hire (keep what the person has), replace on a move. Positions or groups the
+// positions and groups: append on hire (keep what the person has), replace on a move. activate sends
+// isActive=true (a hire, or a rehire of a leaver); a move leaves the account's state alone, so that a move
+// processed after a termination does not reactivate the person. Positions or groups the
 // event sets explicitly (zeev.positions, zeev.groups) always replace the person's, as the event schemas document
 // ("an empty list removes them all").
-func (d Deps) upsertZeevUser(ctx context.Context, p person, a access, z *zeevOverride, setMode string) (int, error) {
+func (d Deps) upsertZeevUser(ctx context.Context, p person, a access, z *zeevOverride, setMode string, activate bool) (int, error) {
 	u := zeev.AddUser{
 		IfExists:           zeev.IfExistsUpdate,
 		Username:           p.Username,
@@ -53,9 +55,11 @@ func (d Deps) upsertZeevUser(ctx context.Context, p person, a access, z *zeevOve
 		Email:              p.Email,
 		Identification:     p.Registry,
 		Document:           p.CPF,
-		IsActive:           new(true),
 		AuthenticationType: a.auth,
 		LicenseType:        a.license,
+	}
+	if activate {
+		u.IsActive = new(true)
 	}
 	positionsMode, groupsMode := setMode, setMode
 	if z != nil && z.Positions != nil {
@@ -152,7 +156,9 @@ func (d Deps) grantRoles(ctx context.Context, personID int64, want []int64, from
 		_, err := events.Step(ctx, events.StepSpec{Key: key, Target: "senior", Operation: "add_role"},
 			func(ctx context.Context) (events.StepOutcome, error) {
 				for _, l := range links {
-					if l.RoleID == roleID && (l.EndDate.IsZero() || l.EndDate.After(from)) {
+					// Held: a link to the role that has begun by `from` and has not ended by then. A link that
+					// only starts later leaves a gap, so a link from `from` is added (SAM allows overlaps).
+					if l.RoleID == roleID && !l.StartDate.After(from) && (l.EndDate.IsZero() || l.EndDate.After(from)) {
 						return events.Skipped("already holds the role", "roleId", roleID, "personRoleId", l.PersonRoleID), nil
 					}
 				}

@@ -31,7 +31,7 @@ func (d Deps) personHired(ctx context.Context, ev event.Event) error {
 	if err != nil {
 		return err
 	}
-	if _, err := d.upsertZeevUser(ctx, data.Person, a, data.Zeev, zeev.IfExistsUserAppend); err != nil {
+	if _, err := d.upsertZeevUser(ctx, data.Person, a, data.Zeev, zeev.IfExistsUserAppend, true); err != nil {
 		return err
 	}
 	if len(a.seniorRoles) == 0 {

@@ -32,7 +32,7 @@ func (d Deps) personMoved(ctx context.Context, ev event.Event) error {
 	if err != nil {
 		return err
 	}
-	if _, err := d.upsertZeevUser(ctx, data.Person, a, data.Zeev, zeev.IfExistsUserReplace); err != nil {
+	if _, err := d.upsertZeevUser(ctx, data.Person, a, data.Zeev, zeev.IfExistsUserReplace, false); err != nil {
 		return err
 	}
 	personID, err := d.findSeniorPerson(ctx, data.Person, data.Senior, len(a.seniorRoles) > 0)
