@@ -4,6 +4,8 @@ BIN       ?= bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
+# Tools run from the Go module proxy at pinned versions; nothing to install by hand.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .DEFAULT_GOAL := help
 
@@ -20,12 +22,13 @@ run: ## Run the embedded default: NATS, the three simulators and a worker in one
 	$(GO) run ./cmd/ponte dev --demo
 
 .PHONY: test
-test: lint ## Run every test with the race detector (plus vet and gofmt).
+test: lint ## Run every test with the race detector (plus vet, staticcheck and gofmt).
 	$(GO) test -race -count=1 -timeout 12m $(PKGS)
 
 .PHONY: lint
-lint: ## go vet, and gofmt must print nothing.
+lint: ## go vet, staticcheck, and gofmt must print nothing.
 	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 

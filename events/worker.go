@@ -420,17 +420,16 @@ func (w *Worker) watchLag(ctx context.Context, cons []jetstream.Consumer) {
 
 // delivery is one message being processed.
 type delivery struct {
-	msg      jetstream.Msg
-	meta     *jetstream.MsgMetadata
-	typ      string // metrics label
-	ev       *event.Event
-	key      string
-	owner    string // the ledger claim this delivery holds
-	entry    *entry
-	start    time.Time
-	log      *slog.Logger
-	settled  string
-	attempts int
+	msg     jetstream.Msg
+	meta    *jetstream.MsgMetadata
+	typ     string // metrics label
+	ev      *event.Event
+	key     string
+	owner   string // the ledger claim this delivery holds
+	entry   *entry
+	start   time.Time
+	log     *slog.Logger
+	settled string
 }
 
 // process runs one message to its settlement. It never returns an error: every path ends in Ack, Term or

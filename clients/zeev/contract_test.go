@@ -159,10 +159,6 @@ func (e *env) user(t *testing.T, username string) zeevsim.UserState {
 	return u
 }
 
-func asg(team, position string) zeevsim.Assignment {
-	return zeevsim.Assignment{Team: team, Position: position}
-}
-
 func ptr[T any](v T) *T { return &v }
 
 func mustEqual[T any](t *testing.T, what string, got, want T) {

@@ -322,7 +322,6 @@ type demoTracker struct {
 	pending  map[string]*demoEvent
 	total    int
 	failed   int
-	done     bool
 	allSent  bool
 	finished bool
 }
