@@ -35,7 +35,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	fs := newFlagSet("dev", env)
 	demo := fs.Bool("demo", false, "publish the example events (examples/events) and print one line per outcome")
 	once := fs.Bool("once", false, "with --demo: exit when the demo's events are settled; status 0 only if every outcome was the expected one")
-	timeout := fs.Duration("timeout", 2*time.Minute, "with --once: give up after this long")
+	timeout := fs.Duration("timeout", 2*time.Minute, "with --demo: how long to wait for the demo's outcomes")
 	natsPort := fs.Int("nats-port", 4222, "port of the embedded NATS server (0: any free port)")
 	monitorPort := fs.Int("monitor-port", 0, "port of the NATS monitoring endpoint (/varz, /jsz); 0 disables")
 	httpAddr := fs.String("http", "127.0.0.1:8080", "address of /metrics, /healthz and /readyz (\"-\" disables)")
@@ -139,19 +139,27 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 	}
-	if *once {
+	if *demo {
 		wctx, cancel := context.WithTimeout(ctx, *timeout)
-		defer cancel()
 		select {
 		case <-tracker.settled:
 		case <-wctx.Done():
 		}
-		if err := stop(); err != nil {
-			return err
+		cancel()
+		verdict := tracker.verdict()
+		if *once || ctx.Err() != nil {
+			if err := stop(); err != nil {
+				return err
+			}
+			return verdict
 		}
-		return tracker.verdict()
 	}
-	fmt.Fprintf(env.stdout, "\nrunning until Ctrl-C. Try:\n  ponte publish person.hired --data @examples/data/person.hired.json --id my-first-event\n  ponte watch\n\n")
+	fmt.Fprintf(env.stdout, `
+running until Ctrl-C; new results and dead letters show up here. From another terminal in the repository:
+  go run ./cmd/ponte publish person.hired --data @examples/data/person.hired.json --id my-first-event
+  go run ./cmd/ponte watch
+
+`)
 	<-ctx.Done()
 	return stop()
 }
