@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -265,6 +266,58 @@ var (
 	unknownField = regexp.MustCompile(`field (\S+) not found in type (\S+)`)
 )
 
+var lineCannot = regexp.MustCompile(`line (\d+): cannot unmarshal`)
+
+// nameKeys adds the key path to yaml's type errors: "line 64: cannot unmarshal !!int `30` into time.Duration"
+// becomes "line 64: breakers.openTimeout: cannot unmarshal ...".
+func nameKeys(msg string, doc []byte) string {
+	var root yaml.Node
+	if yaml.Unmarshal(doc, &root) != nil {
+		return msg
+	}
+	return lineCannot.ReplaceAllStringFunc(msg, func(m string) string {
+		line, _ := strconv.Atoi(lineCannot.FindStringSubmatch(m)[1])
+		if path := keyAtLine(&root, line, ""); path != "" {
+			return fmt.Sprintf("line %d: %s: cannot unmarshal", line, path)
+		}
+		return m
+	})
+}
+
+// keyAtLine returns the dotted path of the key whose value starts on line ("profiles[0].zeev.licenseType").
+func keyAtLine(n *yaml.Node, line int, path string) string {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if p := keyAtLine(c, line, path); p != "" {
+				return p
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			sub := strings.TrimPrefix(path+"."+k.Value, ".")
+			if v.Line == line && v.Kind == yaml.ScalarNode {
+				return sub
+			}
+			if p := keyAtLine(v, line, sub); p != "" {
+				return p
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			sub := fmt.Sprintf("%s[%d]", path, i)
+			if c.Line == line && c.Kind == yaml.ScalarNode {
+				return sub
+			}
+			if p := keyAtLine(c, line, sub); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
 // explainUnknown rewrites yaml's "field baseUrl not found in type main.ZeevConfig" as `unknown key "baseUrl" in
 // zeev (did you mean "baseURL"?)`, naming the section and the key closest in spelling.
 func explainUnknown(m string) string {
@@ -350,6 +403,7 @@ func parseConfig(name string, b []byte, getenv func(string) string) (Config, err
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 			msg := yamlLine.ReplaceAllString(err.Error(), "line $1: ")
 			msg = unknownField.ReplaceAllStringFunc(msg, explainUnknown)
+			msg = nameKeys(msg, b)
 			return c, fmt.Errorf("config %s: %s", name, strings.TrimSpace(msg))
 		}
 	}

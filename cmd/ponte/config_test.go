@@ -167,12 +167,12 @@ func TestConfigRejects(t *testing.T) {
 		{
 			name: "duration without unit",
 			yaml: func(t *testing.T) string { return editConfig(t, example, "openTimeout: 30s", "openTimeout: 30") },
-			want: []string{"line:openTimeout: 30", "`30`", "time.Duration"},
+			want: []string{"line:openTimeout: 30", "breakers.openTimeout: cannot unmarshal", "`30`", "time.Duration"},
 		},
 		{
 			name: "duration in words",
 			yaml: func(t *testing.T) string { return editConfig(t, example, "ackWait: 60s", "ackWait: 1 minute") },
-			want: []string{"line:ackWait: 1 minute", "`1 minute`", "time.Duration"},
+			want: []string{"line:ackWait: 1 minute", "worker.ackWait: cannot unmarshal", "`1 minute`", "time.Duration"},
 		},
 		{
 			name: "negative unsigned",
