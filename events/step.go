@@ -49,7 +49,8 @@ type StepOutcome struct {
 	At        time.Time        `json:"at,omitzero"`
 }
 
-// Done returns a StepOutcome with StatusDone and the given ids as name/value pairs.
+// Done returns a StepOutcome with StatusDone and the given ids as name/value pairs; values must be int, int32 or
+// int64 (anything else panics).
 func Done(ids ...any) StepOutcome { return outcome(StatusDone, ids) }
 
 // Skipped returns a StepOutcome with StatusSkipped, the detail saying why, and ids as name/value pairs.
@@ -60,6 +61,9 @@ func Skipped(detail string, ids ...any) StepOutcome {
 }
 
 func outcome(status string, ids []any) StepOutcome {
+	if len(ids)%2 != 0 {
+		panic(fmt.Sprintf("events: ids come in name/value pairs, got %d values", len(ids)))
+	}
 	o := StepOutcome{Status: status}
 	for i := 0; i+1 < len(ids); i += 2 {
 		if o.IDs == nil {
@@ -73,6 +77,8 @@ func outcome(status string, ids []any) StepOutcome {
 			o.IDs[name] = int64(v)
 		case int64:
 			o.IDs[name] = v
+		default:
+			panic(fmt.Sprintf("events: id %q is a %T; ids are integers", name, v)) // a programming error
 		}
 	}
 	return o

@@ -235,7 +235,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	for _, b := range all {
 		loops.Go(func() { w.consume(ctx, work, b.cons, b.route, &inflight) })
 	}
-	loops.Go(func() { w.watchLag(ctx, all2consumers(all, func(b bound) jetstream.Consumer { return b.cons })) })
+	consumers := make([]jetstream.Consumer, 0, len(all))
+	for _, b := range all {
+		consumers = append(consumers, b.cons)
+	}
+	loops.Go(func() { w.watchLag(ctx, consumers) })
 	w.ready.Store(true)
 	w.log.Info("worker consuming", "stream", w.topo.InputStream, "consumers", len(all), "concurrency", w.cfg.Concurrency)
 
@@ -253,14 +257,6 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	w.log.Info("worker stopped")
 	return nil
-}
-
-func all2consumers[T any](in []T, f func(T) jetstream.Consumer) []jetstream.Consumer {
-	out := make([]jetstream.Consumer, 0, len(in))
-	for _, b := range in {
-		out = append(out, f(b))
-	}
-	return out
 }
 
 func (w *Worker) consumerConfig(name string, subjects []string) jetstream.ConsumerConfig {
@@ -298,8 +294,8 @@ func (w *Worker) bind(ctx context.Context, name string, subjects []string) (jets
 	return c, nil
 }
 
-// pausedFor returns how long the route's consumer should stay paused: >0 while a breaker it needs is open.
-func (w *Worker) pausedFor(r *Route) bool {
+// mustPause reports whether the route's consumer should stop fetching: a single-tenant breaker it needs is open.
+func (w *Worker) mustPause(r *Route) bool {
 	if r == nil || w.breakers == nil {
 		return false
 	}
@@ -331,7 +327,7 @@ func (w *Worker) consume(ctx, work context.Context, cons jetstream.Consumer, rou
 		}
 	}
 	for ctx.Err() == nil {
-		if w.pausedFor(route) {
+		if w.mustPause(route) {
 			setPaused(true)
 			sleep(ctx, 250*time.Millisecond)
 			continue
@@ -361,7 +357,7 @@ func (w *Worker) fetch(ctx, work context.Context, it jetstream.MessagesContext, 
 			_ = msg.NakWithDelay(time.Second)
 		}
 	}()
-	for ctx.Err() == nil && !w.pausedFor(route) {
+	for ctx.Err() == nil && !w.mustPause(route) {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -564,22 +560,27 @@ func (d *delivery) numDelivered() uint64 {
 	return d.meta.NumDelivered
 }
 
-// keepAlive tells JetStream the message is still being worked on every AckWait/3, until stopped.
+// keepAlive tells JetStream the message is still being worked on every AckWait/3, until stopped. It costs a
+// timer, not a goroutine, per message: most handlers finish long before the first tick.
 func (w *Worker) keepAlive(msg jetstream.Msg) (stop func()) {
 	every := w.cfg.AckWait / 3
-	t := time.NewTicker(every)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-t.C:
-				_ = msg.InProgress()
-			case <-done:
-				return
-			}
+	var mu sync.Mutex
+	stopped := false
+	var t *time.Timer
+	t = time.AfterFunc(every, func() {
+		_ = msg.InProgress()
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			t.Reset(every)
 		}
-	}()
-	return func() { t.Stop(); close(done) }
+	})
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		t.Stop()
+	}
 }
 
 // release drops the delivery's claim if the settlement did not already clear it, so that the next delivery of
