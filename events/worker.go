@@ -567,6 +567,8 @@ func (w *Worker) keepAlive(msg jetstream.Msg) (stop func()) {
 	var mu sync.Mutex
 	stopped := false
 	var t *time.Timer
+	mu.Lock() // t is assigned before the first tick reads it
+	defer mu.Unlock()
 	t = time.AfterFunc(every, func() {
 		_ = msg.InProgress()
 		mu.Lock()

@@ -397,3 +397,19 @@ func TestOutputPublishFailureDelaysNeverDrops(t *testing.T) {
 		t.Errorf("steps re-ran while the result could not be published: %d, %d", h.step1.Load(), h.step2.Load())
 	}
 }
+
+// TestLongHandlerIsKeptAlive: a handler running past AckWait is not redelivered meanwhile, because the worker
+// sends InProgress.
+func TestLongHandlerIsKeptAlive(t *testing.T) {
+	h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		time.Sleep(1600 * time.Millisecond)
+		return nil
+	})
+	e := startWorker(t, events.Config{AckWait: time.Second}, []events.Route{{Type: "person.hired", Handler: h}}, nil, nil)
+	e.publish(events.EncodeBinary("person.hired", newEvent("person.hired", "slow", map[string]string{}), ""))
+	e.collect("PONTE_RESULTS", 1, 10*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	if n := e.metric("ponte_events_received_total", "type", "person.hired"); n != 1 {
+		t.Fatalf("the message was delivered %v times: the handler was not kept alive past ack wait", n)
+	}
+}
