@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -176,5 +175,4 @@ func TestUnknownCommand(t *testing.T) {
 	if err := run(context.Background(), []string{"version"}, func(string) string { return "" }, &out, &errOut); err != nil || !strings.HasPrefix(out.String(), "ponte ") {
 		t.Fatalf("version: %v %q", err, out.String())
 	}
-	_ = fmt.Sprint()
 }

@@ -353,10 +353,13 @@ func sectionKeys(t reflect.Type, path, typeName string) (string, []string) {
 	}
 	for i := range t.NumField() {
 		f := t.Field(i)
-		tag := strings.Split(f.Tag.Get("yaml"), ",")
+		key, inline, ok := yamlField(f)
+		if !ok {
+			continue
+		}
 		sub := path
-		if tag[0] != "" && tag[0] != "-" {
-			sub = strings.TrimPrefix(path+"."+tag[0], ".")
+		if !inline {
+			sub = strings.TrimPrefix(path+"."+key, ".")
 		}
 		if p, keys := sectionKeys(f.Type, sub, typeName); keys != nil {
 			return p, keys
@@ -369,13 +372,12 @@ func yamlKeys(t reflect.Type) []string {
 	var keys []string
 	for i := range t.NumField() {
 		f := t.Field(i)
-		tag := strings.Split(f.Tag.Get("yaml"), ",")
-		switch {
-		case tag[0] == "-" || !f.IsExported():
-		case len(tag) > 1 && tag[1] == "inline":
+		switch key, inline, ok := yamlField(f); {
+		case !ok:
+		case inline:
 			keys = append(keys, yamlKeys(f.Type)...)
-		case tag[0] != "":
-			keys = append(keys, tag[0])
+		default:
+			keys = append(keys, key)
 		}
 	}
 	return keys

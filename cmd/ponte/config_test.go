@@ -677,26 +677,23 @@ func configKeys(t *testing.T) []configKey {
 		case typ.Kind() == reflect.Struct:
 			for i := range typ.NumField() {
 				f := typ.Field(i)
-				if !f.IsExported() {
-					continue
-				}
-				tag := strings.Split(f.Tag.Get("yaml"), ",")
 				var fi []int
 				if index != nil {
 					fi = append(append([]int{}, index...), i)
 				}
+				key, inline, ok := yamlField(f)
 				switch {
-				case tag[0] == "-":
-				case tag[0] == "" && len(tag) > 1 && tag[1] == "inline":
-					walk(f.Type, path, env, fi)
-				case tag[0] == "":
+				case !ok && f.IsExported() && f.Tag.Get("yaml") == "":
 					t.Errorf("%s: field %s.%s has no yaml tag", strings.Join(path, "."), typ.Name(), f.Name)
+				case !ok:
+				case inline:
+					walk(f.Type, path, env, fi)
 				default:
 					var fe []string
 					if env != nil {
-						fe = append(append([]string{}, env...), tag[0])
+						fe = append(append([]string{}, env...), key)
 					}
-					walk(f.Type, join(tag[0]), fe, fi)
+					walk(f.Type, join(key), fe, fi)
 				}
 			}
 			return

@@ -19,12 +19,13 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ponte-dev/ponte/clients/cidades/cidadessim"
 	"github.com/ponte-dev/ponte/events"
 	"github.com/ponte-dev/ponte/events/embedded"
 	"github.com/ponte-dev/ponte/examples"
 )
 
-// demoFailed is the error of a demo whose outcomes differ from the expected ones; the exit status is 1.
+// demoFailed is the error of a demo whose outcomes differ from the expected ones (ponte exits 1, as on any error).
 type demoFailed struct{ failed, total int }
 
 func (e demoFailed) Error() string {
@@ -199,7 +200,7 @@ func devConfig(path, natsURL string, s *simulators, set simSettings, httpAddr, l
 	cfg.CidadES.BaseURL, cfg.CidadES.TokenURL = s.cidadesURL, ""
 	cfg.CidadES.UGs = map[string]CidadESUG{}
 	for _, k := range s.cidKeys {
-		if _, taken := cfg.CidadES.UGs[k.UnidadeGestora]; taken || !strings.Contains(string(k.Permissao), "ENVIO") {
+		if _, taken := cfg.CidadES.UGs[k.UnidadeGestora]; taken || k.Permissao != cidadessim.PermissaoLeituraEnvio {
 			continue
 		}
 		cfg.CidadES.UGs[k.UnidadeGestora] = CidadESUG{ClientID: k.ClientID, ClientSecret: k.ClientSecret}

@@ -35,6 +35,19 @@ func screaming(s string) string {
 	return b.String()
 }
 
+// yamlField says how a struct field appears in the YAML: under key, or inline (its keys are the parent's). ok is
+// false for a field that is not in the YAML: unexported, tagged "-", or untagged and not inline.
+func yamlField(f reflect.StructField) (key string, inline, ok bool) {
+	tag := strings.Split(f.Tag.Get("yaml"), ",")
+	switch {
+	case !f.IsExported() || tag[0] == "-":
+		return "", false, false
+	case len(tag) > 1 && tag[1] == "inline":
+		return "", true, true
+	}
+	return tag[0], false, tag[0] != ""
+}
+
 // overlayEnv sets every scalar field of the struct v points to from its environment variable, when set. Map
 // entries that already exist (from the file) are walked too, with their key in the name. It returns the names
 // it applied, and an error naming the variable for an unparsable value.
@@ -49,19 +62,13 @@ func walkEnv(v reflect.Value, path []string, getenv func(string) string, applied
 	case reflect.Struct:
 		t := v.Type()
 		for i := range t.NumField() {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			tag := strings.Split(f.Tag.Get("yaml"), ",")
-			if tag[0] == "-" {
+			key, inline, ok := yamlField(t.Field(i))
+			if !ok {
 				continue
 			}
 			sub := path
-			if tag[0] != "" {
-				sub = append(append([]string{}, path...), tag[0])
-			} else if !(len(tag) > 1 && tag[1] == "inline") {
-				continue
+			if !inline {
+				sub = append(append([]string{}, path...), key)
 			}
 			if err := walkEnv(v.Field(i), sub, getenv, applied); err != nil {
 				return err

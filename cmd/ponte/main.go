@@ -30,16 +30,9 @@ func main() {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "ponte:", err)
 		}
-		var ec exitCoder
-		if errors.As(err, &ec) {
-			os.Exit(ec.ExitCode())
-		}
 		os.Exit(1)
 	}
 }
-
-// exitCoder is an error that chooses the process exit status.
-type exitCoder interface{ ExitCode() int }
 
 // command is one subcommand.
 type command struct {

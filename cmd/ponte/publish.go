@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -186,7 +187,7 @@ func orRoot(field string) string {
 func readData(arg string) ([]byte, error) {
 	switch {
 	case arg == "@-":
-		return readAll(os.Stdin)
+		return io.ReadAll(os.Stdin)
 	case strings.HasPrefix(arg, "@"):
 		return os.ReadFile(arg[1:])
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
@@ -160,5 +159,3 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
-
-func readAll(r io.Reader) ([]byte, error) { return io.ReadAll(r) }
