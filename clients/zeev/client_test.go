@@ -214,3 +214,22 @@ func TestMetricsSeriesDeclared(t *testing.T) {
 		t.Errorf("ponte_client_requests_total has %d series, want %d", n, 12*len(clients.EndpointResults))
 	}
 }
+
+func TestAPIErrorParsedFromWholeBody(t *testing.T) {
+	// The fields come from the whole body, not from the excerpt kept in the error text (clients.ExcerptLimit
+	// bytes), and CPF numbers in them are masked.
+	details := `"` + strings.Repeat("detalhe ", 100) + `"`
+	s := &stub{answers: map[string]answer{"POST /api/2/users": {400, `{"error":{"details":[` + details + `],` +
+		`"code":"UserAlreadyExists","key":"error.user.alreadyexists","message":"Já existe: CPF 529.982.247-25.","vars":["username"]}}`}}}
+	c := stubClient(t, s, nil)
+	_, err := c.UpsertUser(context.Background(), kbExample())
+	var ae *zeev.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("error %v (%T) is not a *zeev.APIError", err, err)
+	}
+	if len(ae.Err.Body) >= len(ae.Err.RawBody()) {
+		t.Fatalf("the test body (%d bytes) is not longer than the excerpt", len(ae.Err.RawBody()))
+	}
+	mustEqual(t, "fields", []any{ae.Code, ae.Key, ae.Message, ae.Vars},
+		[]any{zeev.CodeUserAlreadyExists, "error.user.alreadyexists", "Já existe: CPF 529.***.***-25.", []string{"username"}})
+}

@@ -17,8 +17,8 @@ const DefaultTokenTTL = 8 * time.Minute
 // client acts with that person's permissions in Zeev.
 type Config struct {
 	// EndpointConfig holds baseURL (required, e.g. "https://acme.zeev.it"), timeout (default 10s), rateLimit
-	// (requests per second, default 0 = none; Zeev's tier limits are not public and the sandbox assumes 5),
-	// rateBurst (default 1) and maxRetryAfter (default 5m).
+	// (requests per second, default 0 = none; Zeev's tier limits are not public, ponte assumes 5:
+	// zeevsim.DefaultRateLimit), rateBurst (default 1) and maxRetryAfter (default 5m).
 	clients.EndpointConfig `yaml:",inline"`
 	// Token is a permanent token, copied from the integration person's record (Acesso > Pessoas). A file-backed
 	// Secret is re-read after a 401, so a rotated token takes effect without a restart.

@@ -20,7 +20,6 @@ import (
 	"github.com/ponte-dev/ponte/clients"
 	"github.com/ponte-dev/ponte/clients/zeev"
 	"github.com/ponte-dev/ponte/clients/zeev/zeevsim"
-	"github.com/ponte-dev/ponte/examples"
 )
 
 // kbExampleBody is the body of the knowledge base's JavaScript fetch example, verbatim.
@@ -73,11 +72,7 @@ type setup struct {
 
 func sandboxFixtures(t *testing.T) zeevsim.Fixtures {
 	t.Helper()
-	b, err := examples.FS.ReadFile("sandbox/zeev.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := zeevsim.LoadFixtures(b)
+	f, err := zeevsim.LoadDefaultFixtures()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,9 @@ func asAPIError(err error) error {
 		} `json:"error"`
 	}
 	ae := &APIError{Err: se}
-	if json.Unmarshal([]byte(se.Body), &body) == nil {
+	// Parse the whole body, redacted: se.Body is cut to clients.ExcerptLimit, which would lose the code of a
+	// long answer.
+	if json.Unmarshal([]byte(clients.Redact(string(se.RawBody()))), &body) == nil {
 		ae.Code, ae.Key, ae.Message = body.Error.Code, body.Error.Key, body.Error.Message
 		for _, v := range body.Error.Vars {
 			ae.Vars = append(ae.Vars, fmt.Sprint(v))

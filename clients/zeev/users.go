@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/ponte-dev/ponte/clients"
+	"github.com/ponte-dev/ponte/schemas"
 )
 
 // UpsertUser creates a person, or retrieves or updates an existing one according to u.IfExists, with
@@ -17,7 +18,7 @@ import (
 // the sandbox).
 func (c *Client) UpsertUser(ctx context.Context, u AddUser) (*AddUserResult, error) {
 	if !c.cfg.KeepDocumentFormat && u.Document != "" {
-		if d := digits(u.Document); d != "" {
+		if d := schemas.Digits(u.Document); d != "" {
 			u.Document = d
 		}
 	}
@@ -153,15 +154,4 @@ func (c *Client) GroupByCode(ctx context.Context, code string) (*Group, error) {
 		return nil, fmt.Errorf("zeev get group %s: %w", code, err)
 	}
 	return &out, nil
-}
-
-// digits returns the ASCII digits of s.
-func digits(s string) string {
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			b = append(b, s[i])
-		}
-	}
-	return string(b)
 }

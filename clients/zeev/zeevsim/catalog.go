@@ -12,11 +12,11 @@ func (s *Server) teamJSON(t *team) map[string]any {
 	var parent any
 	var parentID any
 	if p := s.teamByID(t.parentID); p != nil {
-		parentID = p.id
-		parent = map[string]any{"id": p.id, "code": p.Code, "name": p.Name, "level": p.Level, "sign": p.Sign}
+		parentID = p.ID
+		parent = map[string]any{"id": p.ID, "code": p.Code, "name": p.Name, "level": p.Level, "sign": p.Sign}
 	}
 	return map[string]any{
-		"id": t.id, "code": t.Code, "name": t.Name, "level": t.Level, "sign": t.Sign, "parentId": parentID,
+		"id": t.ID, "code": t.Code, "name": t.Name, "level": t.Level, "sign": t.Sign, "parentId": parentID,
 		"alwaysVisible": t.AlwaysVisible, "active": t.active, "description": t.Description, "type": t.Type,
 		"state": t.State, "city": t.City, "parent": parent,
 	}
@@ -42,18 +42,20 @@ func notFound(w http.ResponseWriter, code, what, ref string) {
 	writeErrorVars(w, http.StatusNotFound, code, "error.notfound", fmt.Sprintf("%s não encontrado: '%s'.", what, ref), []string{ref})
 }
 
-func nameMatches(r *http.Request, name string) bool {
-	q := r.URL.Query().Get("name")
-	return q == "" || strings.Contains(strings.ToLower(name), strings.ToLower(q))
+// nameFilter returns the test of the ?name= query parameter: a case-insensitive substring, "" matching all.
+func nameFilter(r *http.Request) func(name string) bool {
+	q := strings.ToLower(r.URL.Query().Get("name"))
+	return func(name string) bool { return q == "" || strings.Contains(strings.ToLower(name), q) }
 }
 
 // listTeams serves GET /api/2/teams?name= (name: case-insensitive substring).
 func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	matches := nameFilter(r)
 	out := []map[string]any{}
 	for _, t := range s.teams {
-		if nameMatches(r, t.Name) {
+		if matches(t.Name) {
 			out = append(out, s.teamJSON(t))
 		}
 	}
@@ -88,8 +90,7 @@ func (s *Server) getTeamSub(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if b != "positions" {
-		writeError(w, http.StatusNotFound, "NotFound", "error.route.notfound",
-			fmt.Sprintf("Recurso não encontrado: %s %s.", r.Method, r.URL.Path))
+		errRouteNotFound(r).write(w)
 		return
 	}
 	id, err := strconv.Atoi(a)
@@ -110,9 +111,10 @@ func (s *Server) getTeamSub(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listPositions(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	matches := nameFilter(r)
 	out := []map[string]any{}
 	for _, p := range s.positions {
-		if nameMatches(r, p.Name) {
+		if matches(p.Name) {
 			out = append(out, positionJSON(p))
 		}
 	}
@@ -148,9 +150,10 @@ func (s *Server) getPositionByCode(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	matches := nameFilter(r)
 	out := []map[string]any{}
 	for _, g := range s.groups {
-		if nameMatches(r, g.Name) {
+		if matches(g.Name) {
 			out = append(out, groupJSON(g))
 		}
 	}

@@ -4,15 +4,21 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ponte-dev/ponte/examples"
 )
 
+// FixturesPath is the path of the example fixtures in examples.FS.
+const FixturesPath = "sandbox/zeev.yaml"
+
 // Fixtures is the initial state of a Server: license seats, work shifts, teams, positions (funções), maintenance
-// groups and people. It is read from YAML by LoadFixtures (see examples/sandbox/zeev.yaml). Codes and usernames
-// are matched case-insensitively, as Zeev does (ASSUMED).
+// groups and people. It is read from YAML by LoadFixtures; LoadDefaultFixtures reads the sandbox's,
+// examples/sandbox/zeev.yaml. Codes and usernames are matched case-insensitively, as Zeev does (ASSUMED).
 type Fixtures struct {
 	// Licenses is the number of seats per license type ("actor", "requester"). An active person takes one seat of
 	// their type. A type left out has no limit.
@@ -109,6 +115,15 @@ func LoadFixtures(b []byte) (Fixtures, error) {
 		return Fixtures{}, err
 	}
 	return f, nil
+}
+
+// LoadDefaultFixtures returns the example fixtures shipped in examples.FS (FixturesPath).
+func LoadDefaultFixtures() (Fixtures, error) {
+	b, err := examples.FS.ReadFile(FixturesPath)
+	if err != nil {
+		return Fixtures{}, fmt.Errorf("zeev fixtures: %w", err)
+	}
+	return LoadFixtures(b)
 }
 
 // Validate reports the first inconsistency, naming the entry and field: a missing or duplicate id or code, an id
@@ -224,7 +239,7 @@ func (f Fixtures) Validate() error {
 		if u.LicenseType != LicenseActor && u.LicenseType != LicenseRequester {
 			return bad("users[%d].licenseType: %q is not actor or requester", i, u.LicenseType)
 		}
-		if u.AuthenticationType != "" && !oneOf(u.AuthenticationType, authenticationTypes) {
+		if u.AuthenticationType != "" && !slices.Contains(authenticationTypes, u.AuthenticationType) {
 			return bad("users[%d].authenticationType: %q is not one of %s", i, u.AuthenticationType, strings.Join(authenticationTypes, ", "))
 		}
 		if u.Document != "" && !documentPattern.MatchString(u.Document) {
@@ -266,13 +281,4 @@ func (f Fixtures) Validate() error {
 		}
 	}
 	return nil
-}
-
-func oneOf(s string, set []string) bool {
-	for _, v := range set {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }

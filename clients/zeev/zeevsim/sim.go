@@ -31,6 +31,7 @@ import (
 	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -55,8 +56,8 @@ const (
 	DefaultTemporaryTokenTTL = 10 * time.Minute
 	// DefaultPageSize is the number of people per page of GET /api/2/users (ASSUMED).
 	DefaultPageSize = 100
-	// DefaultRateLimit is the ASSUMED sandbox limit in requests per second per token. It is not applied unless
-	// Options.RateLimit is set to it (`ponte sandbox` does).
+	// DefaultRateLimit is the ASSUMED limit of the real API in requests per second per token. It is not applied
+	// unless Options.RateLimit is set to it (`ponte sandbox --zeev-rate-limit 5`; the flag's default is no limit).
 	DefaultRateLimit = 5
 )
 
@@ -114,7 +115,6 @@ type Server struct {
 
 type team struct {
 	Team
-	id       int
 	parentID int
 	active   bool
 }
@@ -188,15 +188,12 @@ func New(f Fixtures, opts Options) *Server {
 	}
 	s := &Server{
 		opts:        opts,
-		licenses:    map[string]int{},
+		licenses:    maps.Clone(f.Licenses),
 		shifts:      map[int]BusinessShift{},
 		tempTokens:  map[string]tempToken{},
 		rateWindows: map[string]rateWindow{},
 		nextUserID:  1,
 		nextAssign:  1,
-	}
-	for k, v := range f.Licenses {
-		s.licenses[k] = v
 	}
 	for _, sh := range f.BusinessShifts {
 		s.shifts[sh.ID] = sh
@@ -210,11 +207,11 @@ func New(f Fixtures, opts Options) *Server {
 		}
 	}
 	for _, t := range f.Teams {
-		s.teams = append(s.teams, &team{Team: t, id: t.ID, active: t.Active == nil || *t.Active})
+		s.teams = append(s.teams, &team{Team: t, active: t.Active == nil || *t.Active})
 	}
 	for _, t := range s.teams {
 		if t.Parent != "" {
-			t.parentID = s.teamByCode(t.Parent).id
+			t.parentID = s.teamByCode(t.Parent).ID
 		}
 	}
 	for _, g := range f.Groups {
@@ -236,7 +233,7 @@ func New(f Fixtures, opts Options) *Server {
 			u.createDate, _ = time.Parse(time.RFC3339, fu.CreateDate)
 		}
 		for _, a := range fu.Positions {
-			u.positions = s.addAssignment(u.positions, s.teamByCode(a.Team).id, s.positionByCode(a.Position).ID)
+			u.positions = s.addAssignment(u.positions, s.teamByCode(a.Team).ID, s.positionByCode(a.Position).ID)
 		}
 		for _, gc := range fu.Groups {
 			u.groups = addGroup(u.groups, s.groupByCode(gc).ID)
@@ -277,8 +274,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/2/groups/{id}", s.getGroup)
 	mux.HandleFunc("GET /api/2/groups/code/{code}", s.getGroupByCode)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "NotFound", "error.route.notfound",
-			fmt.Sprintf("Recurso não encontrado: %s %s.", r.Method, r.URL.Path))
+		errRouteNotFound(r).write(w)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == "/api/2/tokens" {
@@ -441,7 +437,7 @@ func (s *Server) teamByCode(code string) *team {
 
 func (s *Server) teamByID(id int) *team {
 	for _, t := range s.teams {
-		if t.id == id {
+		if t.ID == id {
 			return t
 		}
 	}
@@ -512,13 +508,27 @@ func (s *Server) addAssignment(list []assignment, teamID, positionID int) []assi
 	return append(list, a)
 }
 
+// addAssignments adds to list each pair of add it does not hold yet.
+func (s *Server) addAssignments(list, add []assignment) []assignment {
+	for _, a := range add {
+		list = s.addAssignment(list, a.teamID, a.positionID)
+	}
+	return list
+}
+
 func addGroup(list []int, id int) []int {
-	for _, g := range list {
-		if g == id {
-			return list
-		}
+	if slices.Contains(list, id) {
+		return list
 	}
 	return append(list, id)
+}
+
+// addGroups adds to list each group id of add it does not hold yet.
+func addGroups(list, add []int) []int {
+	for _, id := range add {
+		list = addGroup(list, id)
+	}
+	return list
 }
 
 // ---- state inspection for tests ----
@@ -634,6 +644,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func errRequired(field string) *apiError {
 	return &apiError{http.StatusBadRequest, "RequiredField", "error.field.required",
 		fmt.Sprintf("O campo '%s' é obrigatório.", field), []string{field}}
+}
+
+func errRouteNotFound(r *http.Request) *apiError {
+	return &apiError{http.StatusNotFound, "NotFound", "error.route.notfound",
+		fmt.Sprintf("Recurso não encontrado: %s %s.", r.Method, r.URL.Path), nil}
 }
 
 func errInvalid(code, field, message string) *apiError {

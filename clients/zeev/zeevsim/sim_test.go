@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/ponte-dev/ponte/clients/zeev/zeevsim"
-	"github.com/ponte-dev/ponte/examples"
 )
 
 // The request bodies of the knowledge-base page, verbatim (the JavaScript-style // comments included; they are
@@ -128,11 +127,7 @@ type harness struct {
 
 func sandbox(t *testing.T) zeevsim.Fixtures {
 	t.Helper()
-	b, err := examples.FS.ReadFile("sandbox/zeev.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := zeevsim.LoadFixtures(b)
+	f, err := zeevsim.LoadDefaultFixtures()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -69,6 +70,11 @@ type addUserResult struct {
 	LicenseType        string `json:"licenseType"`
 	BusinessShiftID    *int   `json:"businessShiftId"`
 	LeadershipID       *int   `json:"leadershipId"`
+}
+
+// sendsWelcome reports whether the request asks for the welcome message (welcomeMessage.send defaults to false).
+func (req *addUserRequest) sendsWelcome() bool {
+	return req.WelcomeMessage != nil && req.WelcomeMessage.Send != nil && *req.WelcomeMessage.Send
 }
 
 func str(p *string) string {
@@ -182,28 +188,21 @@ func (s *Server) validateAddUser(req *addUserRequest) (*resolved, *apiError) {
 	if req.IfExists != nil && *req.IfExists != "" {
 		res.ifExists = *req.IfExists
 	}
-	enums := []struct {
+	type enum struct {
 		name string
 		v    *string
 		set  []string
-	}{
+	}
+	enums := []enum{
 		{"ifExists", &res.ifExists, ifExistsValues},
 		{"licenseType", req.LicenseType, licenseTypes},
 		{"authenticationType", req.AuthenticationType, authenticationTypes},
 	}
 	if req.Positions != nil {
-		enums = append(enums, struct {
-			name string
-			v    *string
-			set  []string
-		}{"positions.ifExistsUser", req.Positions.IfExistsUser, ifExistsUserValues})
+		enums = append(enums, enum{"positions.ifExistsUser", req.Positions.IfExistsUser, ifExistsUserValues})
 	}
 	if req.Groups != nil {
-		enums = append(enums, struct {
-			name string
-			v    *string
-			set  []string
-		}{"groups.ifExistsUser", req.Groups.IfExistsUser, ifExistsUserValues})
+		enums = append(enums, enum{"groups.ifExistsUser", req.Groups.IfExistsUser, ifExistsUserValues})
 	}
 	for _, e := range enums {
 		if e.v == nil {
@@ -212,7 +211,7 @@ func (s *Server) validateAddUser(req *addUserRequest) (*resolved, *apiError) {
 		if *e.v == "" && strings.HasSuffix(e.name, "ifExistsUser") {
 			return nil, errRequired(e.name)
 		}
-		if !oneOf(*e.v, e.set) {
+		if !slices.Contains(e.set, *e.v) {
 			return nil, errInvalid("InvalidFieldValue", e.name,
 				fmt.Sprintf("Valor '%s' inválido para o campo '%s'. Valores aceitos: %s.", *e.v, e.name, strings.Join(e.set, ", ")))
 		}
@@ -223,15 +222,16 @@ func (s *Server) validateAddUser(req *addUserRequest) (*resolved, *apiError) {
 		}
 		res.positionsMode = *req.Positions.IfExistsUser
 		for i, it := range req.Positions.Items {
-			t, apiErr := s.resolveTeam(i, it)
+			item := fmt.Sprintf("positions.items[%d]", i)
+			t, apiErr := resolveRef(item, teamRef, it.TeamID, it.TeamCode, s.teamByID, s.teamByCode)
 			if apiErr != nil {
 				return nil, apiErr
 			}
-			p, apiErr := s.resolvePosition(i, it)
+			p, apiErr := resolveRef(item, positionRef, it.PositionID, it.PositionCode, s.positionByID, s.positionByCode)
 			if apiErr != nil {
 				return nil, apiErr
 			}
-			res.positions = append(res.positions, assignment{teamID: t.id, positionID: p.ID})
+			res.positions = append(res.positions, assignment{teamID: t.ID, positionID: p.ID})
 		}
 	}
 	if req.Groups != nil {
@@ -240,20 +240,9 @@ func (s *Server) validateAddUser(req *addUserRequest) (*resolved, *apiError) {
 		}
 		res.groupsMode = *req.Groups.IfExistsUser
 		for i, it := range req.Groups.Items {
-			field := fmt.Sprintf("groups.items[%d]", i)
-			var g *group
-			switch {
-			case it.GroupID != nil && *it.GroupID != 0:
-				if g = s.groupByID(int(*it.GroupID)); g == nil {
-					return nil, errNotFoundRef("GroupNotFound", field+".groupId", fmt.Sprintf("Grupo não encontrado: id %d.", *it.GroupID))
-				}
-			case str(it.GroupCode) != "":
-				if g = s.groupByCode(*it.GroupCode); g == nil {
-					return nil, errNotFoundRef("GroupNotFound", field+".groupCode", fmt.Sprintf("Grupo não encontrado: código '%s'.", *it.GroupCode))
-				}
-			default:
-				return nil, &apiError{http.StatusBadRequest, "RequiredField", "error.field.required",
-					fmt.Sprintf("Informe groupId ou groupCode em %s.", field), []string{field + ".groupId"}}
+			g, apiErr := resolveRef(fmt.Sprintf("groups.items[%d]", i), groupRef, it.GroupID, it.GroupCode, s.groupByID, s.groupByCode)
+			if apiErr != nil {
+				return nil, apiErr
 			}
 			res.groups = append(res.groups, g.ID)
 		}
@@ -273,40 +262,36 @@ func (s *Server) validateAddUser(req *addUserRequest) (*resolved, *apiError) {
 	return res, nil
 }
 
-func (s *Server) resolveTeam(i int, it positionItem) (*team, *apiError) {
-	field := fmt.Sprintf("positions.items[%d]", i)
-	switch {
-	case it.TeamID != nil && *it.TeamID != 0:
-		if t := s.teamByID(int(*it.TeamID)); t != nil {
-			return t, nil
-		}
-		return nil, errNotFoundRef("TeamNotFound", field+".teamId", fmt.Sprintf("Time não encontrado: id %d.", *it.TeamID))
-	case str(it.TeamCode) != "":
-		if t := s.teamByCode(*it.TeamCode); t != nil {
-			return t, nil
-		}
-		return nil, errNotFoundRef("TeamNotFound", field+".teamCode", fmt.Sprintf("Time não encontrado: código '%s'.", *it.TeamCode))
-	}
-	return nil, &apiError{http.StatusBadRequest, "RequiredField", "error.field.required",
-		fmt.Sprintf("Informe teamId ou teamCode em %s.", field), []string{field + ".teamId"}}
+// refKind describes one kind of reference in a positions or groups item: sent by id or by code.
+type refKind struct {
+	idKey, codeKey string // the item's JSON keys, e.g. "teamId" and "teamCode"
+	notFound       string // the error code when nothing matches, e.g. "TeamNotFound"
+	missing        string // the start of the error message, e.g. "Time não encontrado"
 }
 
-func (s *Server) resolvePosition(i int, it positionItem) (*position, *apiError) {
-	field := fmt.Sprintf("positions.items[%d]", i)
+var (
+	teamRef     = refKind{"teamId", "teamCode", "TeamNotFound", "Time não encontrado"}
+	positionRef = refKind{"positionId", "positionCode", "PositionNotFound", "Função não encontrada"}
+	groupRef    = refKind{"groupId", "groupCode", "GroupNotFound", "Grupo não encontrado"}
+)
+
+// resolveRef finds what item (e.g. "positions.items[0]") names: by id when an id other than 0 is sent (the code
+// is then ignored), else by code. The caller holds s.mu.
+func resolveRef[T any](item string, k refKind, id *int32, code *string, byID func(int) *T, byCode func(string) *T) (*T, *apiError) {
 	switch {
-	case it.PositionID != nil && *it.PositionID != 0:
-		if p := s.positionByID(int(*it.PositionID)); p != nil {
-			return p, nil
+	case id != nil && *id != 0:
+		if v := byID(int(*id)); v != nil {
+			return v, nil
 		}
-		return nil, errNotFoundRef("PositionNotFound", field+".positionId", fmt.Sprintf("Função não encontrada: id %d.", *it.PositionID))
-	case str(it.PositionCode) != "":
-		if p := s.positionByCode(*it.PositionCode); p != nil {
-			return p, nil
+		return nil, errNotFoundRef(k.notFound, item+"."+k.idKey, fmt.Sprintf("%s: id %d.", k.missing, *id))
+	case str(code) != "":
+		if v := byCode(*code); v != nil {
+			return v, nil
 		}
-		return nil, errNotFoundRef("PositionNotFound", field+".positionCode", fmt.Sprintf("Função não encontrada: código '%s'.", *it.PositionCode))
+		return nil, errNotFoundRef(k.notFound, item+"."+k.codeKey, fmt.Sprintf("%s: código '%s'.", k.missing, *code))
 	}
 	return nil, &apiError{http.StatusBadRequest, "RequiredField", "error.field.required",
-		fmt.Sprintf("Informe positionId ou positionCode em %s.", field), []string{field + ".positionId"}}
+		fmt.Sprintf("Informe %s ou %s em %s.", k.idKey, k.codeKey, item), []string{item + "." + k.idKey}}
 }
 
 func indexAssignment(list []assignment, a assignment) int {
@@ -356,13 +341,9 @@ func (s *Server) created(req *addUserRequest, res *resolved) (*user, *apiError) 
 	if u.isActive && !s.seatFree(u.licenseType, nil) {
 		return nil, errLicense(u.licenseType)
 	}
-	for _, a := range res.positions {
-		u.positions = s.addAssignment(u.positions, a.teamID, a.positionID)
-	}
-	for _, g := range res.groups {
-		u.groups = addGroup(u.groups, g)
-	}
-	if req.WelcomeMessage != nil && req.WelcomeMessage.Send != nil && *req.WelcomeMessage.Send {
+	u.positions = s.addAssignments(nil, res.positions)
+	u.groups = addGroups(nil, res.groups)
+	if req.sendsWelcome() {
 		u.welcomeMessages++
 	}
 	return u, nil
@@ -400,9 +381,7 @@ func (s *Server) updated(old *user, req *addUserRequest, res *resolved) (*user, 
 	}
 	switch res.positionsMode {
 	case "append":
-		for _, a := range res.positions {
-			u.positions = s.addAssignment(u.positions, a.teamID, a.positionID)
-		}
+		u.positions = s.addAssignments(u.positions, res.positions)
 	case "replace":
 		// Keep the assignments (and their ids) that are sent again; drop the others; add the new ones.
 		var next []assignment
@@ -420,17 +399,11 @@ func (s *Server) updated(old *user, req *addUserRequest, res *resolved) (*user, 
 	}
 	switch res.groupsMode {
 	case "append":
-		for _, g := range res.groups {
-			u.groups = addGroup(u.groups, g)
-		}
+		u.groups = addGroups(u.groups, res.groups)
 	case "replace":
-		var next []int
-		for _, g := range res.groups {
-			next = addGroup(next, g)
-		}
-		u.groups = next
+		u.groups = addGroups(nil, res.groups)
 	}
-	if req.WelcomeMessage != nil && req.WelcomeMessage.Send != nil && *req.WelcomeMessage.Send {
+	if req.sendsWelcome() {
 		u.welcomeMessages++
 	}
 	return &u, nil
@@ -507,6 +480,12 @@ func parseFilter(f string) (func(*user) bool, *apiError) {
 		return nil, errInvalid("InvalidFilter", "$filter",
 			fmt.Sprintf("Filtro '%s' não suportado pelo simulador (use campo eq 'valor' [and ...]).", f))
 	}
+	get := map[string]func(*user) string{
+		"username": func(u *user) string { return u.username }, "name": func(u *user) string { return u.name },
+		"email": func(u *user) string { return u.email }, "document": func(u *user) string { return u.document },
+		"identification": func(u *user) string { return u.identification },
+		"licenseType":    func(u *user) string { return u.licenseType },
+	}
 	var preds []func(*user) bool
 	for _, clause := range strings.Split(f, " and ") {
 		parts := strings.SplitN(strings.TrimSpace(clause), " ", 3)
@@ -521,12 +500,6 @@ func parseFilter(f string) (func(*user) bool, *apiError) {
 				return bad()
 			}
 			text = strings.ReplaceAll(text, "''", "'")
-		}
-		get := map[string]func(*user) string{
-			"username": func(u *user) string { return u.username }, "name": func(u *user) string { return u.name },
-			"email": func(u *user) string { return u.email }, "document": func(u *user) string { return u.document },
-			"identification": func(u *user) string { return u.identification },
-			"licenseType":    func(u *user) string { return u.licenseType },
 		}
 		switch {
 		case get[field] != nil && quoted:
@@ -603,7 +576,7 @@ func (s *Server) userPositions(u *user) []map[string]any {
 		out = append(out, map[string]any{
 			"id":       a.id,
 			"position": map[string]any{"id": p.ID, "code": p.Code, "name": p.Name, "level": p.Level},
-			"team":     map[string]any{"id": t.id, "code": t.Code, "name": t.Name, "sign": t.Sign, "level": t.Level},
+			"team":     map[string]any{"id": t.ID, "code": t.Code, "name": t.Name, "sign": t.Sign, "level": t.Level},
 		})
 	}
 	return out
@@ -643,8 +616,7 @@ func (s *Server) getUserSub(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if b != "positions" && b != "groups" {
-		writeError(w, http.StatusNotFound, "NotFound", "error.route.notfound",
-			fmt.Sprintf("Recurso não encontrado: %s %s.", r.Method, r.URL.Path))
+		errRouteNotFound(r).write(w)
 		return
 	}
 	id, err := strconv.Atoi(a)
@@ -674,8 +646,7 @@ func errUserNotFound(ref string) *apiError {
 func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 	action := r.PathValue("action")
 	if action != "activate" && action != "deactivate" {
-		writeError(w, http.StatusNotFound, "NotFound", "error.route.notfound",
-			fmt.Sprintf("Recurso não encontrado: %s %s.", r.Method, r.URL.Path))
+		errRouteNotFound(r).write(w)
 		return
 	}
 	s.mu.Lock()
