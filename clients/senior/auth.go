@@ -106,7 +106,7 @@ func (c *Client) login(ctx context.Context, op, u string, body any) (clients.Tok
 	}); err != nil {
 		return clients.Token{}, err
 	}
-	bad := func(err error) error { return &clients.TransportError{Target: target, Operation: op, Err: err} }
+	bad := func(err error) error { return &clients.TransportError{Target: Target, Operation: op, Err: err} }
 	if out.JSONToken == "" {
 		return clients.Token{}, bad(errors.New("response has no jsonToken"))
 	}

@@ -12,9 +12,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/ponte-dev/ponte/clients"
+	"github.com/ponte-dev/ponte/schemas"
 )
 
-const target = "senior"
+// Target is the clients target name of Senior, used in metrics, breakers and errors.
+const Target = "senior"
 
 // The operation names used in errors and in the ponte_client_requests_total{target="senior"} series.
 const (
@@ -48,7 +50,7 @@ func New(cfg Config, opts clients.EndpointOptions) (*Client, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	ep, err := clients.NewEndpoint(target, cfg.EndpointConfig, opts)
+	ep, err := clients.NewEndpoint(Target, cfg.EndpointConfig, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +82,7 @@ func (c *Client) do(ctx context.Context, req clients.Request) (*clients.Response
 	req.Header = c.authHeader(tok)
 	resp, err := c.ep.Do(ctx, req)
 	if clients.HTTPStatus(err) != http.StatusUnauthorized {
-		return resp, classify(err)
+		return resp, classify(req.Operation, err)
 	}
 	fresh, ok, rerr := c.renew(ctx, tok)
 	if rerr != nil {
@@ -91,13 +93,19 @@ func (c *Client) do(ctx context.Context, req clients.Request) (*clients.Response
 	}
 	req.Header = c.authHeader(fresh)
 	resp, err = c.ep.Do(ctx, req)
-	return resp, classify(err)
+	return resp, classify(req.Operation, err)
 }
 
-// classify adds ErrNotFound to a 404 and ErrDenied to a 403, keeping the *clients.StatusError.
-func classify(err error) error {
+// classify adds ErrDenied to a 403 and ErrNotFound to a 404 from a call on one person, role or link, keeping the
+// *clients.StatusError. A search or a list answers an empty array when nothing matches, so its 404 means the path
+// is wrong (a BaseURL without /api/v1, say): it stays a plain *clients.StatusError (permanent), lest a
+// misconfiguration read as "no such person" and callers skip the work.
+func classify(op string, err error) error {
 	switch clients.HTTPStatus(err) {
 	case http.StatusNotFound:
+		if op == opSearchPerson || op == opPagedSearchAll || op == opListRoles {
+			return err
+		}
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	case http.StatusForbidden:
 		return fmt.Errorf("%w: %w", ErrDenied, err)
@@ -118,7 +126,8 @@ func (c *Client) GetPerson(ctx context.Context, id int64) (*Person, error) {
 
 // SearchPerson returns the people matching term (GET /person/search?term=), which SAM matches against names and,
 // in ponte's sandbox, document digits and registries. term must have at least MinSearchTerm characters
-// (ErrInvalid otherwise, without a request). No match gives an empty slice, not an error.
+// (ErrInvalid otherwise, without a request). No match gives an empty slice, not an error. Errors show a CPF in
+// term masked.
 func (c *Client) SearchPerson(ctx context.Context, term string) ([]PersonSearch, error) {
 	term = strings.TrimSpace(term)
 	if utf8.RuneCountInString(term) < MinSearchTerm {
@@ -126,7 +135,7 @@ func (c *Client) SearchPerson(ctx context.Context, term string) ([]PersonSearch,
 	}
 	res, err := c.search(ctx, term)
 	if err != nil {
-		return nil, fmt.Errorf("senior search person %q: %w", term, err)
+		return nil, fmt.Errorf("senior search person %q: %w", clients.MaskCPF(term), err)
 	}
 	return res, nil
 }
@@ -150,7 +159,7 @@ func (c *Client) search(ctx context.Context, term string) ([]PersonSearch, error
 // GET /person/pagedsearchall. No match gives ErrNotFound, several give ErrAmbiguous, a cpf without 11 digits
 // gives ErrInvalid; all permanent. Errors show the CPF masked (529.***.***-25), never whole.
 func (c *Client) FindPersonByCPF(ctx context.Context, cpf string) (*PersonSearch, error) {
-	digits := Digits(cpf)
+	digits := schemas.Digits(cpf)
 	masked := clients.MaskCPF(digits)
 	if len(digits) != 11 {
 		return nil, fmt.Errorf("senior find person by cpf: %w: a CPF has 11 digits, got %d", ErrInvalid, len(digits))
@@ -212,7 +221,7 @@ func (c *Client) scan(ctx context.Context, fn func([]PersonSearch)) error {
 
 func holdsDocument(docs []Document, digits string) bool {
 	for _, d := range docs {
-		if Digits(d.Document) == digits {
+		if schemas.Digits(d.Document) == digits {
 			return true
 		}
 	}
@@ -302,7 +311,7 @@ func (c *Client) CreatePersonRole(ctx context.Context, in PersonRoleInput) (*Per
 	}
 	if out.ID == 0 {
 		return nil, fmt.Errorf("senior create role %d link for person %d: %w", in.RoleID, in.PersonID,
-			&clients.TransportError{Target: target, Operation: opCreatePersonRole, Err: errors.New("response has no link id")})
+			&clients.TransportError{Target: Target, Operation: opCreatePersonRole, Err: errors.New("response has no link id")})
 	}
 	return &out, nil
 }

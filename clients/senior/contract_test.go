@@ -276,6 +276,15 @@ func TestSearchPerson(t *testing.T) {
 		eq(t, "ddi", p.PreferentialPhone.DDI, 55)
 		e.log()
 	})
+	t.Run("a CPF term is masked in errors", func(t *testing.T) {
+		e.sim.Faults().FailNext(1, http.StatusServiceUnavailable, 0)
+		_, err := e.client(e.rawConfig()).SearchPerson(ctx, "529.982.247-25")
+		wantErr(t, err, nil, false, 503, `senior search person "529.***.***-25"`)
+		if strings.Contains(err.Error(), "982") {
+			t.Errorf("err shows the CPF: %v", err)
+		}
+		e.log()
+	})
 	t.Run("term shorter than 3 characters is rejected without a request", func(t *testing.T) {
 		for _, term := range []string{"", "ab", "  é ", "Jo"} {
 			_, err := e.client(e.rawConfig()).SearchPerson(ctx, term)
@@ -1094,6 +1103,42 @@ func TestRetryableStatuses(t *testing.T) {
 		if !errors.As(err, &te) || clients.IsPermanent(err) {
 			t.Fatalf("err = %v, want a retryable *clients.TransportError", err)
 		}
+	})
+}
+
+// TestWrongBaseURL: with a BaseURL that misses /api/v1 every path is 404. A search or list never answers 404 for
+// "nothing matched", so there it must not read as ErrNotFound (callers skip a person Senior does not know).
+func TestWrongBaseURL(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil, seniorsim.Options{})
+	cfg := e.rawConfig()
+	cfg.BaseURL = e.srv.URL
+	scan := cfg
+	scan.CPFLookup = senior.CPFLookupScan
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"FindPersonByCPF", func() error { _, err := e.client(cfg).FindPersonByCPF(ctx, "529.982.247-25"); return err }},
+		{"FindPersonByCPF by scan", func() error { _, err := e.client(scan).FindPersonByCPF(ctx, "529.982.247-25"); return err }},
+		{"FindPersonByRegistry", func() error { _, err := e.client(cfg).FindPersonByRegistry(ctx, "000123"); return err }},
+		{"SearchPerson", func() error { _, err := e.client(cfg).SearchPerson(ctx, "Marina"); return err }},
+		{"ListRoles", func() error { _, err := e.client(cfg).ListRoles(ctx); return err }},
+	}
+	for _, tt := range calls {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			wantErr(t, err, nil, true, 404, "Resource not found")
+			if errors.Is(err, senior.ErrNotFound) {
+				t.Errorf("err %v matches ErrNotFound", err)
+			}
+			eq(t, "requests", len(e.log()), 1)
+		})
+	}
+	t.Run("a call on one person cannot tell", func(t *testing.T) {
+		_, err := e.client(cfg).GetPerson(ctx, 29)
+		wantErr(t, err, senior.ErrNotFound, true, 404, "Resource not found")
+		e.log()
 	})
 }
 

@@ -7,8 +7,9 @@
 //
 // Every call goes through a clients.Endpoint with target "senior" and tenant "", so it runs inside the "senior"
 // circuit breaker and returns the shared typed errors (*clients.StatusError, *clients.TransportError,
-// *clients.OpenError). A 404 also matches ErrNotFound and a 403 ErrDenied with errors.Is; input this package
-// rejects before any request matches ErrInvalid.
+// *clients.OpenError). A 403 also matches ErrDenied with errors.Is, and a 404 from a call on one person, role or
+// link ErrNotFound; a 404 from a search or list does not (it means a wrong BaseURL, not an empty result). Input
+// this package rejects before any request matches ErrInvalid.
 //
 // The API's central rule (seed document): once a link's start date has passed, only its end date may change. So
 // a leaver's started links get an endDate through UpdatePersonRole, and only links that have not started yet are

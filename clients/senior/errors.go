@@ -8,8 +8,9 @@ func (e sentinel) Permanent() bool { return true }
 
 // The errors callers branch on, matched with errors.Is. All are permanent (clients.IsPermanent reports true).
 var (
-	// ErrNotFound: the person, role or person/role link does not exist (any HTTP 404, or no search result
-	// matched). The wrapped *clients.StatusError, when there is one, is still reachable with errors.As.
+	// ErrNotFound: the person, role or person/role link does not exist (an HTTP 404 from a call on one of them,
+	// or no search result matched). A 404 from a search or list is not ErrNotFound: it means the path is wrong.
+	// The wrapped *clients.StatusError, when there is one, is still reachable with errors.As.
 	ErrNotFound error = sentinel("senior: not found")
 	// ErrAmbiguous: a lookup by CPF or registry matched more than one person, or more candidates than
 	// Config.MaxRegistryCandidates.

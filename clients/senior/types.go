@@ -3,6 +3,8 @@ package senior
 import (
 	"strings"
 	"time"
+
+	"github.com/ponte-dev/ponte/schemas"
 )
 
 // Person is a SAM person as GET /person/{id} returns it. Date fields other than the links' are kept as the strings
@@ -136,21 +138,10 @@ type Role struct {
 	Integrated            bool   `json:"integrated"`
 }
 
-// Digits returns the decimal digits of s: "529.982.247-25" gives "52998224725".
-func Digits(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
 func cpfOf(docs []Document) string {
 	for _, d := range docs {
 		if strings.EqualFold(d.DocumentType.Label, "CPF") || strings.EqualFold(d.DocumentType.Name, "CPF") {
-			return Digits(d.Document)
+			return schemas.Digits(d.Document)
 		}
 	}
 	return ""

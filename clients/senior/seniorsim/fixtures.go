@@ -49,28 +49,29 @@ type Role struct {
 	Integrated            bool   `yaml:"integrated" json:"integrated"`
 }
 
-// Person is a person fixture. Its documents name their type by id; hasValidRole is computed from the links.
+// Person is a person fixture, in the API's shape: GET /person/{id} serves it with its documents expanded (they
+// name their type by id here) and hasValidRole computed from the links.
 type Person struct {
-	ID                   int64      `yaml:"id"`
-	Name                 string     `yaml:"name"`
-	Documents            []Document `yaml:"documents"`
-	Emails               []Email    `yaml:"emails"`
-	Phones               []Phone    `yaml:"phones"`
-	Gender               int        `yaml:"gender"`
-	Birthday             string     `yaml:"birthday"`
-	Registry             string     `yaml:"registry"`
-	RegisterDate         string     `yaml:"registerDate"`
-	LastModificationDate string     `yaml:"lastModificationDate"`
-	Address              string     `yaml:"address"`
-	Number               string     `yaml:"number"`
-	District             string     `yaml:"district"`
-	City                 string     `yaml:"city"`
-	UF                   string     `yaml:"uf"`
-	CEP                  string     `yaml:"cep"`
-	Nationality          string     `yaml:"nationality"`
-	LastAccessDate       string     `yaml:"lastAccessDate"`
-	Situation            int        `yaml:"situation"` // 0 active, 1 blocked
-	HasProvisoryRole     bool       `yaml:"hasProvisoryRole"`
+	ID                   int64      `yaml:"id" json:"id"`
+	Name                 string     `yaml:"name" json:"name"`
+	Documents            []Document `yaml:"documents" json:"-"` // served as documentOut
+	Emails               []Email    `yaml:"emails" json:"emails"`
+	Phones               []Phone    `yaml:"phones" json:"phones"`
+	Gender               int        `yaml:"gender" json:"gender"`
+	Birthday             string     `yaml:"birthday" json:"birthday"`
+	Registry             string     `yaml:"registry" json:"registry"`
+	RegisterDate         string     `yaml:"registerDate" json:"registerDate"`
+	LastModificationDate string     `yaml:"lastModificationDate" json:"lastModificationDate"`
+	Address              string     `yaml:"address" json:"address"`
+	Number               string     `yaml:"number" json:"number"`
+	District             string     `yaml:"district" json:"district"`
+	City                 string     `yaml:"city" json:"city"`
+	UF                   string     `yaml:"uf" json:"uf"`
+	CEP                  string     `yaml:"cep" json:"cep"`
+	Nationality          string     `yaml:"nationality" json:"nationality"`
+	LastAccessDate       string     `yaml:"lastAccessDate" json:"lastAccessDate"`
+	Situation            int        `yaml:"situation" json:"situation"` // 0 active, 1 blocked
+	HasProvisoryRole     bool       `yaml:"hasProvisoryRole" json:"hasProvisoryRole"`
 }
 
 // Document is a person's document fixture.

@@ -12,12 +12,14 @@
 package seniorsim
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -28,6 +30,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ponte-dev/ponte/clients/fault"
+	"github.com/ponte-dev/ponte/schemas"
 )
 
 // The paths the simulator serves.
@@ -349,28 +352,11 @@ type documentOut struct {
 	Document     string       `json:"document"`
 }
 
+// personOut is GET /person/{id}: the fixture with its documents expanded and hasValidRole.
 type personOut struct {
-	ID                   int64         `json:"id"`
-	Name                 string        `json:"name"`
-	Documents            []documentOut `json:"documents"`
-	Emails               []Email       `json:"emails"`
-	Phones               []Phone       `json:"phones"`
-	Gender               int           `json:"gender"`
-	Birthday             string        `json:"birthday"`
-	Registry             string        `json:"registry"`
-	RegisterDate         string        `json:"registerDate"`
-	LastModificationDate string        `json:"lastModificationDate"`
-	Address              string        `json:"address"`
-	Number               string        `json:"number"`
-	District             string        `json:"district"`
-	City                 string        `json:"city"`
-	UF                   string        `json:"uf"`
-	CEP                  string        `json:"cep"`
-	Nationality          string        `json:"nationality"`
-	LastAccessDate       string        `json:"lastAccessDate"`
-	Situation            int           `json:"situation"`
-	HasValidRole         bool          `json:"hasValidRole"`
-	HasProvisoryRole     bool          `json:"hasProvisoryRole"`
+	Person
+	Documents    []documentOut `json:"documents"`
+	HasValidRole bool          `json:"hasValidRole"`
 }
 
 type personSearchOut struct {
@@ -404,14 +390,8 @@ func (s *Server) personView(p Person) personOut {
 			break
 		}
 	}
-	return personOut{
-		ID: p.ID, Name: p.Name, Documents: s.documents(p, false),
-		Emails: nonNil(p.Emails), Phones: nonNil(p.Phones),
-		Gender: p.Gender, Birthday: p.Birthday, Registry: p.Registry, RegisterDate: p.RegisterDate,
-		LastModificationDate: p.LastModificationDate, Address: p.Address, Number: p.Number, District: p.District,
-		City: p.City, UF: p.UF, CEP: p.CEP, Nationality: p.Nationality, LastAccessDate: p.LastAccessDate,
-		Situation: p.Situation, HasValidRole: valid, HasProvisoryRole: p.HasProvisoryRole,
-	}
+	p.Emails, p.Phones = nonNil(p.Emails), nonNil(p.Phones)
+	return personOut{Person: p, Documents: s.documents(p, false), HasValidRole: valid}
 }
 
 // searchView renders p as the searches do. Call with s.mu held.
@@ -458,24 +438,11 @@ func (s *Server) getPerson(w http.ResponseWriter, r *http.Request) {
 
 // sortedPeople returns the people with situation (nil: any), by id. Call with s.mu held.
 func (s *Server) sortedPeople(situation *int) []Person {
-	out := make([]Person, 0, len(s.people))
-	for _, p := range s.people {
-		if situation == nil || p.Situation == *situation {
-			out = append(out, p)
-		}
+	out := slices.SortedFunc(maps.Values(s.people), func(a, b Person) int { return cmp.Compare(a.ID, b.ID) })
+	if situation != nil {
+		out = slices.DeleteFunc(out, func(p Person) bool { return p.Situation != *situation })
 	}
-	slices.SortFunc(out, func(a, b Person) int { return compare(a.ID, b.ID) })
 	return out
-}
-
-func compare(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // situationParam reads the optional situation query parameter (0 active, 1 blocked).
@@ -507,19 +474,16 @@ func (s *Server) searchPerson(w http.ResponseWriter, r *http.Request) {
 	lower := strings.ToLower(term)
 	termDigits := ""
 	if !strings.ContainsFunc(term, unicode.IsLetter) {
-		termDigits = digits(term)
+		termDigits = schemas.Digits(term)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []personSearchOut{}
 	for _, p := range s.sortedPeople(situation) {
-		match := strings.Contains(strings.ToLower(p.Name), lower) ||
-			(p.Registry != "" && strings.Contains(strings.ToLower(p.Registry), lower))
-		for _, d := range p.Documents {
-			if termDigits != "" && strings.Contains(digits(d.Document), termDigits) {
-				match = true
-			}
-		}
+		match := strings.Contains(strings.ToLower(p.Name), lower) || strings.Contains(strings.ToLower(p.Registry), lower) ||
+			(termDigits != "" && slices.ContainsFunc(p.Documents, func(d Document) bool {
+				return strings.Contains(schemas.Digits(d.Document), termDigits)
+			}))
 		if match {
 			out = append(out, s.searchView(p))
 		}
@@ -583,12 +547,7 @@ type linkOut struct {
 
 // sortedLinks returns every link by id. Call with s.mu held.
 func (s *Server) sortedLinks() []*Link {
-	out := make([]*Link, 0, len(s.links))
-	for _, l := range s.links {
-		out = append(out, l)
-	}
-	slices.SortFunc(out, func(a, b *Link) int { return compare(a.ID, b.ID) })
-	return out
+	return slices.SortedFunc(maps.Values(s.links), func(a, b *Link) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 func (s *Server) personRoles(w http.ResponseWriter, r *http.Request) {
@@ -753,23 +712,15 @@ func (s *Server) deletePersonRole(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listRoles(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
-	out := make([]Role, 0, len(s.roles))
-	for _, r := range s.roles {
-		out = append(out, r)
-	}
+	out := slices.SortedFunc(maps.Values(s.roles), func(a, b Role) int { return cmp.Compare(a.ID, b.ID) })
 	s.mu.Unlock()
-	slices.SortFunc(out, func(a, b Role) int { return compare(a.ID, b.ID) })
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) listDocumentTypes(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
-	out := make([]DocumentType, 0, len(s.docTypes))
-	for _, t := range s.docTypes {
-		out = append(out, t)
-	}
+	out := slices.SortedFunc(maps.Values(s.docTypes), func(a, b DocumentType) int { return cmp.Compare(a.ID, b.ID) })
 	s.mu.Unlock()
-	slices.SortFunc(out, func(a, b DocumentType) int { return compare(a.ID, b.ID) })
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -794,15 +745,6 @@ func decodeBody(r *http.Request, v any) error {
 		return errors.New("empty body")
 	}
 	return json.Unmarshal(b, v)
-}
-
-func digits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
 }
 
 // writeError writes SAM's error body {"code","message"}.
