@@ -42,8 +42,9 @@ const (
 // Config.TokenLeeway before they expire, and fetched again once when a call gets HTTP 401.
 //
 // Every method returns, on failure, an error wrapped with the operation and identifiers that matches the typed
-// errors of package clients (*clients.StatusError, *clients.TransportError, *clients.OpenError), a *ProblemError
-// for any HTTP error answer, and the sentinels of this package. Safe for concurrent use.
+// errors of package clients (*clients.StatusError, *clients.TransportError, *clients.OpenError,
+// *clients.OutageError), a *ProblemError for any HTTP error answer of the API (not of the token endpoint), and
+// the sentinels of this package. Safe for concurrent use.
 type Client struct {
 	cfg  Config
 	ep   *clients.Endpoint
@@ -322,8 +323,8 @@ func (c *Client) AllContratacoes(ctx context.Context, ug string, f ContratacaoFi
 }
 
 // FindContratacao returns ug's contratação numero/ano: it lists the matches of the numeroContrato and ano filters
-// on every page and keeps the one whose numeroContrato, anoContrato and codigoUnidadeGestora are exactly numero,
-// ano and ug. ErrNotFound if none is.
+// on every page and keeps the one whose numeroContrato and anoContrato are exactly numero and ano and whose
+// codigoUnidadeGestora is ug (or absent). ErrNotFound if none is.
 func (c *Client) FindContratacao(ctx context.Context, ug, numero string, ano int) (*Contratacao, error) {
 	if numero == "" || ano <= 0 {
 		return nil, fmt.Errorf("cidades find contratacao ug %s numero %q ano %d: %w: numero and ano are required", ug, numero, ano, ErrInvalid)

@@ -3,6 +3,7 @@ package cidades
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -75,8 +76,8 @@ type UGConfig struct {
 	Via string `yaml:"via"`
 }
 
-// HasKey reports whether u has its own integration key.
-func (u UGConfig) HasKey() bool { return u.ClientID != "" || !u.ClientSecret.IsZero() }
+// hasKey reports whether u has its own integration key.
+func (u UGConfig) hasKey() bool { return u.ClientID != "" || !u.ClientSecret.IsZero() }
 
 // Config configures a Client. The zero values of the optional fields select the defaults documented on each one.
 type Config struct {
@@ -188,19 +189,14 @@ func (c Config) Validate() error {
 	if len(c.UGs) == 0 {
 		return errors.New("cidades.ugs: at least one UG is required")
 	}
-	codes := make([]string, 0, len(c.UGs))
-	for code := range c.UGs {
-		codes = append(codes, code)
-	}
-	slices.Sort(codes) // report the same error every time
-	for _, code := range codes {
+	for _, code := range slices.Sorted(maps.Keys(c.UGs)) { // sorted: report the same error every time
 		ug := c.UGs[code]
 		key := "cidades.ugs." + code
 		if code == "" || strings.ContainsAny(code, " \t/?#&") {
 			return fmt.Errorf("cidades.ugs: %q is not a UG code", code)
 		}
 		switch {
-		case ug.Via != "" && ug.HasKey():
+		case ug.Via != "" && ug.hasKey():
 			return fmt.Errorf("%s.via: set either via or clientId and clientSecret, not both", key)
 		case ug.Via == code:
 			return fmt.Errorf("%s.via: a UG cannot be its own aggregator", key)
@@ -209,7 +205,7 @@ func (c Config) Validate() error {
 			if !ok {
 				return fmt.Errorf("%s.via: aggregator UG %q is not configured", key, ug.Via)
 			}
-			if !agg.HasKey() {
+			if !agg.hasKey() {
 				return fmt.Errorf("%s.via: aggregator UG %q has no key of its own (clientId and clientSecret)", key, ug.Via)
 			}
 		case ug.ClientID == "":

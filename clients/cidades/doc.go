@@ -19,5 +19,6 @@
 // for, so one UG's failures never stop calls for another. Tokens are cached per integration key.
 //
 // Every call returns, besides the typed errors of package clients, errors that match ErrNotFound, ErrConflict,
-// ErrForbidden or ErrUnauthorized with errors.Is, and a *ProblemError for any HTTP error answer.
+// ErrForbidden or ErrUnauthorized with errors.Is, and a *ProblemError for any HTTP error answer of the API. A
+// token endpoint that refuses the key (HTTP 400 or 401) gives ErrUnauthorized on the plain *clients.StatusError.
 package cidades

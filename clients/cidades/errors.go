@@ -3,10 +3,12 @@ package cidades
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ponte-dev/ponte/clients"
 )
@@ -42,8 +44,10 @@ var (
 //
 // It wraps the *clients.StatusError of the answer, so clients.IsPermanent, clients.RetryAfter and errors.As onto
 // *clients.StatusError work through it, and it matches ErrNotFound (404), ErrConflict (409), ErrForbidden (403)
-// and ErrUnauthorized (401) with errors.Is. The fields are read from the whole response body (StatusError.RawBody, redacted),
-// while Error() shows only the redacted excerpt.
+// and ErrUnauthorized (401) with errors.Is. The fields are read from the whole response body
+// (StatusError.RawBody) after clients.Redact, so no field is lost to the excerpt's length limit and credentials
+// and CPF numbers are hidden as in the excerpt. Error() shows them, or the StatusError's excerpt when the body
+// held none.
 type ProblemError struct {
 	Type    string              // "type": a URI naming the problem kind
 	Title   string              // "title": a short summary
@@ -73,13 +77,29 @@ func (e *ProblemError) Error() string {
 		if msgs := e.Fields[f]; len(msgs) > 0 {
 			fmt.Fprintf(&b, " [%s: %s]", f, strings.Join(msgs, "; "))
 		} else {
-			fmt.Fprintf(&b, " [%s]", f) // its messages were cut from the excerpt
+			fmt.Fprintf(&b, " [%s]", f) // no message: an empty list, or the body broke off there
 		}
 	}
 	if e.TraceID != "" {
 		b.WriteString(" (traceId " + e.TraceID + ")")
 	}
-	return b.String()
+	return clipMessage(b.String())
+}
+
+// maxMessage bounds Error(): the answer may be up to 4 MiB, and the message goes to logs and dead letters.
+const maxMessage = 2048
+
+// clipMessage folds s onto one line and cuts it to maxMessage bytes on a rune boundary.
+func clipMessage(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= maxMessage {
+		return s
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // Unwrap returns the *clients.StatusError.
@@ -100,15 +120,8 @@ func (e *ProblemError) Is(target error) bool {
 	return false
 }
 
-// FieldNames returns the names of the rejected fields, sorted.
-func (e *ProblemError) FieldNames() []string {
-	names := make([]string, 0, len(e.Fields))
-	for f := range e.Fields {
-		names = append(names, f)
-	}
-	slices.Sort(names)
-	return names
-}
+// FieldNames returns the names of the rejected fields, sorted; nil if none.
+func (e *ProblemError) FieldNames() []string { return slices.Sorted(maps.Keys(e.Fields)) }
 
 // FieldErrors returns the messages for field, matched without regard to case or a leading "$." (ASP.NET names
 // fields "Contratado.Documento" or "$.contratado.documento" depending on its settings); nil if none.
@@ -133,17 +146,13 @@ func problemOf(err error) error {
 	if !ok {
 		return err
 	}
-	body := clients.Redact(string(se.RawBody()))
-	if body == "" {
-		body = se.Body
-	}
-	p := parseProblem(body)
+	p := parseProblem(clients.Redact(string(se.RawBody())))
 	p.Status, p.Err = se.Status, se
 	return p
 }
 
-// parseProblem reads what it can of a ProblemDetails body that may be cut short: fields complete before the cut
-// are kept.
+// parseProblem reads what it can of a ProblemDetails body that may be malformed or cut short (at the 4 MiB read
+// limit): fields complete before the break are kept.
 func parseProblem(body string) *ProblemError {
 	p := &ProblemError{}
 	dec := json.NewDecoder(strings.NewReader(body))

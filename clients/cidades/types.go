@@ -54,14 +54,6 @@ func (d Date) String() string {
 	return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
 }
 
-// Time returns midnight of d in loc (UTC if nil).
-func (d Date) Time(loc *time.Location) time.Time {
-	if loc == nil {
-		loc = time.UTC
-	}
-	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
-}
-
 // MarshalText implements encoding.TextMarshaler.
 func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
@@ -76,24 +68,35 @@ func (d *Date) UnmarshalText(b []byte) error {
 }
 
 // MarshalJSON implements json.Marshaler: "YYYY-MM-DD", or null for the zero Date.
-func (d Date) MarshalJSON() ([]byte, error) {
-	if d.IsZero() {
-		return []byte("null"), nil
-	}
-	return []byte(`"` + d.String() + `"`), nil
-}
+func (d Date) MarshalJSON() ([]byte, error) { return stringOrNull(d.String()), nil }
 
 // UnmarshalJSON implements json.Unmarshaler: a "YYYY-MM-DD" string, "" or null.
 func (d *Date) UnmarshalJSON(b []byte) error {
+	s, err := unquoteOrNull(b, "date")
+	if err != nil {
+		return err
+	}
+	return d.UnmarshalText([]byte(s))
+}
+
+// stringOrNull writes s as a JSON string, or null when s is "". s must need no escaping.
+func stringOrNull(s string) []byte {
+	if s == "" {
+		return []byte("null")
+	}
+	return []byte(`"` + s + `"`)
+}
+
+// unquoteOrNull reads a JSON string, giving "" for null; what names the value in the error.
+func unquoteOrNull(b []byte, what string) (string, error) {
 	if string(b) == "null" {
-		*d = Date{}
-		return nil
+		return "", nil
 	}
 	s, err := strconv.Unquote(string(b))
 	if err != nil {
-		return fmt.Errorf("cidades: date %s is not a JSON string", b)
+		return "", fmt.Errorf("cidades: %s %s is not a JSON string", what, b)
 	}
-	return d.UnmarshalText([]byte(s))
+	return s, nil
 }
 
 // Timestamp is a server-set instant (dataCadastro, dataAtualizacao). It is written in RFC 3339 and read from RFC
@@ -104,23 +107,20 @@ type Timestamp struct{ time.Time }
 // brasilia returns UTC-3, the offset of Espírito Santo (no daylight saving time since 2019).
 func brasilia() *time.Location { return time.FixedZone("-03", -3*60*60) }
 
-// MarshalJSON implements json.Marshaler.
+// MarshalJSON implements json.Marshaler: RFC 3339, or null for the zero Timestamp.
 func (t Timestamp) MarshalJSON() ([]byte, error) {
-	if t.IsZero() {
-		return []byte("null"), nil
+	var s string
+	if !t.IsZero() {
+		s = t.Format(time.RFC3339)
 	}
-	return []byte(`"` + t.Format(time.RFC3339) + `"`), nil
+	return stringOrNull(s), nil
 }
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (t *Timestamp) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*t = Timestamp{}
-		return nil
-	}
-	s, err := strconv.Unquote(string(b))
+	s, err := unquoteOrNull(b, "timestamp")
 	if err != nil {
-		return fmt.Errorf("cidades: timestamp %s is not a JSON string", b)
+		return err
 	}
 	if s == "" {
 		*t = Timestamp{}

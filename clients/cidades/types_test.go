@@ -332,3 +332,16 @@ func TestCreateEmptyAnswer(t *testing.T) {
 	}
 	equal(t, "id and numero", []any{got.ID, got.NumeroContrato}, []any{int64(42), "1/2025"})
 }
+
+// TestProblemErrorMessageIsBounded: the message goes to logs and dead letters, so a huge answer is cut and folded
+// onto one line.
+func TestProblemErrorMessageIsBounded(t *testing.T) {
+	e := &cidades.ProblemError{
+		Status: 400, Title: "Bad", Detail: strings.Repeat("linha\nlonga ", 2000),
+		Err: &clients.StatusError{Target: "cidades", Operation: "create_contratacao", Status: 400},
+	}
+	msg := e.Error()
+	if len(msg) > 2048+len("…") || strings.Contains(msg, "\n") || !strings.HasSuffix(msg, "…") {
+		t.Fatalf("message of %d bytes, newline %v", len(msg), strings.Contains(msg, "\n"))
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +36,7 @@ const (
 
 // Key is an integration key (chave de integração) of one UG.
 type Key struct {
-	ClientID       string    `yaml:"clientID"`
+	ClientID       string    `yaml:"clientId"`
 	ClientSecret   string    `yaml:"clientSecret"`
 	UnidadeGestora string    `yaml:"unidadeGestora"`
 	Permissao      Permissao `yaml:"permissao"`
@@ -256,7 +258,7 @@ func (f Fixtures) Validate() error {
 			return fail(at+".codigo", "%q appears twice", ug.Codigo)
 		case ug.Nome == "":
 			return fail(at+".nome", "required")
-		case !digitsOnly(ug.Cnpj, 14) || !schemas.ValidCNPJ(ug.Cnpj):
+		case schemas.Digits(ug.Cnpj) != ug.Cnpj || !schemas.ValidCNPJ(ug.Cnpj):
 			return fail(at+".cnpj", "%q is not a valid CNPJ of 14 digits", ug.Cnpj)
 		case len(ug.Subordinadas) > 0 && !ug.Agregadora:
 			return fail(at+".subordinadas", "only an aggregator (agregadora: true) has subordinates")
@@ -264,7 +266,7 @@ func (f Fixtures) Validate() error {
 		for j, r := range ug.Responsaveis {
 			rat := fmt.Sprintf("%s.responsaveis[%d]", at, j)
 			switch {
-			case !digitsOnly(r.Cpf, 11) || !schemas.ValidCPF(r.Cpf):
+			case schemas.Digits(r.Cpf) != r.Cpf || !schemas.ValidCPF(r.Cpf):
 				return fail(rat+".cpf", "%q is not a valid CPF of 11 digits", r.Cpf)
 			case r.Nome == "":
 				return fail(rat+".nome", "required")
@@ -290,9 +292,9 @@ func (f Fixtures) Validate() error {
 		at := fmt.Sprintf("keys[%d]", i)
 		switch {
 		case k.ClientID == "":
-			return fail(at+".clientID", "required")
+			return fail(at+".clientId", "required")
 		case ids[k.ClientID]:
-			return fail(at+".clientID", "%q appears twice", k.ClientID)
+			return fail(at+".clientId", "%q appears twice", k.ClientID)
 		case k.ClientSecret == "":
 			return fail(at+".clientSecret", "required")
 		case ugs[k.UnidadeGestora].Codigo == "":
@@ -315,7 +317,7 @@ func (f Fixtures) Validate() error {
 				return fail(at+".id", "%d is negative or appears twice", a.ID)
 			case ugs[a.CodigoUnidadeGestora].Codigo == "":
 				return fail(at+".codigoUnidadeGestora", "%q is not a UG of unidadesGestoras", a.CodigoUnidadeGestora)
-			case !digitsOnly(a.Cpf, 11) || !schemas.ValidCPF(a.Cpf):
+			case schemas.Digits(a.Cpf) != a.Cpf || !schemas.ValidCPF(a.Cpf):
 				return fail(at+".cpf", "%q is not a valid CPF of 11 digits", a.Cpf)
 			case a.NomeServidor == "":
 				return fail(at+".nomeServidor", "required")
@@ -344,7 +346,7 @@ func (f Fixtures) Validate() error {
 			return fail(at+".codigoUnidadeGestora", "%q is not a UG of unidadesGestoras", c.CodigoUnidadeGestora)
 		}
 		if errs := validateContratacao(c, nil); len(errs) > 0 {
-			field := sortedKeys(errs)[0]
+			field := slices.Min(slices.Collect(maps.Keys(errs)))
 			return fail(at+"."+field, "%s", strings.Join(errs[field], " "))
 		}
 		k := keyOf(c)
@@ -365,16 +367,4 @@ type contratoKey struct {
 
 func keyOf(c Contratacao) contratoKey {
 	return contratoKey{c.CodigoUnidadeGestora, c.NumeroContrato, c.AnoContrato}
-}
-
-func digitsOnly(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

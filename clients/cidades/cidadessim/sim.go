@@ -22,6 +22,7 @@
 package cidadessim
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/rand"
 	"crypto/subtle"
@@ -194,7 +195,7 @@ func New(f Fixtures, opts Options) *Server {
 			s.problem(w, http.StatusMethodNotAllowed, "", fmt.Sprintf("O método %s não é permitido em %s.", r.Method, r.URL.Path), nil)
 		})
 	}
-	route("/oauth/token", map[string]http.HandlerFunc{http.MethodPost: s.token})
+	route("/oauth/token", map[string]http.HandlerFunc{http.MethodPost: s.locked(s.token)})
 	route("/v1/contratacoes", map[string]http.HandlerFunc{
 		http.MethodGet:  s.api(false, s.listContratacoes),
 		http.MethodPost: s.api(true, s.createContratacao),
@@ -272,8 +273,44 @@ func (s *Server) stamp() time.Time {
 	return s.now().Truncate(time.Second).In(time.FixedZone("-03", -3*60*60))
 }
 
+// locked runs h with s.mu held, keeping its answer in memory until the lock is released, so that a client slow to
+// read its answer never holds up the others.
+func (s *Server) locked(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		buf := &buffered{header: w.Header(), status: http.StatusOK}
+		func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			h(buf, r)
+		}()
+		w.WriteHeader(buf.status)
+		w.Write(buf.body.Bytes()) //nolint:errcheck // the client went away
+	}
+}
+
+// buffered is an http.ResponseWriter that keeps the status and body in memory; its headers are the real ones.
+type buffered struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+	wrote  bool
+}
+
+func (b *buffered) Header() http.Header { return b.header }
+
+func (b *buffered) WriteHeader(code int) {
+	if !b.wrote {
+		b.status, b.wrote = code, true
+	}
+}
+
+func (b *buffered) Write(p []byte) (int, error) {
+	b.wrote = true
+	return b.body.Write(p)
+}
+
 // token serves POST /oauth/token: the OAuth2 client credentials grant, with the client authenticated by the form
-// fields client_id and client_secret or by HTTP Basic.
+// fields client_id and client_secret or by HTTP Basic. It runs with s.mu held.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	oauthError := func(status int, code, desc string) {
 		w.Header().Set("Cache-Control", "no-store")
@@ -294,8 +331,6 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	} else {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	k, ok := s.keys[id]
 	if !ok || id == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(k.ClientSecret)) != 1 {
 		if basic {
@@ -348,11 +383,9 @@ func (s *Server) visible(p principal) []string {
 }
 
 // api wraps a /v1 handler: it authenticates the bearer token (401), checks ?codigoUnidadeGestora against the
-// token's UG (403) and, for writes, the token's scope (403). The handler runs with s.mu held.
+// token's UG (403) and, for writes, the token's scope (403). The handler runs with s.mu held (see locked).
 func (s *Server) api(write bool, h func(w http.ResponseWriter, r *http.Request, p principal)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
+	return s.locked(func(w http.ResponseWriter, r *http.Request) {
 		scheme, value, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !strings.EqualFold(scheme, "Bearer") || value == "" {
 			w.Header().Set("WWW-Authenticate", "Bearer")
@@ -378,7 +411,7 @@ func (s *Server) api(write bool, h func(w http.ResponseWriter, r *http.Request, 
 			return
 		}
 		h(w, r, p)
-	}
+	})
 }
 
 // listContratacoes serves GET /v1/contratacoes.

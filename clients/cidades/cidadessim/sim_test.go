@@ -658,7 +658,7 @@ unidadesGestoras:
     nome: B
     cnpj: "27142058000207"
     responsaveis: [{cpf: "52998224725", nome: C, dataInicio: 2024-01-01}]
-keys: [{clientID: a, clientSecret: b, unidadeGestora: "001001", permissao: LEITURA}]
+keys: [{clientId: a, clientSecret: b, unidadeGestora: "001001", permissao: LEITURA}]
 admissoes: [{codigoUnidadeGestora: "001001", cpf: "52998224725", nomeServidor: D, anoReferencia: 2024}]
 concessoes: [{codigoUnidadeGestora: "001001", cpf: "52998224725", nomeServidor: D, anoReferencia: 2024, tipoBeneficio: APOSENTADORIA}]
 contratacoes:

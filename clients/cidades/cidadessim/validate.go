@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"unicode/utf8"
 
 	"github.com/ponte-dev/ponte/schemas"
@@ -191,13 +190,4 @@ func validateContratado(c Contratado, add func(field, format string, args ...any
 	case !valid(c.Documento):
 		add(doc, "O %s informado é inválido (dígitos verificadores).", c.TipoDocumento)
 	}
-}
-
-func sortedKeys(m map[string][]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
