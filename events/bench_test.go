@@ -37,7 +37,7 @@ func BenchmarkWorkerThroughput(b *testing.B) {
 			_, js := eventstest.JetStream(b)
 			var handled atomic.Int64
 			h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
-				_, err := events.Step(ctx, events.StepSpec{Key: "a", Target: "zeev", Operation: "noop"}, func(context.Context) (events.StepOutcome, error) {
+				_, err := events.Step(ctx, events.StepSpec{Target: "zeev", Operation: "noop"}, func(context.Context) (events.StepOutcome, error) {
 					handled.Add(1)
 					return events.Done("id", 1), nil
 				})

@@ -30,12 +30,22 @@ const (
 	StatusReplayed = "replayed" // the ledger shows the step succeeded on an earlier delivery; not called again
 )
 
-// StepSpec names one step of a handler. Key is unique within the event and stable across deliveries
-// ("senior.add_role.2"); Target and Operation are reported in the result.
+// StepSpec names one step of a handler: the Target and Operation reported in the result and, when the handler
+// runs the same operation several times, the Item it applies to (a role id, a link id). Its Key identifies it in
+// the ledger, so it must be stable across deliveries.
 type StepSpec struct {
-	Key       string
 	Target    string
 	Operation string
+	Item      string
+}
+
+// Key is "target.operation" or "target.operation.item": "senior.add_role.2".
+func (s StepSpec) Key() string {
+	k := s.Target + "." + s.Operation
+	if s.Item != "" {
+		k += "." + s.Item
+	}
+	return k
 }
 
 // StepOutcome is what a step did: Status (StatusDone or StatusSkipped; StatusReplayed is set by Step), the ids it
@@ -114,11 +124,11 @@ func Step(ctx context.Context, spec StepSpec, fn func(ctx context.Context) (Step
 		return o, err
 	}
 	j.mu.Lock()
-	prev, done := j.entry.rec.Steps[spec.Key]
+	prev, done := j.entry.rec.Steps[spec.Key()]
 	j.mu.Unlock()
 	if done {
 		prev.Status = StatusReplayed
-		j.add(spec.Key, prev)
+		j.add(spec.Key(), prev)
 		return prev, nil
 	}
 	o, err := fn(ctx)
@@ -131,12 +141,12 @@ func Step(ctx context.Context, spec StepSpec, fn func(ctx context.Context) (Step
 	}
 	o.At = j.now().UTC()
 	j.mu.Lock()
-	err = j.ledger.update(ctx, j.entry, func(r *Record) { r.Steps[spec.Key] = o })
+	err = j.ledger.update(ctx, j.entry, func(r *Record) { r.Steps[spec.Key()] = o })
 	j.mu.Unlock()
 	if err != nil {
-		return o, fmt.Errorf("record step %s: %w", spec.Key, err)
+		return o, fmt.Errorf("record step %s: %w", spec.Key(), err)
 	}
-	j.add(spec.Key, o)
+	j.add(spec.Key(), o)
 	return o, nil
 }
 

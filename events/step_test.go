@@ -30,7 +30,7 @@ func TestOutcomes(t *testing.T) {
 
 // Outside a Worker, Step just runs the function and labels its outcome.
 func TestStepOutsideWorker(t *testing.T) {
-	spec := events.StepSpec{Key: "k", Target: "zeev", Operation: "upsert_user"}
+	spec := events.StepSpec{Target: "zeev", Operation: "upsert_user"}
 	o, err := events.Step(context.Background(), spec, func(context.Context) (events.StepOutcome, error) {
 		return events.Done("id", 1), nil
 	})

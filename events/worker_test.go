@@ -125,13 +125,13 @@ type twoSteps struct {
 }
 
 func (h *twoSteps) Handle(ctx context.Context, ev event.Event) error {
-	if _, err := events.Step(ctx, events.StepSpec{Key: "a", Target: "zeev", Operation: "upsert_user"}, func(ctx context.Context) (events.StepOutcome, error) {
+	if _, err := events.Step(ctx, events.StepSpec{Target: "zeev", Operation: "upsert_user"}, func(ctx context.Context) (events.StepOutcome, error) {
 		h.step1.Add(1)
 		return events.Done("zeevUserId", 42), nil
 	}); err != nil {
 		return err
 	}
-	_, err := events.Step(ctx, events.StepSpec{Key: "b", Target: "senior", Operation: "add_role"}, func(ctx context.Context) (events.StepOutcome, error) {
+	_, err := events.Step(ctx, events.StepSpec{Target: "senior", Operation: "add_role"}, func(ctx context.Context) (events.StepOutcome, error) {
 		n := h.step2.Add(1)
 		if h.fail != nil {
 			if err := h.fail(n); err != nil {

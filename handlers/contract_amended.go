@@ -20,7 +20,7 @@ func (d Deps) contractAmended(ctx context.Context, ev event.Event) error {
 	if err != nil {
 		return err
 	}
-	_, err = events.Step(ctx, events.StepSpec{Key: "cidades.update_contratacao", Target: "cidades", Operation: "update_contratacao"},
+	_, err = events.Step(ctx, events.StepSpec{Target: cidades.Target, Operation: "update_contratacao"},
 		func(ctx context.Context) (events.StepOutcome, error) {
 			found, err := d.CidadES.FindContratacao(ctx, ug, c.Numero, c.Ano)
 			if errors.Is(err, cidades.ErrNotFound) {

@@ -16,7 +16,7 @@ func (d Deps) contractCancelled(ctx context.Context, ev event.Event) error {
 	if err != nil {
 		return err
 	}
-	_, err = events.Step(ctx, events.StepSpec{Key: "cidades.delete_contratacao", Target: "cidades", Operation: "delete_contratacao"},
+	_, err = events.Step(ctx, events.StepSpec{Target: cidades.Target, Operation: "delete_contratacao"},
 		func(ctx context.Context) (events.StepOutcome, error) {
 			found, err := d.CidadES.FindContratacao(ctx, ug, c.Numero, c.Ano)
 			if errors.Is(err, cidades.ErrNotFound) {

@@ -19,7 +19,7 @@ func (d Deps) contractSigned(ctx context.Context, ev event.Event) error {
 	}
 	var ct cidades.Contratacao
 	c.apply(&ct)
-	_, err = events.Step(ctx, events.StepSpec{Key: "cidades.create_contratacao", Target: "cidades", Operation: "create_contratacao"},
+	_, err = events.Step(ctx, events.StepSpec{Target: cidades.Target, Operation: "create_contratacao"},
 		func(ctx context.Context) (events.StepOutcome, error) {
 			created, err := d.CidadES.CreateContratacao(ctx, ug, ct)
 			if err == nil {

@@ -54,7 +54,7 @@ func (d Deps) now() time.Time {
 // Routes returns the handler of every event type, with the targets each needs (its consumer pauses while one of
 // their breakers is open) and the CloudEvent extensions it requires.
 func Routes(d Deps) []events.Route {
-	person := []string{zeev.Target, "senior"}
+	person := []string{zeev.Target, senior.Target}
 	return []events.Route{
 		{Type: PersonHired, Handler: events.HandlerFunc(d.personHired), Targets: person},
 		{Type: PersonMoved, Handler: events.HandlerFunc(d.personMoved), Targets: person},

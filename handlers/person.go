@@ -88,7 +88,7 @@ func (d Deps) upsertZeevUser(ctx context.Context, p person, a access, z *zeevOve
 			u.WelcomeMessage = &zeev.WelcomeMessage{Send: *z.SendWelcome}
 		}
 	}
-	o, err := events.Step(ctx, events.StepSpec{Key: "zeev.upsert_user", Target: zeev.Target, Operation: "upsert_user"},
+	o, err := events.Step(ctx, events.StepSpec{Target: zeev.Target, Operation: "upsert_user"},
 		func(ctx context.Context) (events.StepOutcome, error) {
 			res, err := d.Zeev.UpsertUser(ctx, u)
 			if err != nil {
@@ -108,7 +108,7 @@ func (d Deps) upsertZeevUser(ctx context.Context, p person, a access, z *zeevOve
 // step so that the id found is reported and reused by redeliveries. A person Senior does not know is an
 // *EventError when required, else (0, nil).
 func (d Deps) findSeniorPerson(ctx context.Context, p person, s *seniorOverride, required bool) (int64, error) {
-	o, err := events.Step(ctx, events.StepSpec{Key: "senior.find_person", Target: "senior", Operation: "find_person"},
+	o, err := events.Step(ctx, events.StepSpec{Target: senior.Target, Operation: "find_person"},
 		func(ctx context.Context) (events.StepOutcome, error) {
 			if s != nil && s.PersonID > 0 {
 				if _, err := d.Senior.GetPerson(ctx, s.PersonID); err != nil {
@@ -152,8 +152,7 @@ func (d Deps) findSeniorPerson(ctx context.Context, p person, s *seniorOverride,
 // POST /person/role is not idempotent).
 func (d Deps) grantRoles(ctx context.Context, personID int64, want []int64, from time.Time, links []senior.PersonRole) error {
 	for _, roleID := range want {
-		key := "senior.add_role." + strconv.FormatInt(roleID, 10)
-		_, err := events.Step(ctx, events.StepSpec{Key: key, Target: "senior", Operation: "add_role"},
+		_, err := events.Step(ctx, events.StepSpec{Target: senior.Target, Operation: "add_role", Item: strconv.FormatInt(roleID, 10)},
 			func(ctx context.Context) (events.StepOutcome, error) {
 				for _, l := range links {
 					// Held: a link to the role that has begun by `from` and has not ended by then. A link that
@@ -189,7 +188,7 @@ func (d Deps) endLink(ctx context.Context, personID int64, l senior.PersonRole, 
 	}
 	now := d.now()
 	if !l.Started(now) && !l.StartDate.Before(at) {
-		_, err := events.Step(ctx, events.StepSpec{Key: "senior.delete_role." + id, Target: "senior", Operation: "delete_role"},
+		_, err := events.Step(ctx, events.StepSpec{Target: senior.Target, Operation: "delete_role", Item: id},
 			func(ctx context.Context) (events.StepOutcome, error) {
 				err := d.Senior.DeletePersonRole(ctx, l.PersonRoleID)
 				if errors.Is(err, senior.ErrNotFound) {
@@ -206,7 +205,7 @@ func (d Deps) endLink(ctx context.Context, personID int64, l senior.PersonRole, 
 	if end.Before(l.StartDate.Time) {
 		end = l.StartDate.Time // a retroactive end before the link began: end it where it began
 	}
-	_, err := events.Step(ctx, events.StepSpec{Key: "senior.end_role." + id, Target: "senior", Operation: "end_role"},
+	_, err := events.Step(ctx, events.StepSpec{Target: senior.Target, Operation: "end_role", Item: id},
 		func(ctx context.Context) (events.StepOutcome, error) {
 			err := d.Senior.UpdatePersonRole(ctx, senior.PersonRoleInput{
 				ID: l.PersonRoleID, PersonID: personID, RoleID: l.RoleID, StartDate: l.StartDate, EndDate: senior.Time{Time: end},

@@ -25,7 +25,7 @@ func (d Deps) personTerminated(ctx context.Context, ev event.Event) error {
 	if err := decode(ev, &data); err != nil {
 		return err
 	}
-	_, err := events.Step(ctx, events.StepSpec{Key: "zeev.deactivate_user", Target: zeev.Target, Operation: "deactivate_user"},
+	_, err := events.Step(ctx, events.StepSpec{Target: zeev.Target, Operation: "deactivate_user"},
 		func(ctx context.Context) (events.StepOutcome, error) {
 			u, err := d.Zeev.GetUserByUsername(ctx, data.Person.Username)
 			if errors.Is(err, zeev.ErrNotFound) {

@@ -85,7 +85,7 @@ func wire(cfg Config, nc *nats.Conn, reg *prometheus.Registry, log *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	sc, err := senior.New(scfg, opts("senior"))
+	sc, err := senior.New(scfg, opts(senior.Target))
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func wire(cfg Config, nc *nats.Conn, reg *prometheus.Registry, log *slog.Logger)
 	}
 	// Pre-create the breakers (and their metric series) the configuration knows of.
 	breakers.Ensure(clients.BreakerKey{Target: zeev.Target})
-	breakers.Ensure(clients.BreakerKey{Target: "senior"})
+	breakers.Ensure(clients.BreakerKey{Target: senior.Target})
 	for ug := range ccfg.UGs {
 		breakers.Ensure(clients.BreakerKey{Target: cidades.Target, Tenant: ug})
 	}
