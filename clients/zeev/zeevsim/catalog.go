@@ -107,80 +107,56 @@ func (s *Server) getTeamSub(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// listPositions serves GET /api/2/positions.
-func (s *Server) listPositions(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// catalog serves the list, by-id and by-code routes of one flat catalogue (positions, groups): GET <base>?name=,
+// GET <base>/{id} and GET <base>/code/{code}. Teams have their own handlers, for their sub-routes.
+type catalog[T comparable] struct {
+	s        *Server
+	notFound string // the error code, e.g. "PositionNotFound"
+	label    string // the noun in the message, e.g. "Função"
+	all      func() []T
+	name     func(T) string
+	byID     func(int) T    // the zero T (nil) when there is none
+	byCode   func(string) T // likewise
+	json     func(T) map[string]any
+}
+
+// list serves GET <base>?name=.
+func (c catalog[T]) list(w http.ResponseWriter, r *http.Request) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
 	matches := nameFilter(r)
 	out := []map[string]any{}
-	for _, p := range s.positions {
-		if matches(p.Name) {
-			out = append(out, positionJSON(p))
+	for _, x := range c.all() {
+		if matches(c.name(x)) {
+			out = append(out, c.json(x))
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-// getPosition serves GET /api/2/positions/{id}.
-func (s *Server) getPosition(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// get serves GET <base>/{id}.
+func (c catalog[T]) get(w http.ResponseWriter, r *http.Request) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	var zero T
 	id, err := strconv.Atoi(r.PathValue("id"))
-	p := s.positionByID(id)
-	if err != nil || p == nil {
-		notFound(w, "PositionNotFound", "Função", r.PathValue("id"))
+	x := c.byID(id)
+	if err != nil || x == zero {
+		notFound(w, c.notFound, c.label, r.PathValue("id"))
 		return
 	}
-	writeJSON(w, http.StatusOK, positionJSON(p))
+	writeJSON(w, http.StatusOK, c.json(x))
 }
 
-// getPositionByCode serves GET /api/2/positions/code/{positioncode}.
-func (s *Server) getPositionByCode(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.positionByCode(r.PathValue("code"))
-	if p == nil {
-		notFound(w, "PositionNotFound", "Função", r.PathValue("code"))
+// getByCode serves GET <base>/code/{code}.
+func (c catalog[T]) getByCode(w http.ResponseWriter, r *http.Request) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	var zero T
+	x := c.byCode(r.PathValue("code"))
+	if x == zero {
+		notFound(w, c.notFound, c.label, r.PathValue("code"))
 		return
 	}
-	writeJSON(w, http.StatusOK, positionJSON(p))
-}
-
-// listGroups serves GET /api/2/groups?name=.
-func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	matches := nameFilter(r)
-	out := []map[string]any{}
-	for _, g := range s.groups {
-		if matches(g.Name) {
-			out = append(out, groupJSON(g))
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// getGroup serves GET /api/2/groups/{groupid}.
-func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id, err := strconv.Atoi(r.PathValue("id"))
-	g := s.groupByID(id)
-	if err != nil || g == nil {
-		notFound(w, "GroupNotFound", "Grupo", r.PathValue("id"))
-		return
-	}
-	writeJSON(w, http.StatusOK, groupJSON(g))
-}
-
-// getGroupByCode serves GET /api/2/groups/code/{groupcode}.
-func (s *Server) getGroupByCode(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g := s.groupByCode(r.PathValue("code"))
-	if g == nil {
-		notFound(w, "GroupNotFound", "Grupo", r.PathValue("code"))
-		return
-	}
-	writeJSON(w, http.StatusOK, groupJSON(g))
+	writeJSON(w, http.StatusOK, c.json(x))
 }

@@ -267,12 +267,18 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/2/teams", s.listTeams)
 	mux.HandleFunc("GET /api/2/teams/{id}", s.getTeam)
 	mux.HandleFunc("GET /api/2/teams/{a}/{b}", s.getTeamSub)
-	mux.HandleFunc("GET /api/2/positions", s.listPositions)
-	mux.HandleFunc("GET /api/2/positions/{id}", s.getPosition)
-	mux.HandleFunc("GET /api/2/positions/code/{code}", s.getPositionByCode)
-	mux.HandleFunc("GET /api/2/groups", s.listGroups)
-	mux.HandleFunc("GET /api/2/groups/{id}", s.getGroup)
-	mux.HandleFunc("GET /api/2/groups/code/{code}", s.getGroupByCode)
+	positions := catalog[*position]{s: s, notFound: "PositionNotFound", label: "Função",
+		all: func() []*position { return s.positions }, name: func(p *position) string { return p.Name },
+		byID: s.positionByID, byCode: s.positionByCode, json: positionJSON}
+	mux.HandleFunc("GET /api/2/positions", positions.list)
+	mux.HandleFunc("GET /api/2/positions/{id}", positions.get)
+	mux.HandleFunc("GET /api/2/positions/code/{code}", positions.getByCode)
+	groups := catalog[*group]{s: s, notFound: "GroupNotFound", label: "Grupo",
+		all: func() []*group { return s.groups }, name: func(g *group) string { return g.Name },
+		byID: s.groupByID, byCode: s.groupByCode, json: groupJSON}
+	mux.HandleFunc("GET /api/2/groups", groups.list)
+	mux.HandleFunc("GET /api/2/groups/{id}", groups.get)
+	mux.HandleFunc("GET /api/2/groups/code/{code}", groups.getByCode)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		errRouteNotFound(r).write(w)
 	})
