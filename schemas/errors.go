@@ -1,14 +1,17 @@
 package schemas
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
@@ -184,4 +187,93 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// invalidUTF8 returns a violation at the JSON pointer of every string in data (a value, or an object key: then the
+// pointer is the object's) whose bytes are not UTF-8. data is not UTF-8; if it is not JSON either, the JSON error.
+func invalidUTF8(data []byte) []FieldError {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	// stack holds one frame per open object or array: the key or index of the value being read, and, in an
+	// object, whether the next string is a key.
+	type frame struct {
+		array bool
+		key   string
+		index int
+		inKey bool
+	}
+	var stack []frame
+	ptr := func() string {
+		tokens := make([]string, len(stack))
+		for i, f := range stack {
+			if f.array {
+				tokens[i] = strconv.Itoa(f.index)
+			} else {
+				tokens[i] = f.key
+			}
+		}
+		return pointer(tokens)
+	}
+	parent := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		top := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		p := ptr()
+		stack = append(stack, top)
+		return p
+	}
+	var out []FieldError
+	prev := int64(0)
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return []FieldError{{Message: "data is not valid JSON: " + err.Error()}}
+		}
+		end := dec.InputOffset()
+		raw := data[prev:end]
+		prev = end
+		var top *frame
+		if len(stack) > 0 {
+			top = &stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				stack = append(stack, frame{array: t == '[', inKey: t == '{'})
+				continue
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			if top != nil && !top.array && top.inKey {
+				top.key, top.inKey = t, false
+				if !utf8.Valid(raw) {
+					out = append(out, FieldError{Field: parent(), Message: "a property name is not valid UTF-8"})
+				}
+				continue
+			}
+			if !utf8.Valid(raw) {
+				out = append(out, FieldError{Field: ptr(), Message: "not valid UTF-8: the text has bytes that are not characters"})
+			}
+		}
+		// A value ended: advance the enclosing array or object.
+		if len(stack) > 0 {
+			f := &stack[len(stack)-1]
+			if f.array {
+				f.index++
+			} else {
+				f.inKey = true
+			}
+		}
+	}
+	if len(out) == 0 {
+		// Only possible if the bad bytes are outside any string, which is not JSON.
+		return []FieldError{{Message: "data is not valid UTF-8"}}
+	}
+	return out
 }

@@ -32,6 +32,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
@@ -189,6 +190,10 @@ func (c *Catalog) validate(name string, f family, dataschema string, data []byte
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return &ValidationError{Type: name, Errors: []FieldError{{Message: "data is empty; want a JSON object"}}}
+	}
+	if !utf8.Valid(data) {
+		// Decoding would replace the bad bytes with U+FFFD and the data would pass as something it is not.
+		return &ValidationError{Type: name, Errors: invalidUTF8(data)}
 	}
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {

@@ -405,3 +405,35 @@ func asValidationError(t *testing.T, err error) *ValidationError {
 	}
 	return verr
 }
+
+// TestValidateInvalidUTF8 checks that bytes that are not UTF-8 anywhere in data are a violation at their JSON
+// pointer, not silently replaced by U+FFFD (which is what decoding JSON in Go does).
+func TestValidateInvalidUTF8(t *testing.T) {
+	c := newCatalog(t)
+	valid := readValid(t, "person.hired.json")
+	tests := []struct {
+		name string
+		data string
+		ptrs []string
+	}{
+		{"in a value", strings.Replace(string(valid), `"Alan Cooper"`, "\"Alan \xff\xfe Cooper\"", 1), []string{"/person/name"}},
+		{"in two values", strings.Replace(strings.Replace(string(valid), `"TI"`, "\"T\xc3\"", 1), `"ANALISTA"`, "\"AN\x80\"", 1), []string{"/orgUnit", "/position"}},
+		{"in a key", strings.Replace(string(valid), `"orgUnit"`, "\"org\xffUnit\"", 1), []string{""}},
+		{"in an array item", "{\"person\":{},\"zeev\":{\"groups\":[\"G-TI\",\"G-\xe2\x82\"]}}", []string{"/zeev/groups/1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			verr := asValidationError(t, c.Validate("person.hired", "", []byte(tt.data)))
+			var ptrs []string
+			for _, fe := range verr.Errors {
+				ptrs = append(ptrs, fe.Field)
+				if !strings.Contains(fe.Message, "not valid UTF-8") {
+					t.Errorf("%s: %q does not say it is not UTF-8", fe.Field, fe.Message)
+				}
+			}
+			if !reflect.DeepEqual(ptrs, tt.ptrs) {
+				t.Errorf("fields %q, want %q (%+v)", ptrs, tt.ptrs, verr.Errors)
+			}
+		})
+	}
+}
