@@ -5,16 +5,22 @@
 //
 // The life of one message in a Worker:
 //
-//	fetch ─► decode ─► validate ─► ledger: completed? ──yes──► republish result ─► Ack
-//	                     │                  │no
-//	                     │invalid           ▼
-//	                     ▼               handler (steps, each recorded in the ledger when done)
-//	               dead letter ─► Term      │
-//	                                        ├─ nil ───────────► result (PubAck) ─► ledger completed ─► Ack
-//	                                        ├─ permanent ─────► dead letter (PubAck) ─► Term
-//	                                        ├─ breaker open ──► NakWithDelay(until half-open), attempts unchanged
-//	                                        └─ retryable ─────► attempts+1 ─► NakWithDelay(backoff, Retry-After)
-//	                                                             or, past the budget, dead letter ─► Term
+//	fetch ─► admit: size, decode, type = subject, catalogue ──invalid──► dead letter ─► Term
+//	           │valid
+//	           ▼
+//	         ledger claim ─┬─ same id, other data ──► dead letter (id_conflict) ─► Term
+//	                       ├─ completed ──► the same message again: Ack; another message: replayed result ─► Ack
+//	                       ├─ busy (another delivery runs it) ──► NakWithDelay, no attempt counted
+//	                       ▼ claimed
+//	                     handler (steps, each recorded in the ledger when done)
+//	                       ├─ nil ────────────► result (PubAck) ─► ledger completed ─► Ack
+//	                       ├─ config error ───► dead letter (config_error) ─► Term
+//	                       ├─ permanent ──────► dead letter (permanent_error) ─► Term
+//	                       ├─ breaker open ───► NakWithDelay(until half-open), attempts unchanged
+//	                       └─ retryable ──────► attempts+1 ─► NakWithDelay(backoff, Retry-After)
+//	                                              or, past the budget, dead letter (attempts_exhausted) ─► Term
 //
-// A failed result or dead-letter publish never drops the message: it is delayed with NakWithDelay instead.
+// Dead letters go to ponte.dlq.<the route's type>, or ponte.dlq.unrouted for a subject with no route; each
+// carries the original message (its body whole when it fits the server's max_payload, an excerpt otherwise). A
+// failed result or dead-letter publish never drops the message: it is delayed with NakWithDelay instead.
 package events

@@ -1,23 +1,36 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math/big"
+	"slices"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Record is what the ledger knows about one input event: the steps that succeeded, the failed attempts, and the
 // result once the event completed.
 type Record struct {
-	EventID      string                 `json:"eventId"`
-	Source       string                 `json:"source"`
-	Type         string                 `json:"type"`
+	EventID string `json:"eventId"`
+	Source  string `json:"source"`
+	Type    string `json:"type"`
+	// Digest identifies what the event says (see Digest): an event that comes again with the same source and id
+	// but another digest is not the same event (an id conflict).
+	Digest string `json:"digest,omitempty"`
+	// EventTime is the CloudEvent time of the event that created the record.
+	EventTime time.Time `json:"eventTime,omitzero"`
+	// Sequence is the input stream sequence of the message that completed the event: a redelivery of that same
+	// message finds its result already published; another message with the event (a re-publish) gets its own.
+	Sequence     uint64                 `json:"sequence,omitempty"`
 	Steps        map[string]StepOutcome `json:"steps,omitempty"`
 	Attempts     int                    `json:"attempts,omitempty"`
 	FirstFailure time.Time              `json:"firstFailureAt,omitzero"`
@@ -139,24 +152,41 @@ const (
 	claimed   claimResult = iota // the caller holds the claim
 	completed                    // the event already completed: nothing to claim
 	busy                         // another delivery holds a live claim
+	conflict                     // the record is of another event with the same source and id (another digest)
 )
 
-// claim loads the event's entry into e and, unless it completed or another delivery holds a live claim, takes the
-// claim for owner until until.
-func (l *Ledger) claim(ctx context.Context, key, owner string, now, until time.Time) (*entry, claimResult, error) {
+// claimant is the delivery asking for a claim: who, until when, and what it knows of the event.
+type claimant struct {
+	owner     string
+	now       time.Time
+	until     time.Time
+	digest    string
+	eventTime time.Time
+}
+
+// claim loads the event's entry and, unless the record belongs to an event with other data, completed, or another
+// delivery holds a live claim, takes the claim for c.owner until c.until. A new record remembers the event's digest
+// and time.
+func (l *Ledger) claim(ctx context.Context, key string, c claimant) (*entry, claimResult, error) {
 	for range 5 {
 		e, err := l.load(ctx, key)
 		if err != nil {
 			return nil, 0, err
 		}
+		if e.rec.Digest != "" && c.digest != "" && e.rec.Digest != c.digest {
+			return e, conflict, nil
+		}
 		if len(e.rec.Result) > 0 {
 			return e, completed, nil
 		}
-		if c := e.rec.Claim; c != nil && c.Owner != owner && c.Until.After(now) {
+		if h := e.rec.Claim; h != nil && h.Owner != c.owner && h.Until.After(c.now) {
 			return e, busy, nil
 		}
 		rec := e.rec
-		rec.Claim = &Claim{Owner: owner, Until: until}
+		rec.Claim = &Claim{Owner: c.owner, Until: c.until}
+		if rec.Digest == "" {
+			rec.Digest, rec.EventTime = c.digest, c.eventTime
+		}
 		err = l.put(ctx, e, rec)
 		if err == nil {
 			return e, claimed, nil
@@ -166,6 +196,88 @@ func (l *Ledger) claim(ctx context.Context, key, owner string, now, until time.T
 		}
 	}
 	return nil, 0, fmt.Errorf("ledger claim %s: too many concurrent updates", key)
+}
+
+// Digest returns what identifies the content of ev: a SHA-256 of its type, subject, the extensions named (those
+// its type requires, such as ug) and its data in canonical form (object keys sorted, no insignificant space,
+// numbers by value), so that the same event published again in another mode, or re-serialised by its publisher,
+// has the same digest. Data that is not JSON is digested as it is.
+func Digest(ev *event.Event, extensions []string) string {
+	h := sha256.New()
+	write := func(s string) {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	write(ev.Type())
+	write(ev.Subject())
+	for _, x := range extensions {
+		write(x + "=" + fmt.Sprint(ev.Extensions()[x]))
+	}
+	if c, err := canonicalJSON(ev.Data()); err == nil {
+		h.Write(c)
+	} else {
+		h.Write(ev.Data())
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// canonicalJSON re-encodes JSON with object keys sorted, no insignificant white space and every number written
+// as its exact value (150000.00 and 150000 are the same number).
+func canonicalJSON(data []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	var write func(v any) error
+	write = func(v any) error {
+		switch v := v.(type) {
+		case map[string]any:
+			b.WriteByte('{')
+			for i, k := range slices.Sorted(maps.Keys(v)) {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				kb, _ := json.Marshal(k)
+				b.Write(kb)
+				b.WriteByte(':')
+				if err := write(v[k]); err != nil {
+					return err
+				}
+			}
+			b.WriteByte('}')
+		case []any:
+			b.WriteByte('[')
+			for i, e := range v {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				if err := write(e); err != nil {
+					return err
+				}
+			}
+			b.WriteByte(']')
+		case json.Number:
+			r, ok := new(big.Rat).SetString(v.String())
+			if !ok {
+				return fmt.Errorf("number %s", v)
+			}
+			b.WriteString(r.RatString())
+		default:
+			vb, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			b.Write(vb)
+		}
+		return nil
+	}
+	if err := write(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 func cloneSteps(m map[string]StepOutcome) map[string]StepOutcome {

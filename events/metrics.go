@@ -23,19 +23,36 @@ const (
 // UnroutedType is the type label of messages on subjects with no handler.
 const UnroutedType = "unrouted"
 
-// Reasons are the closed set of the reason label of ponte_dead_letters_total.
+// Reasons are the closed set of the reason label of ponte_dead_letters_total and of the reason field of a dead
+// letter, in the order docs/events.md explains them.
 var Reasons = []string{
-	ReasonNotCloudEvent, ReasonUnknownType, ReasonSchemaViolation, ReasonTooLarge, ReasonPermanent, ReasonExhausted,
+	ReasonNotCloudEvent, ReasonUnknownType, ReasonSubjectMismatch, ReasonSchemaViolation, ReasonTooLarge,
+	ReasonIDConflict, ReasonConfig, ReasonPermanent, ReasonExhausted,
 }
 
 // Dead-letter reasons.
 const (
-	ReasonNotCloudEvent   = "not_cloudevent"
-	ReasonUnknownType     = "unknown_type"
+	// ReasonNotCloudEvent: the message is not a CloudEvent 1.0 ponte can read (errors name each attribute).
+	ReasonNotCloudEvent = "not_cloudevent"
+	// ReasonUnknownType: the event's type has no handler, and it was published on a subject that has none either.
+	ReasonUnknownType = "unknown_type"
+	// ReasonSubjectMismatch: the event's type differs from the NATS subject it was published on.
+	ReasonSubjectMismatch = "subject_mismatch"
+	// ReasonSchemaViolation: the event does not match the catalogue: its data (every violation listed), or an
+	// attribute the catalogue requires (subject = the entity key, time, a JSON datacontenttype, the ug extension).
 	ReasonSchemaViolation = "schema_violation"
-	ReasonTooLarge        = "too_large"
-	ReasonPermanent       = "permanent_error"
-	ReasonExhausted       = "attempts_exhausted"
+	// ReasonTooLarge: the message exceeds worker.maxMessageSize.
+	ReasonTooLarge = "too_large"
+	// ReasonIDConflict: the event's source and id were used before by an event with other data.
+	ReasonIDConflict = "id_conflict"
+	// ReasonConfig: ponte's own configuration cannot serve the event (no access profile, a UG without a key);
+	// replay it once the configuration is fixed.
+	ReasonConfig = "config_error"
+	// ReasonPermanent: a downstream system refused a request (target and operation always, status when it
+	// answered with one); retrying cannot help.
+	ReasonPermanent = "permanent_error"
+	// ReasonExhausted: retryable failures used up the attempt budget while the target otherwise answered.
+	ReasonExhausted = "attempts_exhausted"
 )
 
 type metrics struct {

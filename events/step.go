@@ -114,14 +114,18 @@ func withJournal(ctx context.Context, j *journal) context.Context {
 // Step runs fn as the step spec of the event being handled, unless the ledger shows it already succeeded on an
 // earlier delivery: then fn is not called and the recorded outcome is returned with StatusReplayed. A step that
 // succeeds is recorded in the ledger before Step returns; if that write fails, Step returns the (retryable) error
-// and the step's effect is left to its own idempotency on the next delivery. Outside a Worker (a handler called
-// directly) Step just calls fn.
+// and the step's effect is left to its own idempotency on the next delivery. An error of fn comes back wrapped in
+// a *StepError naming the step's target and operation. Outside a Worker (a handler called directly) Step just
+// calls fn.
 func Step(ctx context.Context, spec StepSpec, fn func(ctx context.Context) (StepOutcome, error)) (StepOutcome, error) {
 	j, _ := ctx.Value(journalKey{}).(*journal)
 	if j == nil {
 		o, err := fn(ctx)
 		o.Target, o.Operation = spec.Target, spec.Operation
-		return o, err
+		if err != nil {
+			return o, &StepError{Target: spec.Target, Operation: spec.Operation, Err: err}
+		}
+		return o, nil
 	}
 	j.mu.Lock()
 	prev, done := j.entry.rec.Steps[spec.Key()]
@@ -133,7 +137,7 @@ func Step(ctx context.Context, spec StepSpec, fn func(ctx context.Context) (Step
 	}
 	o, err := fn(ctx)
 	if err != nil {
-		return o, err
+		return o, &StepError{Target: spec.Target, Operation: spec.Operation, Err: err}
 	}
 	o.Target, o.Operation = spec.Target, spec.Operation
 	if o.Status == "" {

@@ -20,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ponte-dev/ponte/clients"
-	"github.com/ponte-dev/ponte/schemas"
 )
 
 // Config tunes a Worker. Zero fields take the documented defaults.
@@ -39,8 +38,9 @@ type Config struct {
 	// BackoffMax, never less than the server's Retry-After. Defaults 1s and 5m.
 	BackoffBase time.Duration `yaml:"backoffBase"`
 	BackoffMax  time.Duration `yaml:"backoffMax"`
-	// MaxMessageSize is the largest message (headers excluded) accepted; larger ones are dead-lettered.
-	// Default 256 KiB.
+	// MaxMessageSize is the largest message body accepted; larger ones are dead-lettered (too_large) with an
+	// excerpt. Since any other dead letter carries the body whole, in base64, Run refuses a limit whose dead letter
+	// would not fit in the server's max_payload (at most about 720 KiB with the default 1 MiB). Default 256 KiB.
 	MaxMessageSize int `yaml:"maxMessageSize"`
 	// HandlerTimeout bounds one handler run. Default 2m.
 	HandlerTimeout time.Duration `yaml:"handlerTimeout"`
@@ -119,8 +119,13 @@ type Route struct {
 	// them is open the route's consumer stops fetching. Per-tenant breakers (CidadES, per UG) delay only the
 	// events of that tenant.
 	Targets []string
-	// Extensions are CloudEvent extensions the type requires (e.g. "ug"); an event without one is dead-lettered.
+	// Extensions are CloudEvent extensions the type requires (e.g. "ug"), as strings; an event without one is
+	// dead-lettered.
 	Extensions []string
+	// EntityKey returns the entity key of a valid event of the type, the value its CloudEvent subject must have,
+	// and where the catalogue takes it from (e.g. "data.person.id"); an event whose subject differs is
+	// dead-lettered. Nil accepts any subject.
+	EntityKey func(ev event.Event) (key, from string)
 }
 
 // Validator checks an event's data against the schema for its type and dataschema; schemas.Catalog is one.
@@ -153,8 +158,31 @@ type Worker struct {
 	breakers  *clients.Breakers
 	now       func() time.Time
 
-	ledger *Ledger
-	ready  atomic.Bool
+	ledger     *Ledger
+	maxPayload int64 // the server's, learnt in Run
+	ready      atomic.Bool
+	inflight   atomic.Int64
+}
+
+// deadLetterOverhead is what a dead letter may need besides the original body in base64: the failure, the
+// original headers, the CloudEvent attributes.
+const deadLetterOverhead = 64 << 10
+
+// deadLetterLimit is the largest dead-letter data the server takes: its max_payload less room for the headers.
+func (w *Worker) deadLetterLimit() int {
+	return int(w.maxPayload) - 8<<10
+}
+
+// checkPayload reports whether a dead letter carrying a body of MaxMessageSize fits in the server's max_payload.
+func (w *Worker) checkPayload(maxPayload int64) error {
+	need := int64(base64.StdEncoding.EncodedLen(w.cfg.MaxMessageSize)) + deadLetterOverhead
+	if need <= maxPayload {
+		return nil
+	}
+	most := (maxPayload - deadLetterOverhead) / 4 * 3
+	return fmt.Errorf("maxMessageSize: %d bytes is too large for the NATS server's max_payload of %d bytes: the dead "+
+		"letter of a message carries it whole in base64 (a third larger) with up to %d bytes more; set "+
+		"worker.maxMessageSize to at most %d, or raise max_payload", w.cfg.MaxMessageSize, maxPayload, deadLetterOverhead, max(most, 0))
 }
 
 // NewWorker returns a Worker; it does not touch the server until Run.
@@ -204,6 +232,13 @@ func (w *Worker) Ready() bool { return w.ready.Load() }
 // lets in-flight messages finish for up to DrainTimeout, and returns nil. It returns an error only if the
 // topology or a consumer cannot be set up.
 func (w *Worker) Run(ctx context.Context) error {
+	w.maxPayload = 1 << 20 // nats-server's default, for a connection that does not say
+	if nc := w.js.Conn(); nc != nil && nc.MaxPayload() > 0 {
+		w.maxPayload = nc.MaxPayload()
+	}
+	if err := w.checkPayload(w.maxPayload); err != nil {
+		return fmt.Errorf("worker.%w", err)
+	}
 	kv, err := w.topo.Ensure(ctx, w.js)
 	if err != nil {
 		return err
@@ -245,6 +280,8 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	<-ctx.Done()
 	w.ready.Store(false)
+	w.log.Info("stopping: fetching ends, in-flight events finish", "cause", context.Cause(ctx),
+		"in_flight", w.inflight.Load(), "drain_timeout", w.cfg.DrainTimeout)
 	loops.Wait()
 	done := make(chan struct{})
 	go func() { inflight.Wait(); close(done) }()
@@ -378,8 +415,10 @@ func (w *Worker) fetch(ctx, work context.Context, it jetstream.MessagesContext, 
 			continue
 		}
 		inflight.Add(1)
+		w.inflight.Add(1)
 		go func() {
 			defer inflight.Done()
+			defer w.inflight.Add(-1)
 			defer func() { <-sem }()
 			w.process(work, msg, route)
 		}()
@@ -418,14 +457,22 @@ func (w *Worker) watchLag(ctx context.Context, cons []jetstream.Consumer) {
 type delivery struct {
 	msg     jetstream.Msg
 	meta    *jetstream.MsgMetadata
-	typ     string // metrics label
-	ev      *event.Event
-	key     string
+	typ     string // the route's type, or UnroutedType: metrics label and dead-letter subject
+	ref     eventRef
+	key     string // ledger key
 	owner   string // the ledger claim this delivery holds
 	entry   *entry
 	start   time.Time
 	log     *slog.Logger
 	settled string
+}
+
+// seq is the message's input stream sequence (0 if unknown).
+func (d *delivery) seq() uint64 {
+	if d.meta == nil {
+		return 0
+	}
+	return d.meta.Sequence.Stream
 }
 
 // process runs one message to its settlement. It never returns an error: every path ends in Ack, Term or
@@ -453,78 +500,56 @@ func (w *Worker) process(ctx context.Context, msg jetstream.Msg, route *Route) {
 		w.metrics.duration.WithLabelValues(d.typ).Observe(w.now().Sub(d.start).Seconds())
 		if d.settled == OutcomeSuccess || d.settled == OutcomeDeadLetter || d.settled == OutcomeDuplicate {
 			w.metrics.lastProcessed.WithLabelValues(d.typ).Set(float64(w.now().Unix()))
-			if d.ev != nil && !d.ev.Time().IsZero() {
-				w.metrics.age.WithLabelValues(d.typ).Observe(w.now().Sub(d.ev.Time()).Seconds())
+			if ev := d.ref.ev; ev != nil && !ev.Time().IsZero() {
+				w.metrics.age.WithLabelValues(d.typ).Observe(w.now().Sub(ev.Time()).Seconds())
 			}
 		}
 	}()
 
-	// Validation: no HTTP call is made for an invalid message.
-	if w.cfg.MaxMessageSize > 0 && len(msg.Data()) > w.cfg.MaxMessageSize {
-		w.deadLetter(ctx, d, ReasonTooLarge, fmt.Sprintf("message is %d bytes, the limit is %d", len(msg.Data()), w.cfg.MaxMessageSize), nil, nil)
+	// Admission: no HTTP call is made for an invalid message.
+	ref, rej := w.admit(msg.Subject(), msg.Headers(), msg.Data(), route)
+	d.ref = ref
+	if ref.known() {
+		d.log = d.log.With("event_id", ref.id)
+	}
+	if ref.ev != nil {
+		d.log = d.log.With("type", ref.ev.Type())
+	}
+	if rej != nil {
+		w.deadLetter(ctx, d, *rej)
 		return
 	}
-	ev, err := Decode(msg.Headers(), msg.Data())
-	if err != nil {
-		w.deadLetter(ctx, d, ReasonNotCloudEvent, err.Error(), nil, nil)
-		return
-	}
-	d.ev = ev
-	d.log = d.log.With("event_id", ev.ID(), "type", ev.Type())
-	if route == nil {
-		if _, known := w.routes[ev.Type()]; known {
-			// A routed type published on an unrouted subject.
-			w.deadLetter(ctx, d, ReasonUnknownType, fmt.Sprintf("event type %q must be published on subject %q, not %q", ev.Type(), ev.Type(), msg.Subject()), nil, nil)
-			return
-		}
-		w.deadLetter(ctx, d, ReasonUnknownType, fmt.Sprintf("unknown event type %q: ponte handles %s", ev.Type(), strings.Join(w.order, ", ")), nil, nil)
-		return
-	}
-	if ev.Type() != route.Type {
-		w.deadLetter(ctx, d, ReasonUnknownType, fmt.Sprintf("event type %q published on subject %q: the subject must equal the type", ev.Type(), msg.Subject()), nil, nil)
-		return
-	}
-	var fieldErrs []FieldError
-	if ev.Subject() == "" {
-		fieldErrs = append(fieldErrs, FieldError{Field: "subject", Message: "CloudEvent attribute \"subject\" (the entity key) is required"})
-	}
-	if ev.Time().IsZero() {
-		fieldErrs = append(fieldErrs, FieldError{Field: "time", Message: "CloudEvent attribute \"time\" is required"})
-	}
-	for _, ext := range route.Extensions {
-		if v, ok := ev.Extensions()[ext]; !ok || fmt.Sprint(v) == "" {
-			fieldErrs = append(fieldErrs, FieldError{Field: ext, Message: fmt.Sprintf("CloudEvent extension %q is required for %s", ext, route.Type)})
-		}
-	}
-	if w.validator != nil {
-		if err := w.validator.Validate(ev.Type(), ev.DataSchema(), ev.Data()); err != nil {
-			fieldErrs = append(fieldErrs, fieldErrors(err)...)
-		}
-	}
-	if len(fieldErrs) > 0 {
-		w.deadLetter(ctx, d, ReasonSchemaViolation, fmt.Sprintf("%d validation error(s)", len(fieldErrs)), fieldErrs, nil)
-		return
-	}
+	ev := ref.ev
 
-	// Ledger: an event already completed republishes its result and calls nothing; an event another delivery is
-	// processing right now (a duplicate publish, a redelivery) waits for it.
+	// Ledger: an event already completed answers from the ledger and calls nothing; an event another delivery is
+	// processing right now (a duplicate publish, a redelivery) waits for it; an id used before by an event with
+	// other data is a conflict.
 	d.key = LedgerKey(ev.Source(), ev.ID())
 	d.owner = nuid.Next()
 	now := w.now()
-	entry, state, err := w.ledger.claim(ctx, d.key, d.owner, now, now.Add(w.cfg.HandlerTimeout+w.cfg.AckWait))
+	entry, state, err := w.ledger.claim(ctx, d.key, claimant{
+		owner: d.owner, now: now, until: now.Add(w.cfg.HandlerTimeout + w.cfg.AckWait),
+		digest: Digest(ev, route.Extensions), eventTime: ev.Time(),
+	})
 	if err != nil {
 		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), err)
 		return
 	}
-	d.entry = entry
 	switch state {
+	case conflict:
+		// The record is the other event's: the dead letter must not touch it (d.entry stays nil).
+		w.deadLetter(ctx, d, rejection{reason: ReasonIDConflict, message: conflictMessage(ev, entry.rec),
+			errors: []FieldError{{Field: "id", Message: "already used by another event with other data"}}})
+		return
 	case completed:
-		w.republish(ctx, d)
+		d.entry = entry
+		w.answerCompleted(ctx, d)
 		return
 	case busy:
 		w.retryLater(d, OutcomeDelayed, jitter(time.Second), errors.New("another delivery of this event is being processed"))
 		return
 	}
+	d.entry = entry
 	defer w.release(ctx, d)
 
 	j := &journal{ledger: w.ledger, now: w.now, entry: d.entry, steps: map[string]StepOutcome{}}
@@ -534,6 +559,7 @@ func (w *Worker) process(ctx context.Context, msg jetstream.Msg, route *Route) {
 	stopProgress()
 	cancel()
 
+	_, isConfig := errors.AsType[*ConfigError](herr)
 	switch {
 	case herr == nil:
 		w.complete(ctx, d, j.outcomes())
@@ -546,11 +572,133 @@ func (w *Worker) process(ctx context.Context, msg jetstream.Msg, route *Route) {
 			delay = time.Second
 		}
 		w.retryLater(d, OutcomeDelayed, jitter(delay), herr)
+	case isConfig:
+		w.deadLetter(ctx, d, rejection{reason: ReasonConfig, message: herr.Error(), errors: fieldErrors(herr), cause: herr})
 	case clients.IsPermanent(herr):
-		w.deadLetter(ctx, d, ReasonPermanent, herr.Error(), fieldErrors(herr), herr)
+		w.deadLetter(ctx, d, rejection{reason: ReasonPermanent, message: herr.Error(), errors: fieldErrors(herr), cause: herr})
 	default:
 		w.failed(ctx, d, herr)
 	}
+}
+
+// conflictMessage explains an id conflict, naming the time of the event that used the id first.
+func conflictMessage(ev *event.Event, first Record) string {
+	when := "before"
+	if !first.EventTime.IsZero() {
+		when = "by the event of " + first.EventTime.Format(time.RFC3339Nano)
+	}
+	return fmt.Sprintf("event id %q from source %q was used %s, with other data: an id names one event, so ponte "+
+		"will not apply this one under it; publish it with a new id", ev.ID(), ev.Source(), when)
+}
+
+// admit decodes and validates a message for route (nil: the unrouted consumer). It returns what it could read of
+// the event and, when the message must be dead-lettered without any call, why. It does no I/O.
+func (w *Worker) admit(subject string, h nats.Header, data []byte, route *Route) (eventRef, *rejection) {
+	if w.cfg.MaxMessageSize > 0 && len(data) > w.cfg.MaxMessageSize {
+		return peekRef(h, data), &rejection{reason: ReasonTooLarge, message: fmt.Sprintf(
+			"message is %d bytes, the limit is %d (worker.maxMessageSize)", len(data), w.cfg.MaxMessageSize)}
+	}
+	ev, err := Decode(h, data)
+	if err != nil {
+		de, _ := errors.AsType[*DecodeError](err)
+		ref := eventRef{}
+		if de != nil {
+			ref.id, ref.source = de.ID, de.Source
+		}
+		return ref, &rejection{reason: ReasonNotCloudEvent, message: err.Error(), errors: fieldErrorsOf(de)}
+	}
+	ref := eventRef{id: ev.ID(), source: ev.Source(), ev: ev}
+	if route == nil {
+		if _, known := w.routes[ev.Type()]; known {
+			return ref, &rejection{reason: ReasonSubjectMismatch, message: fmt.Sprintf(
+				"event type %q must be published on subject %q, not %q", ev.Type(), ev.Type(), subject)}
+		}
+		return ref, &rejection{reason: ReasonUnknownType, message: fmt.Sprintf(
+			"unknown event type %q: ponte handles %s", ev.Type(), strings.Join(w.order, ", "))}
+	}
+	if ev.Type() != route.Type {
+		return ref, &rejection{reason: ReasonSubjectMismatch, message: fmt.Sprintf(
+			"event type %q published on subject %q: the subject must equal the type", ev.Type(), subject)}
+	}
+	if errs := w.violations(ev, route); len(errs) > 0 {
+		return ref, &rejection{reason: ReasonSchemaViolation, message: ev.Type() + ": " + joinFieldErrors(errs), errors: errs}
+	}
+	return ref, nil
+}
+
+// violations checks a decoded event of the route's type against the catalogue: the attributes ponte requires,
+// its data (the validator: every violation), and that its subject is the entity key its data defines.
+func (w *Worker) violations(ev *event.Event, route *Route) []FieldError {
+	var errs []FieldError
+	if ev.Subject() == "" {
+		errs = append(errs, FieldError{Field: "subject", Message: `CloudEvent attribute "subject" (the entity key) is required`})
+	}
+	if ev.Time().IsZero() {
+		errs = append(errs, FieldError{Field: "time", Message: `CloudEvent attribute "time" is required`})
+	}
+	if ct := ev.DataContentType(); !IsJSONContentType(ct) {
+		errs = append(errs, FieldError{Field: "datacontenttype", Message: fmt.Sprintf(
+			"%q is not JSON: ponte reads data as application/json (leave datacontenttype out, or set it to application/json)", ct)})
+	}
+	for _, ext := range route.Extensions {
+		switch v, ok := ev.Extensions()[ext]; {
+		case !ok || v == "":
+			errs = append(errs, FieldError{Field: ext, Message: fmt.Sprintf("CloudEvent extension %q is required for %s", ext, route.Type)})
+		case !isString(v):
+			errs = append(errs, FieldError{Field: ext, Message: fmt.Sprintf("CloudEvent extension %q must be a string, e.g. \"001001\", got %v", ext, v)})
+		}
+	}
+	dataOK := true
+	if w.validator != nil {
+		if err := w.validator.Validate(ev.Type(), ev.DataSchema(), ev.Data()); err != nil {
+			dataOK = false
+			fe := fieldErrors(err)
+			if len(fe) == 0 {
+				fe = []FieldError{{Message: err.Error()}}
+			}
+			errs = append(errs, fe...)
+		}
+	}
+	if dataOK && route.EntityKey != nil && ev.Subject() != "" && len(errs) == 0 {
+		if key, from := route.EntityKey(*ev); ev.Subject() != key {
+			errs = append(errs, FieldError{Field: "subject", Message: fmt.Sprintf(
+				"%q is not the entity key of this event: want %q (%s)", ev.Subject(), key, from)})
+		}
+	}
+	return errs
+}
+
+func isString(v any) bool { _, ok := v.(string); return ok }
+
+func fieldErrorsOf(de *DecodeError) []FieldError {
+	if de == nil {
+		return nil
+	}
+	return de.Errors
+}
+
+// peekRef reads the id and source of a message without decoding it: the ce-id and ce-source headers (any case),
+// or the top-level id and source of a structured body.
+func peekRef(h nats.Header, data []byte) eventRef {
+	var ref eventRef
+	for k, vs := range h {
+		switch strings.ToLower(k) {
+		case headerPrefix + "id":
+			ref.id = vs[0]
+		case headerPrefix + "source":
+			ref.source = vs[0]
+		}
+	}
+	if ref.id == "" {
+		var body struct {
+			ID     string `json:"id"`
+			Source string `json:"source"`
+		}
+		if json.Unmarshal(data, &body) == nil {
+			ref.id, ref.source = body.ID, body.Source
+		}
+	}
+	return ref
 }
 
 func (d *delivery) numDelivered() uint64 {
@@ -613,20 +761,21 @@ func settleCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 func (w *Worker) complete(ctx context.Context, d *delivery, steps []StepOutcome) {
 	sctx, cancel := settleCtx(ctx)
 	defer cancel()
+	ev := d.ref.ev
 	completed := w.now().UTC()
-	res, err := w.resultEvent(d.ev, steps, completed)
+	res, err := w.resultEvent(ev, resultMsgID(d.key), steps, completed, completed)
 	if err != nil {
 		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), err)
 		return
 	}
 	body, _ := json.Marshal(res)
-	if err := w.publish(sctx, ResultPrefix+d.ev.Type(), res, resultMsgID(d.key)); err != nil {
+	if err := w.publish(sctx, ResultPrefix+ev.Type(), res, res.ID()); err != nil {
 		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("publish result: %w", err))
 		return
 	}
 	if err := w.ledger.update(sctx, d.entry, func(r *Record) {
-		r.EventID, r.Source, r.Type = d.ev.ID(), d.ev.Source(), d.ev.Type()
-		r.Completed, r.Result = completed, body
+		r.EventID, r.Source, r.Type = ev.ID(), ev.Source(), ev.Type()
+		r.Completed, r.Result, r.Sequence = completed, body, d.seq()
 		r.Claim = nil
 	}); err != nil {
 		// The result is out; the redelivery will find the steps done and republish it with the same id.
@@ -637,21 +786,41 @@ func (w *Worker) complete(ctx context.Context, d *delivery, steps []StepOutcome)
 	d.log.Info("event processed", "steps", len(steps), "duration", w.now().Sub(d.start))
 }
 
-// republish sends the recorded result again (same Nats-Msg-Id) for an event that already completed.
-func (w *Worker) republish(ctx context.Context, d *delivery) {
+// answerCompleted settles a delivery of an event that already completed, without calling anything. A redelivery
+// of the message that completed it is acked: its result is out. Another message with the event (the same event
+// published again) gets a result of its own, whose steps say "replayed".
+func (w *Worker) answerCompleted(ctx context.Context, d *delivery) {
+	rec := d.entry.rec
+	if rec.Sequence != 0 && rec.Sequence == d.seq() {
+		w.ack(d, OutcomeDuplicate)
+		d.log.Info("redelivery of a completed event: its result is already published, no call made")
+		return
+	}
 	sctx, cancel := settleCtx(ctx)
 	defer cancel()
-	var res event.Event
-	if err := json.Unmarshal(d.entry.rec.Result, &res); err != nil {
+	var first event.Event
+	var res Result
+	err := json.Unmarshal(rec.Result, &first)
+	if err == nil {
+		err = first.DataAs(&res)
+	}
+	if err != nil {
 		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("decode recorded result: %w", err))
 		return
 	}
-	if err := w.publish(sctx, ResultPrefix+d.ev.Type(), &res, resultMsgID(d.key)); err != nil {
-		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("republish result: %w", err))
+	for i := range res.Steps {
+		res.Steps[i].Status = StatusReplayed
+	}
+	replay, err := w.resultEvent(d.ref.ev, replayMsgID(d.key, d.seq()), res.Steps, res.CompletedAt, w.now().UTC())
+	if err == nil {
+		err = w.publish(sctx, ResultPrefix+d.ref.ev.Type(), replay, replay.ID())
+	}
+	if err != nil {
+		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("publish replayed result: %w", err))
 		return
 	}
 	w.ack(d, OutcomeDuplicate)
-	d.log.Info("event already processed: result republished, no call made")
+	d.log.Info("event published again: answered from the ledger, no call made", "first_sequence", rec.Sequence)
 }
 
 // failed counts a retryable failure in the ledger and either delays the message or, past the budget,
@@ -659,9 +828,10 @@ func (w *Worker) republish(ctx context.Context, d *delivery) {
 func (w *Worker) failed(ctx context.Context, d *delivery, herr error) {
 	sctx, cancel := settleCtx(ctx)
 	defer cancel()
+	ev := d.ref.ev
 	now := w.now().UTC()
 	err := w.ledger.update(sctx, d.entry, func(r *Record) {
-		r.EventID, r.Source, r.Type = d.ev.ID(), d.ev.Source(), d.ev.Type()
+		r.EventID, r.Source, r.Type = ev.ID(), ev.Source(), ev.Type()
 		r.Attempts++
 		if r.FirstFailure.IsZero() {
 			r.FirstFailure = now
@@ -675,7 +845,8 @@ func (w *Worker) failed(ctx context.Context, d *delivery, herr error) {
 	}
 	attempts := d.entry.rec.Attempts
 	if attempts >= w.cfg.MaxAttempts {
-		w.deadLetter(ctx, d, ReasonExhausted, fmt.Sprintf("gave up after %d attempts: %v", attempts, herr), fieldErrors(herr), herr)
+		w.deadLetter(ctx, d, rejection{reason: ReasonExhausted, message: fmt.Sprintf("gave up after %d attempts: %v", attempts, herr),
+			errors: fieldErrors(herr), cause: herr})
 		return
 	}
 	delay := w.backoff(attempts)
@@ -729,112 +900,27 @@ func (w *Worker) publish(ctx context.Context, subject string, ev *event.Event, m
 	return err
 }
 
-func resultMsgID(key string) string { return "ponte-result-" + strings.TrimPrefix(key, "ev.") }
-
-// FieldError is one validation problem: the field (a JSON pointer into data, or an attribute name) and what is
-// wrong with it.
-type FieldError = schemas.FieldError
-
-// fieldErrors extracts per-field errors from err: a *schemas.ValidationError, or anything with a
-// FieldPairs() [][2]string method (field, message), such as a downstream API's validation answer.
-func fieldErrors(err error) []FieldError {
-	var ve *schemas.ValidationError
-	if errors.As(err, &ve) {
-		return ve.Errors
-	}
-	var pairs interface{ FieldPairs() [][2]string }
-	if errors.As(err, &pairs) {
-		var out []FieldError
-		for _, p := range pairs.FieldPairs() {
-			out = append(out, FieldError{Field: p[0], Message: p[1]})
-		}
-		return out
-	}
-	return nil
-}
-
-// deadLetter publishes the dead letter (the original message whole, the reason and the failure) and terminates
-// the message. If the publish fails the message is delayed, never dropped.
-func (w *Worker) deadLetter(ctx context.Context, d *delivery, reason, message string, fields []FieldError, cause error) {
+// deadLetter publishes the dead letter (the original message, whole when it fits, the reason and the failure) on
+// ponte.dlq.<type of the subject's route, or unrouted> and terminates the message. If the publish fails the
+// message is delayed, never dropped.
+func (w *Worker) deadLetter(ctx context.Context, d *delivery, rej rejection) {
 	sctx, cancel := settleCtx(ctx)
 	defer cancel()
-	subjectType := d.typ
-	if d.ev != nil && d.typ != UnroutedType {
-		subjectType = d.ev.Type()
-	}
 	now := w.now().UTC()
-	dl := DeadLetter{
-		Reason:  reason,
-		Message: clients.MaskCPF(message),
-		Errors:  fields,
-		Original: Original{
-			Subject: d.msg.Subject(),
-			Headers: map[string][]string(d.msg.Headers()),
-			Data:    base64.StdEncoding.EncodeToString(d.msg.Data()),
-		},
-		Attempts:      1,
-		LastFailureAt: now,
-	}
-	if d.ev != nil {
-		dl.EventID, dl.EventType = d.ev.ID(), d.ev.Type()
-	}
-	if d.entry != nil {
-		if d.entry.rec.Attempts > 0 {
-			dl.Attempts = d.entry.rec.Attempts
-		}
-		if ff := d.entry.rec.FirstFailure; !ff.IsZero() {
-			dl.FirstFailureAt = ff
-		}
-	}
-	if dl.FirstFailureAt.IsZero() {
-		dl.FirstFailureAt = now
-	}
-	var se *clients.StatusError
-	if errors.As(cause, &se) {
-		dl.Target, dl.Operation, dl.Status, dl.Excerpt = se.Target, se.Operation, se.Status, se.Body
-	} else {
-		var te *clients.TransportError
-		if errors.As(cause, &te) {
-			dl.Target, dl.Operation = te.Target, te.Operation
-		}
-	}
-	ev := event.New()
-	seq := uint64(0)
-	if d.meta != nil {
-		seq = d.meta.Sequence.Stream
-	}
-	// The id (and Nats-Msg-Id) derives from the input event's id when it has one, and from the stream sequence,
-	// so that a redelivery of the same message publishes the same dead letter (deduplicated) while a later
-	// re-publication of the event gets its own.
-	if d.ev != nil {
-		ev.SetID(fmt.Sprintf("ponte-dlq-%s-%d", strings.TrimPrefix(LedgerKey(d.ev.Source(), d.ev.ID()), "ev."), seq))
-	} else {
-		ev.SetID(fmt.Sprintf("ponte-dlq-%s-%d", w.topo.InputStream, seq))
-	}
-	ev.SetSource(w.cfg.Source)
-	ev.SetType(subjectType + ".deadlettered")
-	ev.SetTime(now)
-	if d.ev != nil {
-		ev.SetSubject(d.ev.Subject())
-		ev.SetExtension("causationid", d.ev.ID())
-		if ug, ok := d.ev.Extensions()["ug"]; ok {
-			ev.SetExtension("ug", ug)
-		}
-	}
-	ev.SetDataSchema("https://ponte.dev/schemas/deadletter/v1.json")
-	if err := ev.SetData(event.ApplicationJSON, dl); err != nil {
-		w.retryLater(d, OutcomeError, time.Second, err)
+	ev, dl, err := w.deadLetterEvent(d, rej, now, w.deadLetterLimit())
+	if err != nil {
+		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("build dead letter: %w", err))
 		return
 	}
-	subject := DeadLetterPrefix + subjectToken(subjectType)
-	if err := w.publish(sctx, subject, &ev, ev.ID()); err != nil {
+	if err := w.publish(sctx, DeadLetterPrefix+d.typ, ev, ev.ID()); err != nil {
 		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("publish dead letter: %w", err))
 		return
 	}
-	w.metrics.deadLetters.WithLabelValues(d.typ, reason).Inc()
+	w.metrics.deadLetters.WithLabelValues(d.typ, rej.reason).Inc()
 	if d.entry != nil {
+		in := d.ref.ev
 		if err := w.ledger.update(sctx, d.entry, func(r *Record) {
-			r.EventID, r.Source, r.Type = d.ev.ID(), d.ev.Source(), d.ev.Type()
+			r.EventID, r.Source, r.Type = in.ID(), in.Source(), in.Type()
 			r.DeadLettered, r.Attempts, r.FirstFailure = now, 0, time.Time{}
 			r.Claim = nil
 		}); err != nil {
@@ -842,75 +928,18 @@ func (w *Worker) deadLetter(ctx context.Context, d *delivery, reason, message st
 		}
 	}
 	d.settled = OutcomeDeadLetter
-	if err := d.msg.TermWithReason(reason); err != nil {
+	if err := d.msg.TermWithReason(rej.reason); err != nil {
 		d.log.Warn("term failed; the redelivery will publish the same dead letter (deduplicated)", "err", err)
 	}
-	d.log.Warn("event dead-lettered", "reason", reason, "message", dl.Message, "target", dl.Target, "status", dl.Status)
-}
-
-// subjectToken makes s safe as the last tokens of a subject: no spaces or wildcards; "unrouted" if empty.
-func subjectToken(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r <= ' ' || r == '*' || r == '>' || r > 126 {
-			return '_'
-		}
-		return r
-	}, strings.Trim(s, "."))
-	if s == "" {
-		return UnroutedType
+	attrs := []any{"reason", rej.reason, "message", dl.Message}
+	if dl.Target != "" {
+		attrs = append(attrs, "target", dl.Target)
 	}
-	return s
-}
-
-// DeadLetter is the data of a <type>.deadlettered event.
-type DeadLetter struct {
-	EventID        string       `json:"eventId,omitempty"`
-	EventType      string       `json:"eventType,omitempty"`
-	Reason         string       `json:"reason"`
-	Message        string       `json:"message"`
-	Errors         []FieldError `json:"errors,omitempty"`
-	Target         string       `json:"target,omitempty"`
-	Operation      string       `json:"operation,omitempty"`
-	Status         int          `json:"status,omitempty"`
-	Excerpt        string       `json:"excerpt,omitempty"`
-	Attempts       int          `json:"attempts"`
-	FirstFailureAt time.Time    `json:"firstFailureAt,omitzero"`
-	LastFailureAt  time.Time    `json:"lastFailureAt,omitzero"`
-	Original       Original     `json:"original"`
-}
-
-// Original is the input message as it was received.
-type Original struct {
-	Subject string              `json:"subject"`
-	Headers map[string][]string `json:"headers"`
-	Data    string              `json:"data"` // base64
-}
-
-// Result is the data of a <type>.processed event.
-type Result struct {
-	EventID     string        `json:"eventId"`
-	EventType   string        `json:"eventType"`
-	Steps       []StepOutcome `json:"steps"`
-	CompletedAt time.Time     `json:"completedAt"`
-}
-
-func (w *Worker) resultEvent(in *event.Event, steps []StepOutcome, completed time.Time) (*event.Event, error) {
-	ev := event.New()
-	ev.SetID(resultMsgID(LedgerKey(in.Source(), in.ID())))
-	ev.SetSource(w.cfg.Source)
-	ev.SetType(in.Type() + ".processed")
-	ev.SetSubject(in.Subject())
-	ev.SetTime(completed)
-	ev.SetExtension("causationid", in.ID())
-	if ug, ok := in.Extensions()["ug"]; ok {
-		ev.SetExtension("ug", ug)
+	if dl.Operation != "" {
+		attrs = append(attrs, "operation", dl.Operation)
 	}
-	ev.SetDataSchema("https://ponte.dev/schemas/result/v1.json")
-	for i := range steps {
-		steps[i].At = time.Time{}
+	if dl.Status != 0 {
+		attrs = append(attrs, "status", dl.Status)
 	}
-	if err := ev.SetData(event.ApplicationJSON, Result{EventID: in.ID(), EventType: in.Type(), Steps: steps, CompletedAt: completed}); err != nil {
-		return nil, err
-	}
-	return &ev, nil
+	d.log.Warn("event dead-lettered", attrs...)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -186,7 +187,8 @@ func TestDuplicateAndRedeliveryMakeNoSecondCall(t *testing.T) {
 	if h.step1.Load() != 1 || h.step2.Load() != 2 {
 		t.Fatalf("after redelivery: step1 ran %d times, step2 %d; want 1 and 2", h.step1.Load(), h.step2.Load())
 	}
-	// The same CloudEvent published again (structured mode this time, no Nats-Msg-Id): no call, result republished.
+	// The same CloudEvent published again (structured mode this time, no Nats-Msg-Id): no call; the new message
+	// gets its own result, whose steps all say replayed.
 	m, _ := events.Encode("person.hired", ev, "")
 	e.publish(m)
 	waitFor(t, "duplicate outcome", func() bool {
@@ -195,14 +197,18 @@ func TestDuplicateAndRedeliveryMakeNoSecondCall(t *testing.T) {
 	if h.step1.Load() != 1 || h.step2.Load() != 2 {
 		t.Fatalf("duplicate made calls: step1 %d step2 %d", h.step1.Load(), h.step2.Load())
 	}
-	// The republished result carries the same Nats-Msg-Id, so the result stream holds it once.
-	if got := e.collect("PONTE_RESULTS", 1, time.Second); len(got) != 1 {
-		t.Fatalf("results = %d, want 1 (deduplicated)", len(got))
+	results := e.collect("PONTE_RESULTS", 2, 5*time.Second)
+	if len(results) != 2 {
+		t.Fatalf("results = %d, want one per message", len(results))
 	}
-	var data events.Result
-	_ = e.collect("PONTE_RESULTS", 1, time.Second)[0].DataAs(&data)
-	if data.Steps[0].Status != events.StatusReplayed || data.Steps[1].Status != events.StatusDone {
-		t.Fatalf("statuses = %+v", data.Steps)
+	var first, again events.Result
+	_ = results[0].DataAs(&first)
+	_ = results[1].DataAs(&again)
+	if first.Steps[0].Status != events.StatusReplayed || first.Steps[1].Status != events.StatusDone {
+		t.Errorf("first result's statuses = %+v, want a replayed by the redelivery, b done", first.Steps)
+	}
+	if again.Steps[0].Status != events.StatusReplayed || again.Steps[1].Status != events.StatusReplayed {
+		t.Errorf("second result's statuses = %+v, want both replayed", again.Steps)
 	}
 }
 
@@ -264,7 +270,7 @@ func TestInvalidInputBecomesDeadLetters(t *testing.T) {
 	if dl, ok := byReason["unknown_type:u1"]; !ok || !strings.Contains(dl.Message, "person.promoted") {
 		t.Errorf("unknown type: %+v", byReason)
 	}
-	if dl, ok := byReason["unknown_type:u2"]; !ok || !strings.Contains(dl.Message, "subject") {
+	if dl, ok := byReason["subject_mismatch:u2"]; !ok || !strings.Contains(dl.Message, "subject") {
 		t.Errorf("type/subject mismatch: %+v", dl)
 	}
 	if dl := byReason["schema_violation:s1"]; len(dl.Errors) != 2 || dl.Errors[0].Field != "/person/cpf" {
@@ -273,7 +279,7 @@ func TestInvalidInputBecomesDeadLetters(t *testing.T) {
 	if dl := byReason["schema_violation:c1"]; len(dl.Errors) != 2 || dl.Errors[0].Field != "subject" || dl.Errors[1].Field != "ug" {
 		t.Errorf("missing extension: %+v", dl.Errors)
 	}
-	if _, ok := byReason["too_large:"]; !ok {
+	if _, ok := byReason["too_large:big"]; !ok {
 		t.Errorf("too large: %v", byReason)
 	}
 	if calls.Load() != 0 {
@@ -411,5 +417,118 @@ func TestLongHandlerIsKeptAlive(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if n := e.metric("ponte_events_received_total", "type", "person.hired"); n != 1 {
 		t.Fatalf("the message was delivered %v times: the handler was not kept alive past ack wait", n)
+	}
+}
+
+// defaultServer starts a JetStream server with nats-server's defaults (max_payload 1 MiB), as production runs
+// them: a limit the tests of large messages must respect.
+func defaultServer(t *testing.T) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if nc.MaxPayload() != 1<<20 {
+		t.Fatalf("max_payload %d, want the default 1 MiB", nc.MaxPayload())
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+// TestLargeMessagesAtTheDefaultMaxPayload publishes messages close to the server's default max_payload: each ends
+// as exactly one dead letter that fits (the body left out, an excerpt and the stream sequence kept), instead of a
+// dead letter too large to publish and a message retried forever.
+func TestLargeMessagesAtTheDefaultMaxPayload(t *testing.T) {
+	_, js := defaultServer(t)
+	var calls atomic.Int32
+	h := events.HandlerFunc(func(context.Context, event.Event) error { calls.Add(1); return nil })
+	reg := prometheus.NewRegistry()
+	w, err := events.NewWorker(js, events.Topology{Manage: true}, events.Config{MaxMessageSize: 720 << 10},
+		[]events.Route{{Type: "person.hired", Handler: h}}, nil, events.Options{Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, "worker ready", w.Ready)
+	e := &env{t: t, js: js, reg: reg}
+
+	// 800 KiB: over the limit. Its body in base64 alone would exceed max_payload.
+	big := events.EncodeBinary("person.hired", newEvent("person.hired", "big-1", map[string]string{"x": strings.Repeat("z", 800<<10)}), "")
+	// 720 KiB, at the limit but not a CloudEvent, with 60 KiB of headers: whole, its dead letter does not fit.
+	odd := nats.NewMsg("person.hired")
+	odd.Data = []byte(strings.Repeat("a", 720<<10))
+	for i := range 15 {
+		odd.Header.Set(fmt.Sprintf("x-h%02d", i), strings.Repeat("h", 4<<10))
+	}
+	odd.Header.Set("ce-id", "odd-1")
+	e.publish(big)
+	e.publish(odd)
+
+	dls := e.collect("PONTE_DLQ", 2, 10*time.Second)
+	byID := map[string]events.DeadLetter{}
+	for _, ev := range dls {
+		var dl events.DeadLetter
+		if err := ev.DataAs(&dl); err != nil {
+			t.Fatal(err)
+		}
+		byID[dl.EventID] = dl
+	}
+	for _, tt := range []struct {
+		id, reason string
+		msg        *nats.Msg
+	}{{"big-1", events.ReasonTooLarge, big}, {"odd-1", events.ReasonNotCloudEvent, odd}} {
+		dl, ok := byID[tt.id]
+		if !ok {
+			t.Errorf("no dead letter for %s: %v", tt.id, byID)
+			continue
+		}
+		o := dl.Original
+		raw, _ := base64.StdEncoding.DecodeString(o.Excerpt)
+		if dl.Reason != tt.reason || o.Data != "" || !o.Truncated || len(raw) != events.ExcerptSize || o.Size != len(tt.msg.Data) ||
+			o.Stream != "PONTE_EVENTS" || o.Sequence == 0 {
+			t.Errorf("%s: reason %s, data %d chars, truncated %v, excerpt %d bytes, size %d, at %s/%d", tt.id, dl.Reason,
+				len(o.Data), o.Truncated, len(raw), o.Size, o.Stream, o.Sequence)
+		}
+	}
+	waitFor(t, "both messages settled", func() bool {
+		return e.metric("ponte_events_processed_total", "type", "person.hired", "outcome", events.OutcomeDeadLetter) == 2
+	})
+	if n := e.metric("ponte_events_processed_total", "type", "person.hired", "outcome", events.OutcomeError); n != 0 {
+		t.Errorf("%v settlements failed (a dead letter that did not fit)", n)
+	}
+	if calls.Load() != 0 {
+		t.Errorf("the handler ran %d times", calls.Load())
+	}
+}
+
+// TestMaxMessageSizeMustLeaveRoomForTheDeadLetter checks that a size limit whose dead letter cannot fit in the
+// server's max_payload stops the worker at start, naming the key and the largest value that fits.
+func TestMaxMessageSizeMustLeaveRoomForTheDeadLetter(t *testing.T) {
+	_, js := defaultServer(t)
+	h := events.HandlerFunc(func(context.Context, event.Event) error { return nil })
+	w, err := events.NewWorker(js, events.Topology{Manage: true}, events.Config{MaxMessageSize: 800 << 10},
+		[]events.Route{{Type: "person.hired", Handler: h}}, nil, events.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = w.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "worker.maxMessageSize: 819200 bytes") || !strings.Contains(err.Error(), "at most 737280") {
+		t.Fatalf("Run = %v, want an error naming worker.maxMessageSize and the largest value that fits", err)
 	}
 }

@@ -12,7 +12,9 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -55,14 +57,57 @@ func (d Deps) now() time.Time {
 // their breakers is open) and the CloudEvent extensions it requires.
 func Routes(d Deps) []events.Route {
 	person := []string{zeev.Target, senior.Target}
+	ug := []string{"ug"}
 	return []events.Route{
-		{Type: PersonHired, Handler: events.HandlerFunc(d.personHired), Targets: person},
-		{Type: PersonMoved, Handler: events.HandlerFunc(d.personMoved), Targets: person},
-		{Type: PersonTerminated, Handler: events.HandlerFunc(d.personTerminated), Targets: person},
-		{Type: ContractSigned, Handler: events.HandlerFunc(d.contractSigned), Extensions: []string{"ug"}},
-		{Type: ContractAmended, Handler: events.HandlerFunc(d.contractAmended), Extensions: []string{"ug"}},
-		{Type: ContractCancelled, Handler: events.HandlerFunc(d.contractCancelled), Extensions: []string{"ug"}},
+		{Type: PersonHired, Handler: events.HandlerFunc(d.personHired), Targets: person, EntityKey: personKey},
+		{Type: PersonMoved, Handler: events.HandlerFunc(d.personMoved), Targets: person, EntityKey: personKey},
+		{Type: PersonTerminated, Handler: events.HandlerFunc(d.personTerminated), Targets: person, EntityKey: personKey},
+		{Type: ContractSigned, Handler: d.contract(d.contractSigned), Extensions: ug, EntityKey: contractKey},
+		{Type: ContractAmended, Handler: d.contract(d.contractAmended), Extensions: ug, EntityKey: contractKey},
+		{Type: ContractCancelled, Handler: d.contract(d.contractCancelled), Extensions: ug, EntityKey: contractKey},
 	}
+}
+
+// personKey is the entity key of a person event: the person's id.
+func personKey(ev event.Event) (string, string) {
+	var data struct {
+		Person struct {
+			ID string `json:"id"`
+		} `json:"person"`
+	}
+	_ = json.Unmarshal(ev.Data(), &data)
+	return data.Person.ID, "data.person.id"
+}
+
+// contractKey is the entity key of a contract event: <ug>/<numero>/<ano>.
+func contractKey(ev event.Event) (string, string) {
+	var data contractData
+	_ = json.Unmarshal(ev.Data(), &data)
+	ug, _ := ev.Extensions()["ug"].(string)
+	return ContractKey(ug, data.Contrato.Numero, data.Contrato.Ano), "<ug>/<numero>/<ano>: the ug extension, data.contrato.numero and data.contrato.ano"
+}
+
+// ContractKey returns the entity key of a contract, the subject of its events: "<ug>/<numero>/<ano>", e.g.
+// "001001/12/2026/2026" (the número may itself hold "/").
+func ContractKey(ug, numero string, ano int) string {
+	return fmt.Sprintf("%s/%s/%d", ug, numero, ano)
+}
+
+// contract wraps a contract handler: a UG that ponte's configuration has no CidadES key for is a configuration
+// error (config_error: replay the event once the key is configured), not a refusal by CidadES.
+func (d Deps) contract(h events.HandlerFunc) events.Handler {
+	return events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		err := h(ctx, ev)
+		if errors.Is(err, cidades.ErrUnknownUG) {
+			ug, _ := ev.Extensions()["ug"].(string)
+			return &events.ConfigError{
+				Target: cidades.Target, Key: "cidades.ugs." + ug, Fields: []string{"ug"},
+				Message: fmt.Sprintf("UG %q has no CidadES key in ponte's configuration: add it under cidades.ugs.%s, then publish this event again", ug, ug),
+				Err:     err,
+			}
+		}
+		return err
+	})
 }
 
 // EventError is a problem with the event itself that no retry can fix. It names the fields involved (JSON

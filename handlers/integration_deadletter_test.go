@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"cmp"
 	"encoding/base64"
 	"reflect"
 	"strings"
@@ -18,12 +19,19 @@ import (
 	"github.com/ponte-dev/ponte/schemas"
 )
 
-// TestInvalidEventsBecomeDeadLetters publishes one invalid message of each kind and checks that each becomes a
-// dead letter with the reason, every error, the original bytes and headers, and that no request reached any
-// simulator.
+// TestInvalidEventsBecomeDeadLetters publishes one invalid message of each kind and checks that each becomes
+// exactly one dead letter on the documented subject, with the documented reason, the event id wherever one was
+// readable, a message that explains every problem and errors that name each field, the original message, and
+// that no request reached any simulator.
 func TestInvalidEventsBecomeDeadLetters(t *testing.T) {
 	e := startEnv(t, envOptions{cfg: events.Config{MaxMessageSize: 4096}})
 	binary := func(ev *event.Event) *nats.Msg { return events.EncodeBinary(ev.Type(), ev, "") }
+	with := func(m *nats.Msg, kv ...string) *nats.Msg {
+		for i := 0; i+1 < len(kv); i += 2 {
+			m.Header.Set(kv[i], kv[i+1])
+		}
+		return m
+	}
 
 	notCE := nats.NewMsg(handlers.PersonHired)
 	notCE.Data = []byte("name;cpf\nDaniela;048.315.726-08\n")
@@ -32,6 +40,7 @@ func TestInvalidEventsBecomeDeadLetters(t *testing.T) {
 	promoted := binary(inputEvent("person.promoted", "promoted-1", "E-0131", `{"person": {"id": "E-0131"}}`))
 
 	onWrongSubject := events.EncodeBinary(handlers.PersonHired, inputEvent(handlers.PersonMoved, "moved-on-hired", "E-0131", `{}`), "")
+	hiredOnOtherSubject := events.EncodeBinary("person.promoted", inputEvent(handlers.PersonHired, "hired-on-promoted", "E-0131", hiredDaniela), "")
 
 	// Three violations: a CPF with a wrong check digit, no e-mail, a hire date without UTC offset.
 	badData := binary(inputEvent(handlers.PersonHired, "hired-bad", "E-0131", `{
@@ -47,28 +56,47 @@ func TestInvalidEventsBecomeDeadLetters(t *testing.T) {
 	big := binary(inputEvent(handlers.PersonHired, "hired-big", "E-0131",
 		`{"person": {"id": "E-0131", "name": "`+strings.Repeat("x", 5000)+`"}}`))
 
+	specV03 := with(binary(inputEvent(handlers.PersonHired, "hired-v03", "E-0131", hiredDaniela)), "ce-specversion", "0.3")
+	specV20 := with(binary(inputEvent(handlers.PersonHired, "hired-v20", "E-0131", hiredDaniela)), "ce-specversion", "2.0")
+	badTime := with(binary(inputEvent(handlers.PersonHired, "hired-bad-time", "E-0131", hiredDaniela)), "ce-time", "20/11/2026 14:03")
+	textPlain := with(binary(inputEvent(handlers.PersonHired, "hired-text", "E-0131", hiredDaniela)), "content-type", "text/plain")
+	notUTF8 := binary(inputEvent(handlers.PersonHired, "hired-latin1", "E-0131",
+		strings.Replace(hiredDaniela, `"Daniela Prado Vieira"`, "\"Daniela \xff\xfe Vieira\"", 1)))
+	wrongSubject := binary(inputEvent(handlers.PersonHired, "hired-wrong-subject", "E-9999", hiredDaniela))
+	contractWrongSubject := binary(contractEvent(handlers.ContractSigned, "signed-wrong-subject", "001001", "13/2026", 2026, signed12))
+
 	tests := []struct {
 		name    string
 		msg     *nats.Msg
 		reason  string
+		subject string // where the dead letter is published
 		eventID string
 		fields  []string // the errors' fields, in order
 		message string   // a substring of the dead letter's message
 	}{
-		{"not a CloudEvent", notCE, events.ReasonNotCloudEvent, "", nil, "not a valid CloudEvent"},
-		{"unknown type", promoted, events.ReasonUnknownType, "promoted-1", nil, `unknown event type "person.promoted"`},
-		{"type on another type's subject", onWrongSubject, events.ReasonUnknownType, "moved-on-hired", nil, `published on subject "person.hired"`},
-		{"schema violation", badData, events.ReasonSchemaViolation, "hired-bad", []string{"/hireDate", "/person", "/person/cpf"}, "3 validation error(s)"},
-		{"contract without ug", noUG, events.ReasonSchemaViolation, "signed-no-ug", []string{"ug"}, "1 validation error(s)"},
-		{"too large", big, events.ReasonTooLarge, "", nil, "the limit is 4096"},
+		{"not a CloudEvent", notCE, events.ReasonNotCloudEvent, "ponte.dlq.person.hired", "", []string{"specversion"}, "no header ce-specversion"},
+		{"specversion 0.3", specV03, events.ReasonNotCloudEvent, "ponte.dlq.person.hired", "hired-v03", []string{"specversion"}, `specversion "0.3" is not supported`},
+		{"specversion 2.0", specV20, events.ReasonNotCloudEvent, "ponte.dlq.person.hired", "hired-v20", []string{"specversion"}, `specversion "2.0" is not supported`},
+		{"bad ce-time", badTime, events.ReasonNotCloudEvent, "ponte.dlq.person.hired", "hired-bad-time", []string{"time"}, `"20/11/2026 14:03" is not an RFC 3339 time`},
+		{"unknown type", promoted, events.ReasonUnknownType, "ponte.dlq.unrouted", "promoted-1", nil, `unknown event type "person.promoted"`},
+		{"type on another type's subject", onWrongSubject, events.ReasonSubjectMismatch, "ponte.dlq.person.hired", "moved-on-hired", nil, `published on subject "person.hired"`},
+		{"known type on an unrouted subject", hiredOnOtherSubject, events.ReasonSubjectMismatch, "ponte.dlq.unrouted", "hired-on-promoted", nil, `must be published on subject "person.hired"`},
+		{"schema violation", badData, events.ReasonSchemaViolation, "ponte.dlq.person.hired", "hired-bad", []string{"/hireDate", "/person", "/person/cpf"}, `/person: missing property "email"; /person/cpf: not a valid cpf`},
+		{"contract without ug", noUG, events.ReasonSchemaViolation, "ponte.dlq.contract.signed", "signed-no-ug", []string{"ug"}, `CloudEvent extension "ug"`},
+		{"data not JSON by its content type", textPlain, events.ReasonSchemaViolation, "ponte.dlq.person.hired", "hired-text", []string{"datacontenttype"}, `"text/plain"`},
+		{"data not UTF-8", notUTF8, events.ReasonSchemaViolation, "ponte.dlq.person.hired", "hired-latin1", []string{"/person/name"}, "not valid UTF-8"},
+		{"subject not the person id", wrongSubject, events.ReasonSchemaViolation, "ponte.dlq.person.hired", "hired-wrong-subject", []string{"subject"}, `"E-9999" is not the entity key`},
+		{"subject not the contract key", contractWrongSubject, events.ReasonSchemaViolation, "ponte.dlq.contract.signed", "signed-wrong-subject", []string{"subject"}, `want "001001/12/2026/2026"`},
+		{"too large", big, events.ReasonTooLarge, "ponte.dlq.person.hired", "hired-big", nil, "the limit is 4096"},
 	}
 	for _, tt := range tests {
 		e.publish(tt.msg)
 	}
 	waitFor(t, 10*time.Second, "a dead letter for each message", func() bool { return len(e.outputs("PONTE_DLQ")) >= len(tests) })
+	time.Sleep(300 * time.Millisecond) // and no more: a second dead letter for one of them would show up by now
 	dls := e.outputs("PONTE_DLQ")
 	if len(dls) != len(tests) {
-		t.Fatalf("dead letters: %d, want %d", len(dls), len(tests))
+		t.Errorf("dead letters: %d, want %d", len(dls), len(tests))
 	}
 	catalog, err := schemas.New()
 	if err != nil {
@@ -96,8 +124,14 @@ func TestInvalidEventsBecomeDeadLetters(t *testing.T) {
 			if err := o.ev.DataAs(&dl); err != nil {
 				t.Fatal(err)
 			}
+			if o.msg.Subject() != tt.subject {
+				t.Errorf("published on %s, want %s", o.msg.Subject(), tt.subject)
+			}
 			if !strings.Contains(dl.Message, tt.message) {
 				t.Errorf("message = %q, want it to contain %q", dl.Message, tt.message)
+			}
+			if strings.ContainsAny(dl.Message, "\r\n") || strings.Contains(dl.Message, "validation error(s)") {
+				t.Errorf("message = %q: want the whole explanation on one line", dl.Message)
 			}
 			var fields []string
 			for _, fe := range dl.Errors {
@@ -105,13 +139,27 @@ func TestInvalidEventsBecomeDeadLetters(t *testing.T) {
 				if fe.Message == "" {
 					t.Errorf("error on %q has no message", fe.Field)
 				}
+				if !strings.Contains(dl.Message, fe.Message) {
+					t.Errorf("message %q leaves out the error %q", dl.Message, fe.Message)
+				}
 			}
 			if !reflect.DeepEqual(fields, tt.fields) {
 				t.Errorf("error fields = %q, want %q (errors %+v)", fields, tt.fields, dl.Errors)
 			}
-			raw, err := base64.StdEncoding.DecodeString(dl.Original.Data)
-			if err != nil || string(raw) != string(tt.msg.Data) {
-				t.Errorf("original data = %q (%v), want the published bytes %q", raw, err, tt.msg.Data)
+			if tt.reason != events.ReasonTooLarge {
+				raw, err := base64.StdEncoding.DecodeString(dl.Original.Data)
+				if err != nil || string(raw) != string(tt.msg.Data) {
+					t.Errorf("original data = %q (%v), want the published bytes %q", raw, err, tt.msg.Data)
+				}
+			} else {
+				// Too large to carry: an excerpt, and where the message is.
+				raw, err := base64.StdEncoding.DecodeString(dl.Original.Excerpt)
+				if dl.Original.Data != "" || err != nil || len(raw) != events.ExcerptSize || !strings.HasPrefix(string(tt.msg.Data), string(raw)) || !dl.Original.Truncated {
+					t.Errorf("original data %d chars, excerpt %q (%v), truncated %v: want no data and the first %d bytes", len(dl.Original.Data), raw, err, dl.Original.Truncated, events.ExcerptSize)
+				}
+			}
+			if dl.Original.Size != len(tt.msg.Data) || dl.Original.Stream != "PONTE_EVENTS" || dl.Original.Sequence == 0 {
+				t.Errorf("original size %d stream %q sequence %d: want %d, PONTE_EVENTS and the input's sequence", dl.Original.Size, dl.Original.Stream, dl.Original.Sequence, len(tt.msg.Data))
 			}
 			if dl.Original.Subject != tt.msg.Subject {
 				t.Errorf("original subject = %q, want %q", dl.Original.Subject, tt.msg.Subject)
@@ -122,8 +170,11 @@ func TestInvalidEventsBecomeDeadLetters(t *testing.T) {
 			if dl.Target != "" || dl.Status != 0 || dl.Attempts != 1 {
 				t.Errorf("target %q status %d attempts %d: want none, none, 1", dl.Target, dl.Status, dl.Attempts)
 			}
-			if tt.eventID != "" && (o.ev.Extensions()["causationid"] != tt.eventID || !strings.HasSuffix(o.ev.Type(), ".deadlettered")) {
-				t.Errorf("dead letter attributes: %s", o.ev)
+			if got := o.ev.Extensions()["causationid"]; tt.eventID != "" && got != tt.eventID || tt.eventID == "" && got != nil {
+				t.Errorf("causationid = %v, want %q", got, tt.eventID)
+			}
+			if !strings.HasSuffix(o.ev.Type(), ".deadlettered") || strings.TrimPrefix(o.msg.Subject(), "ponte.dlq.")+".deadlettered" != o.ev.Type() {
+				t.Errorf("dead letter type %q on subject %s", o.ev.Type(), o.msg.Subject())
 			}
 		})
 	}
@@ -157,8 +208,9 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-// TestPermanentErrorsBecomeDeadLetters checks that a problem no retry can fix is dead-lettered at once, with the
-// target, operation, HTTP status and response excerpt of a downstream refusal, or the event's fields at fault.
+// TestPermanentErrorsBecomeDeadLetters checks that a problem no retry can fix is dead-lettered at once: a
+// downstream refusal as permanent_error with its target, operation, HTTP status and response excerpt, a gap in
+// ponte's own configuration as config_error naming the key to fix, each with the event's fields at fault.
 func TestPermanentErrorsBecomeDeadLetters(t *testing.T) {
 	readOnly001001 := map[string]cidades.UGConfig{
 		"001001": {ClientID: cidadessim.DefaultClientID001001RO, ClientSecret: clients.SecretValue(cidadessim.DefaultClientSecret001001RO)},
@@ -167,10 +219,12 @@ func TestPermanentErrorsBecomeDeadLetters(t *testing.T) {
 		name      string
 		ugs       map[string]cidades.UGConfig
 		ev        *event.Event
+		reason    string // default permanent_error
 		target    string
 		operation string
 		status    int
 		excerpt   string
+		message   string      // a substring of the message
 		errors    [][2]string // field, a substring of the message
 		zeev      []call
 		senior    []call
@@ -212,12 +266,26 @@ func TestPermanentErrorsBecomeDeadLetters(t *testing.T) {
 			name: "no access profile",
 			ev: inputEvent(handlers.PersonHired, "hired-no-profile", "E-0131", strings.Replace(
 				strings.Replace(hiredDaniela, `"TI"`, `"MARKETING"`, 1), `"ANALISTA"`, `"ESTAGIARIO"`, 1)),
-			errors: [][2]string{{"/orgUnit", `no access profile for orgUnit "MARKETING" and position "ESTAGIARIO"`}, {"/position", "no access profile"}},
+			reason:  events.ReasonConfig,
+			message: "(profiles)",
+			errors:  [][2]string{{"/orgUnit", `no access profile for orgUnit "MARKETING" and position "ESTAGIARIO"`}, {"/position", "no access profile"}},
+		},
+		{
+			// UG 500100 exists at CidadES but ponte has no key for it: nothing is called.
+			name:      "UG without a key",
+			ev:        contractEvent(handlers.ContractSigned, "signed-unknown-ug", "500100", "12/2026", 2026, signed12),
+			reason:    events.ReasonConfig,
+			target:    "cidades",
+			operation: "create_contratacao",
+			message:   "cidades.ugs.500100",
+			errors:    [][2]string{{"ug", `UG "500100" has no CidadES key`}},
 		},
 		{
 			// Senior knows neither the CPF nor the registry: the Zeev user is created (a replay after the
 			// person is registered in Senior replays it), then the event is dead-lettered naming both fields.
-			name: "person unknown to Senior",
+			name:      "person unknown to Senior",
+			target:    "senior",
+			operation: "find_person",
 			ev: inputEvent(handlers.PersonHired, "hired-unknown", "E-0999", `{
 				"person": {"id": "E-0999", "name": "Pessoa Desconhecida", "username": "pessoa.desconhecida",
 				           "email": "pessoa.desconhecida@ponte.dev", "cpf": "123.456.789-09", "registry": "000999"},
@@ -242,8 +310,15 @@ func TestPermanentErrorsBecomeDeadLetters(t *testing.T) {
 			e := startEnv(t, envOptions{ugs: tt.ugs})
 			e.publishBinary(tt.ev)
 			dl := e.waitDeadLetter(tt.ev.ID())
-			if dl.Reason != events.ReasonPermanent || dl.Attempts != 1 || dl.EventID != tt.ev.ID() {
-				t.Errorf("reason %q attempts %d event %q: want %q, 1, %q", dl.Reason, dl.Attempts, dl.EventID, events.ReasonPermanent, tt.ev.ID())
+			reason := cmp.Or(tt.reason, events.ReasonPermanent)
+			if dl.Reason != reason || dl.Attempts != 1 || dl.EventID != tt.ev.ID() {
+				t.Errorf("reason %q attempts %d event %q: want %q, 1, %q", dl.Reason, dl.Attempts, dl.EventID, reason, tt.ev.ID())
+			}
+			if reason == events.ReasonPermanent && (dl.Target == "" || dl.Operation == "") {
+				t.Errorf("a permanent error without target (%q) or operation (%q)", dl.Target, dl.Operation)
+			}
+			if !strings.Contains(dl.Message, tt.message) || strings.ContainsAny(dl.Message, "\n\r") {
+				t.Errorf("message %q: want one line with %q", dl.Message, tt.message)
 			}
 			if dl.Target != tt.target || dl.Operation != tt.operation || dl.Status != tt.status || !strings.Contains(dl.Excerpt, tt.excerpt) {
 				t.Errorf("target %q operation %q status %d excerpt %q: want %q %q %d and an excerpt with %q",

@@ -2,7 +2,11 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,7 +89,8 @@ func TestRedeliveryMakesNoSecondWrite(t *testing.T) {
 }
 
 // TestDuplicatePublishMakesNoSecondWrite publishes the same CloudEvent twice and checks that the second copy
-// makes no call at all and that the event has one result.
+// makes no call at all: a second message gets a result of its own that says "replayed", a copy JetStream
+// deduplicates (same Nats-Msg-Id) gets nothing more.
 func TestDuplicatePublishMakesNoSecondWrite(t *testing.T) {
 	t.Run("binary then structured", func(t *testing.T) {
 		t.Parallel()
@@ -124,19 +129,29 @@ func TestDuplicatePublishMakesNoSecondWrite(t *testing.T) {
 			[4]any{40, 3, "2026-12-01T08:00:00-03:00", ""},
 			[4]any{41, 4, "2026-12-01T08:00:00-03:00", ""})
 
-		// The result was republished with the same Nats-Msg-Id: the result stream holds it once.
+		// The copy is a message of its own: it gets its own result, which says that every step was replayed.
 		results := forEvent(e.outputs("PONTE_RESULTS"), ev.ID())
-		if len(results) != 1 {
-			t.Fatalf("results for the event: %d, want 1", len(results))
+		if len(results) != 2 {
+			t.Fatalf("results for the event: %d, want one per message", len(results))
 		}
-		wantID := "ponte-result-" + strings.TrimPrefix(events.LedgerKey(ev.Source(), ev.ID()), "ev.")
-		if got := results[0].msg.Headers().Get(nats.MsgIdHdr); got != wantID {
-			t.Errorf("result Nats-Msg-Id = %q, want %q", got, wantID)
+		key := strings.TrimPrefix(events.LedgerKey(ev.Source(), ev.ID()), "ev.")
+		for i, want := range []string{"ponte-result-" + key, fmt.Sprintf("ponte-result-%s-%d", key, 2)} {
+			if got := results[i].msg.Headers().Get(nats.MsgIdHdr); got != want {
+				t.Errorf("result %d Nats-Msg-Id = %q, want %q", i, got, want)
+			}
 		}
 		var again events.Result
-		if err := results[0].ev.DataAs(&again); err != nil || !reflect.DeepEqual(again, first) {
-			t.Errorf("result = %+v (%v), want the first one %+v", again, err, first)
+		if err := results[1].ev.DataAs(&again); err != nil {
+			t.Fatal(err)
 		}
+		replayed := slices.Clone(first.Steps)
+		for i := range replayed {
+			replayed[i].Status = events.StatusReplayed
+		}
+		if again.EventID != first.EventID || !again.CompletedAt.Equal(first.CompletedAt) {
+			t.Errorf("replayed result = %+v, want the first one's event and completion time %+v", again, first)
+		}
+		assertSteps(t, again.Steps, replayed)
 		if n := e.inputCount(); n != 2 {
 			t.Errorf("input stream holds %d messages, want both copies", n)
 		}
@@ -225,5 +240,59 @@ func TestConcurrentDuplicatesMakeNoSecondWrite(t *testing.T) {
 	}
 	if links := e.seniorSim.PersonLinks(131); len(links) != 2 {
 		t.Errorf("senior links of person 131: %+v, want one per role", links)
+	}
+}
+
+// TestSameIDWithOtherDataIsAConflict publishes an event, then another event under the same source and id: the
+// second is not answered with the first one's result but dead-lettered as id_conflict, naming the first event's
+// time, and calls nothing. The same event re-serialised (keys in another order, other spacing, 150000 written
+// 150000.0) is the same event.
+func TestSameIDWithOtherDataIsAConflict(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	first := contractEvent(handlers.ContractSigned, "signed-reused-id", "001001", "12/2026", 2026, signed12)
+	e.publishBinary(first)
+	e.waitResult(first.ID())
+	e.clearLogs()
+
+	// The same contract, re-serialised by its publisher: same event.
+	var v map[string]any
+	if err := json.Unmarshal(first.Data(), &v); err != nil {
+		t.Fatal(err)
+	}
+	reserialised, _ := json.MarshalIndent(v, "", "    ")
+	reserialised = []byte(strings.Replace(string(reserialised), "150000", "150000.0", 1))
+	same := contractEvent(handlers.ContractSigned, first.ID(), "001001", "12/2026", 2026, string(reserialised))
+	same.SetTime(first.Time().Add(time.Hour)) // a retry publishes at another time: still the same event
+	e.publish(events.EncodeBinary(same.Type(), same, ""))
+	waitFor(t, 10*time.Second, "the re-publication to be answered", func() bool {
+		return len(forEvent(e.outputs("PONTE_RESULTS"), first.ID())) == 2
+	})
+
+	// Another contract under the same id.
+	other := contractEvent(handlers.ContractSigned, first.ID(), "001001", "13/2026", 2026, strings.Replace(signed12, "12/2026", "13/2026", 1))
+	other.SetTime(first.Time().Add(24 * time.Hour))
+	e.publishBinary(other)
+	dl := e.waitDeadLetter(first.ID())
+	if dl.Reason != events.ReasonIDConflict {
+		t.Fatalf("reason %q, want %q: %+v", dl.Reason, events.ReasonIDConflict, dl)
+	}
+	for _, want := range []string{`event id "signed-reused-id"`, first.Time().Format(time.RFC3339Nano), "new id"} {
+		if !strings.Contains(dl.Message, want) {
+			t.Errorf("message %q does not say %q", dl.Message, want)
+		}
+	}
+	raw, _ := base64.StdEncoding.DecodeString(dl.Original.Data)
+	if string(raw) != string(other.Data()) {
+		t.Errorf("the dead letter carries %s, want the conflicting event's data", raw)
+	}
+	e.waitSettled(handlers.ContractSigned)
+	assertCalls(t, "cidades", e.cidSim.Faults().Requests(), nil)
+	if n := len(forEvent(e.outputs("PONTE_RESULTS"), first.ID())); n != 2 {
+		t.Errorf("results for the id: %d, want the first event's and its re-publication's", n)
+	}
+	for _, c := range e.cidSim.Contratacoes("001001") {
+		if c.NumeroContrato == "13/2026" {
+			t.Errorf("the conflicting contract was registered: %+v", c)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/ponte-dev/ponte/events"
 )
 
 // Profile maps an org unit and position, as HR systems know them, to the access a person gets downstream. A
@@ -145,8 +147,8 @@ func (d Deps) resolveAccess(orgUnit, position string, z *zeevOverride, s *senior
 		a.seniorRoles, explicit = s.RoleIDs, true
 	}
 	if !found && !explicit {
-		return a, eventErrorf([]string{"/orgUnit", "/position"},
-			"no access profile for orgUnit %q and position %q, and the event sets neither zeev.positions nor senior.roleIds: add a profile to the configuration or send the access explicitly", orgUnit, position)
+		return a, &events.ConfigError{Key: "profiles", Fields: []string{"/orgUnit", "/position"}, Message: fmt.Sprintf(
+			"no access profile for orgUnit %q and position %q, and the event sets neither zeev.positions nor senior.roleIds: add a profile to the configuration (profiles) and publish this event again, or send the access explicitly", orgUnit, position)}
 	}
 	if a.license == "" {
 		a.license = "actor"

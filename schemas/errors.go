@@ -36,7 +36,8 @@ type FieldError struct {
 	// Field says where the problem is. It is a JSON pointer into the data, "" for the data as a whole; for a
 	// missing or unknown property it points at the object that should (or should not) hold it, so it always
 	// resolves in the data. For a problem with a CloudEvent attribute rather than the data it is the attribute's
-	// name, e.g. "dataschema" (a name never starts with "/").
+	// name, e.g. "dataschema", and for a NATS header that carries no attribute the header's name, e.g.
+	// "content-type" (a name never starts with "/").
 	Field string `json:"field"`
 	// Message is a short English sentence naming the problem, e.g. `missing property "email"`. Messages never
 	// quote values of personal data (CPF, CNPJ, e-mail, username), so the error can be logged as it is.

@@ -178,7 +178,7 @@ func TestValidVariants(t *testing.T) {
 func TestInvalidExamples(t *testing.T) {
 	c := newCatalog(t)
 	const (
-		cpfMessage  = "not a valid cpf: want 11 digits, optionally punctuated as 123.456.789-09, with valid check digits"
+		cpfMessage  = "not a valid cpf: want 11 digits, optionally punctuated as ddd.ddd.ddd-dd, with valid check digits"
 		docMessage  = "not a valid cpf-or-cnpj: want a CPF (11 digits) or a CNPJ (14 digits) with valid check digits"
 		dateMessage = " is not a valid date: want a calendar date as YYYY-MM-DD, e.g. 2026-12-01"
 	)
@@ -338,7 +338,7 @@ func TestEveryViolationIsReported(t *testing.T) {
 		{"/orgUnit", "too short: want at least 1 character, got 0"},
 		{"/person", `missing property "email"`},
 		{"/person", `unknown property "nickname"`},
-		{"/person/cpf", "not a valid cpf: want 11 digits, optionally punctuated as 123.456.789-09, with valid check digits"},
+		{"/person/cpf", "not a valid cpf: want 11 digits, optionally punctuated as ddd.ddd.ddd-dd, with valid check digits"},
 		{"/person/username", "too short: want at least 3 characters, got 1"},
 		{"/senior/roleIds", "items 0 and 1 are equal; items must be unique"},
 		{"/zeev/licenseType", `must be one of "actor", "requester"`},
@@ -424,5 +424,23 @@ func TestDeadLetterExampleMatchesValidation(t *testing.T) {
 	}
 	if verr.Error() != dl.Message {
 		t.Errorf("message:\n%s\nValidate reports:\n%s", dl.Message, verr.Error())
+	}
+}
+
+// TestExampleDataIsTheCatalogue checks that the data files users publish from (examples/data, shown in the README)
+// are the catalogue's examples, so that they cannot drift from docs/events.md.
+func TestExampleDataIsTheCatalogue(t *testing.T) {
+	files, err := filepath.Glob("../examples/data/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("examples/data: %v (%d files)", err, len(files))
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameJSON(t, b, readValid(t, filepath.Base(f))) {
+			t.Errorf("%s differs from testdata/valid/%s", f, filepath.Base(f))
+		}
 	}
 }

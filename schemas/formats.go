@@ -16,7 +16,7 @@ func formats() []*jsonschema.Format {
 	return []*jsonschema.Format{
 		{Name: "cpf", Validate: stringFormat(func(s string) error {
 			if !ValidCPF(s) {
-				return errors.New("want 11 digits, optionally punctuated as 123.456.789-09, with valid check digits")
+				return errors.New("want 11 digits, optionally punctuated as ddd.ddd.ddd-dd, with valid check digits")
 			}
 			return nil
 		})},
