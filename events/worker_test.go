@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -530,5 +531,86 @@ func TestMaxMessageSizeMustLeaveRoomForTheDeadLetter(t *testing.T) {
 	err = w.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "worker.maxMessageSize: 819200 bytes") || !strings.Contains(err.Error(), "at most 737280") {
 		t.Fatalf("Run = %v, want an error naming worker.maxMessageSize and the largest value that fits", err)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the worker's goroutines and the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) lines() []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(l.b.String()), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestDeadLetterLogLine checks the log line of a dead letter: it carries the event id even when the envelope does
+// not decode, and no empty target or status for an event that never met a target; on stop one line says why and
+// how many events are in flight.
+func TestDeadLetterLogLine(t *testing.T) {
+	_, js := eventstest.JetStream(t)
+	var logs lockedBuffer
+	h := events.HandlerFunc(func(context.Context, event.Event) error { return nil })
+	w, err := events.NewWorker(js, events.Topology{Manage: true}, events.Config{}, []events.Route{{Type: "person.hired", Handler: h}}, nil,
+		events.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	waitFor(t, "worker ready", w.Ready)
+	e := &env{t: t, js: js}
+	m := events.EncodeBinary("person.hired", newEvent("person.hired", "bad-time-1", map[string]string{}), "")
+	m.Header.Set("ce-time", "yesterday")
+	e.publish(m)
+	e.collect("PONTE_DLQ", 1, 10*time.Second)
+
+	var line map[string]any
+	waitFor(t, "the dead-letter log line", func() bool {
+		for _, l := range logs.lines() {
+			if l["msg"] == "event dead-lettered" {
+				line = l
+				return true
+			}
+		}
+		return false
+	})
+	if line["event_id"] != "bad-time-1" || line["reason"] != events.ReasonNotCloudEvent {
+		t.Errorf("log line %v: want event_id bad-time-1 and reason not_cloudevent", line)
+	}
+	for _, k := range []string{"target", "operation", "status"} {
+		if _, ok := line[k]; ok {
+			t.Errorf("log line has %s = %v for an event that met no target", k, line[k])
+		}
+	}
+
+	cancel(errors.New("received signal terminated"))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var stop map[string]any
+	for _, l := range logs.lines() {
+		if strings.HasPrefix(fmt.Sprint(l["msg"]), "stopping") {
+			stop = l
+		}
+	}
+	if stop == nil || stop["cause"] != "received signal terminated" || stop["in_flight"] != float64(0) {
+		t.Errorf("stop line %v: want the cause and the number of events in flight", stop)
 	}
 }
