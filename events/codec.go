@@ -17,6 +17,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
+
+	"github.com/ponte-dev/ponte/schemas"
 )
 
 // ContentTypeStructured is the content type of a structured-mode CloudEvent.
@@ -42,27 +44,11 @@ type DecodeError struct {
 
 // Error returns "not a valid CloudEvent: " and every problem, "field: message", joined by "; ".
 func (e *DecodeError) Error() string {
-	return "not a valid CloudEvent: " + joinFieldErrors(e.Errors)
+	return "not a valid CloudEvent: " + schemas.JoinFieldErrors(e.Errors)
 }
 
 // Permanent always reports true.
 func (e *DecodeError) Permanent() bool { return true }
-
-// joinFieldErrors renders errors as "field: message; field: message" (no prefix for an empty field).
-func joinFieldErrors(errs []FieldError) string {
-	var b strings.Builder
-	for i, fe := range errs {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		if fe.Field != "" {
-			b.WriteString(fe.Field)
-			b.WriteString(": ")
-		}
-		b.WriteString(fe.Message)
-	}
-	return b.String()
-}
 
 // Decode reads a CloudEvent from a NATS message with the CloudEvents SDK's NATS protocol binding, in either mode:
 //

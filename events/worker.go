@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ponte-dev/ponte/clients"
+	"github.com/ponte-dev/ponte/schemas"
 )
 
 // Config tunes a Worker. Zero fields take the documented defaults.
@@ -621,7 +622,7 @@ func (w *Worker) admit(subject string, h nats.Header, data []byte, route *Route)
 			"event type %q published on subject %q: the subject must equal the type", ev.Type(), subject)}
 	}
 	if errs := w.violations(ev, route); len(errs) > 0 {
-		return ref, &rejection{reason: ReasonSchemaViolation, message: ev.Type() + ": " + joinFieldErrors(errs), errors: errs}
+		return ref, &rejection{reason: ReasonSchemaViolation, message: ev.Type() + ": " + schemas.JoinFieldErrors(errs), errors: errs}
 	}
 	return ref, nil
 }

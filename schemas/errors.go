@@ -47,10 +47,14 @@ type FieldError struct {
 // Error returns the type followed by every violation, "Field: Message", joined by "; ". A violation of the data
 // as a whole has no field prefix.
 func (e *ValidationError) Error() string {
+	return e.Type + ": " + JoinFieldErrors(e.Errors)
+}
+
+// JoinFieldErrors renders errs on one line, "Field: Message" (just the message for an empty field), joined by
+// "; ": the form of ValidationError's message and of a dead letter's.
+func JoinFieldErrors(errs []FieldError) string {
 	var b strings.Builder
-	b.WriteString(e.Type)
-	b.WriteString(": ")
-	for i, fe := range e.Errors {
+	for i, fe := range errs {
 		if i > 0 {
 			b.WriteString("; ")
 		}
