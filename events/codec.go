@@ -3,6 +3,7 @@ package events
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -236,9 +237,14 @@ func checkStructured(h nats.Header, data []byte) (envelope, []FieldError) {
 			errs = append(errs, FieldError{Field: name, Message: fmt.Sprintf("attribute %q is missing; it is required", name)})
 		}
 	}
-	if _, hasData := attrs["data"]; hasData {
-		if _, hasB64 := attrs["data_base64"]; hasB64 {
+	if raw, hasB64 := attrs["data_base64"]; hasB64 {
+		var b64 string
+		if _, hasData := attrs["data"]; hasData {
 			errs = append(errs, FieldError{Field: "data_base64", Message: `"data" and "data_base64" are both set; send one of them`})
+		} else if err := json.Unmarshal(raw, &b64); err != nil {
+			errs = append(errs, FieldError{Field: "data_base64", Message: fmt.Sprintf(`attribute "data_base64" must be a string, got %s`, jsonKind(raw))})
+		} else if _, err := base64.StdEncoding.DecodeString(b64); err != nil {
+			errs = append(errs, FieldError{Field: "data_base64", Message: `attribute "data_base64" is not base64 (standard encoding, with padding)`})
 		}
 	}
 	for _, name := range slices.Sorted(mapKeys(attrs)) {

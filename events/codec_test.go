@@ -142,6 +142,7 @@ func TestDecodeRejectsNamingTheAttribute(t *testing.T) {
 		{"structured id a number", nil, `{"specversion":"1.0","id":7,"source":"s","type":"t","data":{}}`, "", []string{"id"}, `attribute "id" must be a string, got a number`},
 		{"structured extension an object", nil, `{"specversion":"1.0","id":"ev-1","source":"s","type":"t","ug":{"a":1},"data":{}}`, "ev-1", []string{"ug"}, "must be a string, a number or a boolean, got an object"},
 		{"structured data and data_base64", nil, `{"specversion":"1.0","id":"ev-1","source":"s","type":"t","data":{},"data_base64":"e30="}`, "ev-1", []string{"data_base64"}, "both set"},
+		{"structured data_base64 not base64", nil, `{"specversion":"1.0","id":"ev-1","source":"s","type":"t","data_base64":"%%%"}`, "ev-1", []string{"data_base64"}, "not base64"},
 		{"structured body not an object", headers("content-type", events.ContentTypeStructured), `[1,2]`, "", []string{""}, "not an object"},
 		{"structured with another content type", headers("content-type", "text/csv"), `{"specversion":"1.0","id":"ev-1","source":"s","type":"t"}`, "", []string{"content-type"}, `header content-type "text/csv"`},
 		{"bad extension name", binaryHeaders("ce-my_ext", "x"), sampleData, "ev-1", []string{"my_ext"}, "not a valid attribute name"},
