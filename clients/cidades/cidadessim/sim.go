@@ -122,6 +122,7 @@ type Server struct {
 	admissoes    []Ato
 	concessoes   []Ato
 	contratacoes map[int64]Contratacao
+	byKey        map[contratoKey]int64 // the id of each natural key (UG, numeroContrato, anoContrato) in contratacoes
 	nextID       int64
 }
 
@@ -134,6 +135,7 @@ func New(f Fixtures, opts Options) *Server {
 		keys:         make(map[string]Key),
 		tokens:       make(map[string]IssuedToken),
 		contratacoes: make(map[int64]Contratacao),
+		byKey:        make(map[contratoKey]int64),
 		nextID:       1,
 	}
 	if s.now == nil {
@@ -179,7 +181,7 @@ func New(f Fixtures, opts Options) *Server {
 		if c.DataAtualizacao.IsZero() {
 			c.DataAtualizacao = c.DataCadastro
 		}
-		s.contratacoes[c.ID] = c
+		s.store(c)
 	}
 
 	mux := http.NewServeMux()
@@ -428,8 +430,24 @@ func (s *Server) listContratacoes(w http.ResponseWriter, r *http.Request, p prin
 	}
 	numero := q.Get("numeroContrato")
 	ugs := s.visible(p)
+	all := func(yield func(Contratacao) bool) {
+		if numero != "" && ano != 0 {
+			// The natural key names at most one contratação per UG: no scan of the store.
+			for _, ug := range ugs {
+				if id, ok := s.byKey[contratoKey{ug, numero, ano}]; ok && !yield(s.contratacoes[id]) {
+					return
+				}
+			}
+			return
+		}
+		for _, c := range s.contratacoes {
+			if !yield(c) {
+				return
+			}
+		}
+	}
 	var rows []Contratacao
-	for _, c := range s.contratacoes {
+	for c := range all {
 		switch {
 		case !slices.Contains(ugs, c.CodigoUnidadeGestora),
 			numero != "" && c.NumeroContrato != numero,
@@ -474,12 +492,18 @@ func (s *Server) getContratacao(w http.ResponseWriter, r *http.Request, p princi
 
 // conflict reports whether another contratação than id holds c's natural key.
 func (s *Server) conflict(c Contratacao, id int64) bool {
-	for _, o := range s.contratacoes {
-		if o.ID != id && keyOf(o) == keyOf(c) {
-			return true
-		}
+	holder, ok := s.byKey[keyOf(c)]
+	return ok && holder != id
+}
+
+// store puts c in the store under its id and its natural key, replacing the contratação of that id (whose old
+// key it frees). The caller has checked conflict.
+func (s *Server) store(c Contratacao) {
+	if old, ok := s.contratacoes[c.ID]; ok {
+		delete(s.byKey, keyOf(old))
 	}
-	return false
+	s.contratacoes[c.ID] = c
+	s.byKey[keyOf(c)] = c.ID
 }
 
 func (s *Server) conflictProblem(w http.ResponseWriter, c Contratacao) {
@@ -513,7 +537,7 @@ func (s *Server) createContratacao(w http.ResponseWriter, r *http.Request, p pri
 	c.Situacao = "ATIVA"
 	c.DataCadastro = s.stamp()
 	c.DataAtualizacao = c.DataCadastro
-	s.contratacoes[c.ID] = c
+	s.store(c)
 	w.Header().Set("Location", "/v1/contratacoes/"+strconv.FormatInt(c.ID, 10))
 	writeJSON(w, http.StatusCreated, "", c)
 }
@@ -537,7 +561,7 @@ func (s *Server) updateContratacao(w http.ResponseWriter, r *http.Request, p pri
 		return
 	}
 	in.DataAtualizacao = s.stamp()
-	s.contratacoes[in.ID] = in
+	s.store(in)
 	writeJSON(w, http.StatusOK, "", in)
 }
 
@@ -549,6 +573,7 @@ func (s *Server) deleteContratacao(w http.ResponseWriter, r *http.Request, p pri
 		return
 	}
 	delete(s.contratacoes, c.ID)
+	delete(s.byKey, keyOf(c))
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -36,7 +36,7 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func fixtures(t *testing.T) cidadessim.Fixtures {
+func fixtures(t testing.TB) cidadessim.Fixtures {
 	t.Helper()
 	b, err := examples.FS.ReadFile("sandbox/cidades.yaml")
 	if err != nil {
@@ -73,7 +73,7 @@ type response struct {
 	body   string
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal([]byte(r.body), &m); err != nil {
@@ -612,6 +612,87 @@ func TestPaging(t *testing.T) {
 	if r := send(t, "GET", s.url+"/v1/atos-pessoal/admissoes?tipoBeneficio=PENSAO", bearer(agg), ""); r.status != 200 {
 		t.Errorf("admissoes?tipoBeneficio: %d", r.status)
 	}
+}
+
+// TestNaturalKeyIndex follows one natural key (UG, numeroContrato, anoContrato) through create, update, delete
+// and recreate: the 409 of a duplicate and the ?numeroContrato&ano lookup must agree with the store at every step.
+func TestNaturalKeyIndex(t *testing.T) {
+	s := newSandbox(t, cidadessim.Options{})
+	rw := s.token(t, cidadessim.DefaultClientID001001, cidadessim.DefaultClientSecret001001)
+	agg := s.token(t, cidadessim.DefaultClientID001000, cidadessim.DefaultClientSecret001000)
+	other := s.token(t, cidadessim.DefaultClientID001002, cidadessim.DefaultClientSecret001002)
+	withNumero := func(numero string) string { return strings.Replace(contratacaoJSON, "033/2025", numero, 1) }
+	// find returns the ids that ?numeroContrato=numero&ano=2025 lists for tok.
+	find := func(t *testing.T, tok, numero string) []any {
+		t.Helper()
+		r := send(t, "GET", s.url+"/v1/contratacoes?ano=2025&numeroContrato="+url.QueryEscape(numero), bearer(tok), "")
+		if r.status != 200 {
+			t.Fatalf("find %s: %d %s", numero, r.status, r.body)
+		}
+		var ids []any
+		for _, row := range r.json(t)["dados"].([]any) {
+			ids = append(ids, row.(map[string]any)["id"])
+		}
+		return ids
+	}
+	create := func(t *testing.T, tok, body string, status int) float64 {
+		t.Helper()
+		r := send(t, "POST", s.url+"/v1/contratacoes", bearer(tok), body)
+		if r.status != status {
+			t.Fatalf("POST: %d, want %d: %s", r.status, status, r.body)
+		}
+		id, _ := r.json(t)["id"].(float64)
+		return id
+	}
+	eqIDs := func(t *testing.T, got []any, want ...float64) {
+		t.Helper()
+		w := []any{}
+		for _, id := range want {
+			w = append(w, id)
+		}
+		if got == nil {
+			got = []any{}
+		}
+		if !reflect.DeepEqual(got, w) {
+			t.Errorf("ids = %v, want %v", got, w)
+		}
+	}
+
+	first := create(t, rw, withNumero("100/2025"), 201)
+	create(t, rw, withNumero("100/2025"), 409)
+	second := create(t, other, withNumero("100/2025"), 201) // same número and ano, another UG
+	eqIDs(t, find(t, rw, "100/2025"), first)
+	eqIDs(t, find(t, other, "100/2025"), second)
+	eqIDs(t, find(t, agg, "100/2025"), first, second) // the aggregator sees both UGs under it
+	eqIDs(t, find(t, rw, "100/202"))                  // exact match only
+
+	// An update that renames the key frees the old one and takes the new one.
+	path := fmt.Sprintf("%s/v1/contratacoes/%d", s.url, int64(first))
+	if r := send(t, "PUT", path, bearer(rw), withNumero("101/2025")); r.status != 200 {
+		t.Fatalf("PUT: %d %s", r.status, r.body)
+	}
+	eqIDs(t, find(t, rw, "100/2025"))
+	eqIDs(t, find(t, rw, "101/2025"), first)
+	create(t, rw, withNumero("101/2025"), 409)
+	third := create(t, rw, withNumero("100/2025"), 201)
+	wantProblem(t, send(t, "PUT", path, bearer(rw), withNumero("100/2025")), 409)
+	eqIDs(t, find(t, rw, "100/2025"), third)
+
+	// Delete and recreate: the key is free after the delete and names the new id after the recreate.
+	if r := send(t, "DELETE", path, bearer(rw), ""); r.status != 204 {
+		t.Fatalf("DELETE: %d %s", r.status, r.body)
+	}
+	eqIDs(t, find(t, rw, "101/2025"))
+	again := create(t, rw, withNumero("101/2025"), 201)
+	if again == first {
+		t.Errorf("the recreated contratação reuses id %v", first)
+	}
+	eqIDs(t, find(t, rw, "101/2025"), again)
+	create(t, rw, withNumero("101/2025"), 409)
+
+	// The fixtures' contratações are indexed too.
+	dup := strings.Replace(strings.Replace(contratacaoJSON, "033/2025", "012/2024", 1), `"anoContrato": 2025`, `"anoContrato": 2024`, 1)
+	create(t, rw, dup, 409)
 }
 
 func TestConcurrentWrites(t *testing.T) {
