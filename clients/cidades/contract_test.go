@@ -1251,7 +1251,10 @@ func TestRetryableErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e.sim.Faults().FailNext(1, tt.status, tt.retryAfter)
 			_, err := c.GetContratacao(ctx, "001001", 1)
-			wantErr(t, err, tt.status, nil, tt.permanent)
+			// The injected failure is a ProblemDetails, like every error of the API.
+			if pe := wantErr(t, err, tt.status, nil, tt.permanent); pe.Title != http.StatusText(tt.status) || pe.TraceID == "" {
+				t.Errorf("ProblemError = %+v, want the fields of a ProblemDetails", pe)
+			}
 			equal(t, "RetryAfter", clients.RetryAfter(err), tt.retryAfter)
 			for _, s := range []error{cidades.ErrNotFound, cidades.ErrConflict, cidades.ErrForbidden, cidades.ErrUnauthorized} {
 				if errors.Is(err, s) {

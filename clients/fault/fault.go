@@ -9,6 +9,9 @@
 //	PUT  /_sim/faults     replace them (JSON body, same shape)
 //	GET  /_sim/requests   the request log as JSON
 //	DELETE /_sim/requests clear the log
+//
+// An injected failure is answered by Options.ErrorBody, which each simulator sets to write its API's own error
+// body, so that a client cannot tell an injected 429 or 503 from one of the API.
 package fault
 
 import (
@@ -77,10 +80,27 @@ func (e Entry) String() string {
 	return e.Method + " " + e.Path
 }
 
+// Options configure an Injector. The zero value is usable.
+type Options struct {
+	// ErrorBody writes the answer to a request the Injector fails instead of serving it (FailNext, FailureRate,
+	// ThrottleRate): Content-Type, status and a body in the wrapped API's own error shape. Retry-After is already
+	// set when it applies. Default: DefaultErrorBody.
+	ErrorBody func(w http.ResponseWriter, r *http.Request, status int)
+}
+
+// DefaultErrorBody answers status with a text/plain body "injected fault: <status text>": the shape of no API, for
+// an Injector that wraps something other than a simulator.
+func DefaultErrorBody(w http.ResponseWriter, _ *http.Request, status int) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	io.WriteString(w, "injected fault: "+http.StatusText(status)+"\n") //nolint:errcheck // the client went away
+}
+
 // Injector is an http.Handler that applies Faults, then logs and serves the request with the wrapped handler.
 // Safe for concurrent use.
 type Injector struct {
-	next http.Handler
+	next      http.Handler
+	errorBody func(w http.ResponseWriter, r *http.Request, status int)
 
 	mu      sync.Mutex
 	faults  Faults
@@ -97,8 +117,11 @@ type failure struct {
 }
 
 // New wraps next. The log keeps the most recent 100000 requests.
-func New(next http.Handler) *Injector {
-	return &Injector{next: next, maxLog: 100000, rnd: rand.New(rand.NewPCG(1, 2))}
+func New(next http.Handler, opts Options) *Injector {
+	if opts.ErrorBody == nil {
+		opts.ErrorBody = DefaultErrorBody
+	}
+	return &Injector{next: next, errorBody: opts.ErrorBody, maxLog: 100000, rnd: rand.New(rand.NewPCG(1, 2))}
 }
 
 // Set replaces the faults.
@@ -211,9 +234,7 @@ func (i *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if fail.retryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int((fail.retryAfter+time.Second-1)/time.Second)))
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(fail.status)
-		json.NewEncoder(w).Encode(map[string]any{"code": fail.status, "message": "injected fault: " + http.StatusText(fail.status)}) //nolint:errcheck
+		i.errorBody(w, r, fail.status)
 		i.record(r, body, fail.status)
 		return
 	}

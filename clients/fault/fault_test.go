@@ -2,6 +2,7 @@ package fault
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +14,7 @@ import (
 func TestInjector(t *testing.T) {
 	inj := New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "served")
-	}))
+	}), Options{})
 	srv := httptest.NewServer(inj)
 	defer srv.Close()
 	post := func(path, body string) (*http.Response, string, error) {
@@ -79,5 +80,43 @@ func TestInjector(t *testing.T) {
 	res.Body.Close()
 	if len(entries) != 5 || entries[0]["body"] != `{"n":1}` {
 		t.Fatalf("GET /_sim/requests = %v", entries)
+	}
+}
+
+// TestErrorBody: every injected failure is answered by Options.ErrorBody, with the request and the status, after
+// Retry-After is set; without it, by DefaultErrorBody.
+func TestErrorBody(t *testing.T) {
+	served := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "served") })
+	shaped := Options{ErrorBody: func(w http.ResponseWriter, r *http.Request, status int) {
+		w.Header().Set("Content-Type", "application/x-test")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, "%s %s %d retry=%s", r.Method, r.URL.Path, status, w.Header().Get("Retry-After"))
+	}}
+	tests := []struct {
+		name   string
+		opts   Options
+		inject func(*Injector)
+		status int
+		ct     string
+		body   string
+	}{
+		{"FailNext", shaped, func(i *Injector) { i.FailNext(1, 503, 3*time.Second) }, 503, "application/x-test", "POST /x 503 retry=3"},
+		{"ThrottleRate", shaped, func(i *Injector) { i.Set(Faults{ThrottleRate: 1}) }, 429, "application/x-test", "POST /x 429 retry=1"},
+		{"FailureRate", shaped, func(i *Injector) { i.Set(Faults{FailureRate: 1, FailureStatus: 502}) }, 502, "application/x-test", "POST /x 502 retry="},
+		{"default body", Options{}, func(i *Injector) { i.FailNext(1, 429, time.Second) }, 429, "text/plain; charset=utf-8", "injected fault: Too Many Requests\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inj := New(served, tt.opts)
+			tt.inject(inj)
+			rec := httptest.NewRecorder()
+			inj.ServeHTTP(rec, httptest.NewRequest("POST", "/x", strings.NewReader("{}")))
+			if rec.Code != tt.status || rec.Header().Get("Content-Type") != tt.ct || rec.Body.String() != tt.body {
+				t.Errorf("answer %d %q %q, want %d %q %q", rec.Code, rec.Header().Get("Content-Type"), rec.Body, tt.status, tt.ct, tt.body)
+			}
+			if log := inj.Requests(); len(log) != 1 || log[0].Status != tt.status {
+				t.Errorf("log = %+v", log)
+			}
+		})
 	}
 }

@@ -940,12 +940,13 @@ func TestRetryableStatuses(t *testing.T) {
 		name       string
 		status     int
 		retryAfter time.Duration
+		code       string // of the ErrorResponse body, which the injected failure carries like a real one
 	}{
-		{"429 with Retry-After", http.StatusTooManyRequests, 2 * time.Second},
-		{"500", http.StatusInternalServerError, 0},
-		{"502", http.StatusBadGateway, 0},
-		{"503 with Retry-After", http.StatusServiceUnavailable, time.Second},
-		{"504", http.StatusGatewayTimeout, 0},
+		{"429 with Retry-After", http.StatusTooManyRequests, 2 * time.Second, "TooManyRequests"},
+		{"500", http.StatusInternalServerError, 0, "InternalServerError"},
+		{"502", http.StatusBadGateway, 0, "BadGateway"},
+		{"503 with Retry-After", http.StatusServiceUnavailable, time.Second, "ServiceUnavailable"},
+		{"504", http.StatusGatewayTimeout, 0, "GatewayTimeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -964,6 +965,7 @@ func TestRetryableStatuses(t *testing.T) {
 			if clients.HTTPStatus(err) != tt.status {
 				t.Errorf("HTTPStatus = %d, want %d", clients.HTTPStatus(err), tt.status)
 			}
+			apiError(t, err, tt.status, tt.code)
 			if !strings.Contains(err.Error(), "zeev upsert user alan.cooper") {
 				t.Errorf("error lacks the operation and username: %v", err)
 			}

@@ -214,7 +214,9 @@ func New(f Fixtures, opts Options) *Server {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, http.StatusNotFound, "", fmt.Sprintf("O recurso %s não existe.", r.URL.Path), nil)
 	})
-	s.faults = fault.New(mux)
+	s.faults = fault.New(mux, fault.Options{ErrorBody: func(w http.ResponseWriter, _ *http.Request, status int) {
+		s.problem(w, status, "", fmt.Sprintf("O serviço não pôde atender a requisição (HTTP %d). Tente novamente mais tarde.", status), nil)
+	}})
 	return s
 }
 
@@ -721,9 +723,14 @@ type problemDetails struct {
 	TraceID string              `json:"traceId"`
 }
 
-// problemType returns the RFC 9110 section link ASP.NET puts in "type".
+// problemType returns the link to the status's definition that ASP.NET puts in "type": its RFC 9110 section, or
+// RFC 6585 for 429, which RFC 9110 does not define.
 func problemType(status int) string {
-	section := map[int]string{400: "5.1", 401: "5.2", 403: "5.4", 404: "5.5", 405: "5.6", 409: "5.10", 500: "6.1"}[status]
+	if status == http.StatusTooManyRequests {
+		return "https://tools.ietf.org/html/rfc6585#section-4"
+	}
+	section := map[int]string{400: "5.1", 401: "5.2", 403: "5.4", 404: "5.5", 405: "5.6", 409: "5.10", 413: "5.14",
+		500: "6.1", 501: "6.2", 502: "6.3", 503: "6.4", 504: "6.5"}[status]
 	if section == "" {
 		return "about:blank"
 	}

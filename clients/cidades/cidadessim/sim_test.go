@@ -695,6 +695,42 @@ func TestNaturalKeyIndex(t *testing.T) {
 	create(t, rw, dup, 409)
 }
 
+// TestInjectedErrorsInProblemShape: a failure the fault injector answers is an RFC 7807 ProblemDetails, as every
+// error of the API, on the token endpoint as on /v1.
+func TestInjectedErrorsInProblemShape(t *testing.T) {
+	tests := []struct {
+		name, method, path string
+		header             http.Header
+		body               string
+		status             int
+	}{
+		{"429 on /v1", "GET", "/v1/contratacoes/1", nil, "", 429},
+		{"503 on /v1", "POST", "/v1/contratacoes", nil, contratacaoJSON, 503},
+		{"502 on the token endpoint", "POST", "/oauth/token", formHeader, "grant_type=client_credentials", 502},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSandbox(t, cidadessim.Options{})
+			s.sim.Faults().FailNext(1, tt.status, 2*time.Second)
+			r := send(t, tt.method, s.url+tt.path, tt.header, tt.body)
+			if r.status != tt.status {
+				t.Fatalf("status = %d, want %d (%s)", r.status, tt.status, r.body)
+			}
+			if ct := r.header.Get("Content-Type"); ct != "application/problem+json; charset=utf-8" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+			m := r.json(t)
+			if m["status"] != float64(tt.status) || m["title"] != http.StatusText(tt.status) || m["detail"] == nil ||
+				!traceID.MatchString(fmt.Sprint(m["traceId"])) {
+				t.Errorf("problem = %v", m)
+			}
+			if r.header.Get("Retry-After") != "2" {
+				t.Errorf("Retry-After = %q", r.header.Get("Retry-After"))
+			}
+		})
+	}
+}
+
 func TestConcurrentWrites(t *testing.T) {
 	s := newSandbox(t, cidadessim.Options{})
 	tok := s.token(t, cidadessim.DefaultClientID001002, cidadessim.DefaultClientSecret001002)

@@ -195,8 +195,20 @@ func New(f Fixtures, opts Options) *Server {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Resource not found: "+r.Method+" "+r.URL.Path)
 	})
-	s.faults = fault.New(mux)
+	s.faults = fault.New(mux, fault.Options{ErrorBody: injectedError})
 	return s
+}
+
+// injectedError answers a failure injected by Faults in the error body of the service called: the platform's on
+// its login paths, SAM's {code, message} elsewhere.
+func injectedError(w http.ResponseWriter, r *http.Request, status int) {
+	switch r.URL.Path {
+	case LoginWithKeyPath, LoginPath:
+		reason := strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+		writePlatformError(w, status, http.StatusText(status), "loginResponse", reason)
+	default:
+		writeError(w, status, http.StatusText(status))
+	}
 }
 
 // ServeHTTP implements http.Handler through the fault injector.

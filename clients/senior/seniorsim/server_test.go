@@ -3,6 +3,7 @@ package seniorsim_test
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -476,6 +477,54 @@ func TestFaultsAndLog(t *testing.T) {
 	log := sim.Faults().Requests()
 	if len(log) != 2 || log[0].Status != 503 || log[1].String() != "POST "+api+"/person/role" || string(log[1].Body) != docPOST {
 		t.Errorf("log = %+v", log)
+	}
+}
+
+// TestInjectedErrorsInSeniorShape: a failure the fault injector answers carries the error body of the service
+// that was called: SAM's {code, message} on SAM routes, the platform's {message, errorCode, reason, domain,
+// service} on the platform logins.
+func TestInjectedErrorsInSeniorShape(t *testing.T) {
+	keys := func(t *testing.T, body string) []string {
+		t.Helper()
+		var m map[string]any
+		if err := json.Unmarshal([]byte(body), &m); err != nil {
+			t.Fatalf("body %q: %v", body, err)
+		}
+		return slices.Sorted(maps.Keys(m))
+	}
+	loginBody := `{"accessKey":"ponte-dev-key","secret":"senior-dev-secret","tenantName":"ponte.dev","scope":"desktop"}`
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		keys                     []string
+		want                     map[string]any
+	}{
+		{"SAM 429", "GET", api + "/person/29", "", 429, []string{"code", "message"}, map[string]any{"code": float64(429)}},
+		{"SAM 503 on the gateway path", "DELETE", seniorsim.GatewayPrefix + "/person/role/35", "", 503, []string{"code", "message"}, map[string]any{"code": float64(503)}},
+		{"platform login 429", "POST", seniorsim.LoginWithKeyPath, loginBody, 429,
+			[]string{"domain", "errorCode", "message", "reason", "service"}, map[string]any{"reason": "TOO_MANY_REQUESTS", "domain": "platform"}},
+		{"platform login 502", "POST", seniorsim.LoginPath, `{"username":"a","password":"b"}`, 502,
+			[]string{"domain", "errorCode", "message", "reason", "service"}, map[string]any{"reason": "BAD_GATEWAY"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim, srv, _ := start(t, seniorsim.Options{})
+			sim.Faults().FailNext(1, tt.status, time.Second)
+			st, body := call(t, srv, tt.method, tt.path, tt.body)
+			if st != tt.status {
+				t.Fatalf("status %d, want %d", st, tt.status)
+			}
+			if got := keys(t, body); !slices.Equal(got, tt.keys) {
+				t.Errorf("body %s has keys %v, want %v", body, got, tt.keys)
+			}
+			var m map[string]any
+			json.Unmarshal([]byte(body), &m) //nolint:errcheck // checked by keys
+			for k, v := range tt.want {
+				if m[k] != v {
+					t.Errorf("%s = %v, want %v (%s)", k, m[k], v, body)
+				}
+			}
+		})
 	}
 }
 

@@ -244,8 +244,19 @@ func New(f Fixtures, opts Options) *Server {
 		}
 	}
 	sort.Slice(s.users, func(i, j int) bool { return s.users[i].id < s.users[j].id })
-	s.faults = fault.New(s.routes())
+	s.faults = fault.New(s.routes(), fault.Options{ErrorBody: injectedError})
 	return s
+}
+
+// injectedError answers a failure injected by Faults in the ErrorResponse shape, as the API answers its own: a 429
+// like the rate limiter's, other statuses with their name as the code ("ServiceUnavailable").
+func injectedError(w http.ResponseWriter, _ *http.Request, status int) {
+	if status == http.StatusTooManyRequests {
+		writeError(w, status, "TooManyRequests", "error.ratelimit", msgRateLimit)
+		return
+	}
+	writeError(w, status, strings.ReplaceAll(http.StatusText(status), " ", ""), fmt.Sprintf("error.http.%d", status),
+		fmt.Sprintf("Falha no servidor (HTTP %d %s). Tente novamente mais tarde.", status, http.StatusText(status)))
 }
 
 // Faults returns the fault injector every request goes through: use it to inject failures and read the request
@@ -295,6 +306,9 @@ func (s *Server) routes() http.Handler {
 	})
 }
 
+// msgRateLimit is the message of a 429.
+const msgRateLimit = "Limite de requisições excedido. Aguarde antes de tentar novamente."
+
 // principalKey is the context key of the authenticated person's username.
 type principalKey struct{}
 
@@ -340,8 +354,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 		s.rateWindows[tok] = win
 		if win.count > s.opts.RateLimit {
 			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusTooManyRequests, "TooManyRequests", "error.ratelimit",
-				"Limite de requisições excedido. Aguarde antes de tentar novamente.")
+			writeError(w, http.StatusTooManyRequests, "TooManyRequests", "error.ratelimit", msgRateLimit)
 			return "", false
 		}
 	}

@@ -8,11 +8,13 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ponte-dev/ponte/clients/fault"
 	"github.com/ponte-dev/ponte/clients/zeev/zeevsim"
 )
 
@@ -561,6 +563,40 @@ func TestAccountEndpoints(t *testing.T) {
 	wantError(t, st, body, 403, "Forbidden")
 	st, body, _ = h.call(t, "POST", "/api/2/users", "carla-token", docMinimal)
 	wantError(t, st, body, 403, "Forbidden")
+}
+
+// TestInjectedErrorsInZeevShape: a failure the fault injector answers instead of the API carries Zeev's
+// ErrorResponse body, as a real 429 or 5xx of the API would, so a client parses it like any other error.
+func TestInjectedErrorsInZeevShape(t *testing.T) {
+	tests := []struct {
+		status int
+		code   string
+	}{
+		{429, "TooManyRequests"},
+		{500, "InternalServerError"},
+		{502, "BadGateway"},
+		{503, "ServiceUnavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
+			h := start(t, zeevsim.Options{})
+			h.sim.Faults().FailNext(1, tt.status, time.Second)
+			st, body, hdr := h.call(t, "POST", "/api/2/tokens", "", `{"login":"x","password":"y"}`)
+			wantError(t, st, body, tt.status, tt.code)
+			if ct := hdr.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if hdr.Get("Retry-After") != "1" {
+				t.Errorf("Retry-After %q, want 1", hdr.Get("Retry-After"))
+			}
+		})
+	}
+	t.Run("throttleRate", func(t *testing.T) {
+		h := start(t, zeevsim.Options{})
+		h.sim.Faults().Set(fault.Faults{ThrottleRate: 1})
+		st, body, _ := h.call(t, "GET", "/api/2/tokens", zeevsim.DefaultToken, "")
+		wantError(t, st, body, 429, "TooManyRequests")
+	})
 }
 
 func TestFaultsWrapEveryRequest(t *testing.T) {
