@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -127,7 +128,7 @@ type harness struct {
 	clock *clock
 }
 
-func sandbox(t *testing.T) zeevsim.Fixtures {
+func sandbox(t testing.TB) zeevsim.Fixtures {
 	t.Helper()
 	f, err := zeevsim.LoadDefaultFixtures()
 	if err != nil {
@@ -703,3 +704,92 @@ var docFetch = func() string {
 	}
 	return string(b)
 }()
+
+// serve sends one request straight to the handler, with the development token, so that a panic fails the test
+// where it happens instead of closing a connection.
+func serve(sim *zeevsim.Server, method, target string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, target, nil)
+	req.Header.Set("Authorization", "Bearer "+zeevsim.DefaultToken)
+	rec := httptest.NewRecorder()
+	sim.ServeHTTP(rec, req)
+	return rec
+}
+
+// TestListUsersAbsurdPaging: pageNumber is 1-based and the document pages "until an empty or short page", so any
+// page past the end is an empty array, however far; a pageNumber that is not an integer from 1 is a 400 in the
+// ErrorResponse shape naming it. Nothing panics.
+func TestListUsersAbsurdPaging(t *testing.T) {
+	sim := zeevsim.New(sandbox(t), zeevsim.Options{})
+	tests := []struct {
+		query  string
+		status int
+		vars   string // the field the 400 names
+	}{
+		{"pageNumber=9223372036854775807", 200, ""},
+		{"pageNumber=4611686018427387904", 200, ""},
+		{"pageNumber=92233720368547758", 200, ""},
+		{"pageNumber=2147483648", 200, ""},
+		{"pageNumber=9223372036854775807&$top=9223372036854775807", 200, ""},
+		{"pageNumber=9223372036854775808", 400, "pageNumber"},
+		{"pageNumber=99999999999999999999999", 400, "pageNumber"},
+		{"pageNumber=0", 400, "pageNumber"},
+		{"pageNumber=-1", 400, "pageNumber"},
+		{"pageNumber=-9223372036854775808", 400, "pageNumber"},
+		{"pageNumber=abc", 400, "pageNumber"},
+		{"pageNumber=1.5", 400, "pageNumber"},
+		{"pageNumber=%20", 400, "pageNumber"},
+		{"$top=-1", 400, "$top"},
+		{"$top=9223372036854775808", 400, "$top"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			rec := serve(sim, "GET", "/api/2/users?"+tt.query)
+			var body any
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatalf("body %q: %v", rec.Body, err)
+			}
+			if tt.status == 200 {
+				if rec.Code != 200 || !reflect.DeepEqual(body, []any{}) {
+					t.Errorf("got %d %s, want 200 []", rec.Code, rec.Body)
+				}
+				return
+			}
+			wantError(t, rec.Code, body, tt.status, "InvalidFieldValue")
+			if vars := field(body, "error", "vars"); !reflect.DeepEqual(vars, []any{tt.vars}) {
+				t.Errorf("vars %v, want [%s]", vars, tt.vars)
+			}
+		})
+	}
+}
+
+// FuzzListUsersPaging: whatever pageNumber, isActive and $top say, GET /api/2/users answers 200 with an array of
+// at most one page or 400 with an ErrorResponse, and never panics.
+func FuzzListUsersPaging(f *testing.F) {
+	for _, seed := range [][3]string{
+		{"1", "", ""}, {"9223372036854775807", "true", "1"}, {"-9223372036854775808", "", ""}, {"0", "x", "-1"},
+		{"18446744073709551615", "false", "9223372036854775807"}, {"1e3", "", ""}, {"+2", "", "+0"},
+	} {
+		f.Add(seed[0], seed[1], seed[2])
+	}
+	sim := zeevsim.New(sandbox(f), zeevsim.Options{})
+	f.Fuzz(func(t *testing.T, page, active, top string) {
+		q := url.Values{"pageNumber": {page}, "isActive": {active}, "$top": {top}}
+		rec := serve(sim, "GET", "/api/2/users?"+q.Encode())
+		var body any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s: %d with non-JSON %q", q.Encode(), rec.Code, rec.Body)
+		}
+		switch rec.Code {
+		case 200:
+			if rows, ok := body.([]any); !ok || len(rows) > zeevsim.DefaultPageSize {
+				t.Errorf("%s: 200 with %s, want an array of at most one page", q.Encode(), rec.Body)
+			}
+		case 400:
+			if _, ok := field(body, "error", "code").(string); !ok {
+				t.Errorf("%s: 400 without an ErrorResponse: %s", q.Encode(), rec.Body)
+			}
+		default:
+			t.Errorf("%s: status %d %s", q.Encode(), rec.Code, rec.Body)
+		}
+	})
+}

@@ -409,7 +409,9 @@ func (s *Server) updated(old *user, req *addUserRequest, res *resolved) (*user, 
 	return &u, nil
 }
 
-// listUsers serves GET /api/2/users?pageNumber=&isActive=, with a small OData subset: $filter with "eq"
+// listUsers serves GET /api/2/users?pageNumber=&isActive=: pageNumber is 1-based, any page past the end is an
+// empty array, and a pageNumber that is not an integer from 1 (within int64) is a 400. A small OData subset:
+// $filter with "eq"
 // comparisons joined by "and" on id, username, name, email, document, identification, licenseType and isActive;
 // $top; $select is accepted and ignored (every field is returned).
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
@@ -464,9 +466,12 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		match = match[:top]
 	}
 	out := []map[string]any{}
-	from := (page - 1) * s.opts.PageSize
-	for i := from; i < len(match) && i < from+s.opts.PageSize; i++ {
-		out = append(out, s.userSummary(match[i]))
+	// A page past the end is empty; (page-1)*PageSize is only computed when it cannot overflow.
+	if page-1 <= len(match)/s.opts.PageSize {
+		from := (page - 1) * s.opts.PageSize
+		for _, u := range match[from:min(from+s.opts.PageSize, len(match))] {
+			out = append(out, s.userSummary(u))
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
