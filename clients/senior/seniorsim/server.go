@@ -504,7 +504,8 @@ func (s *Server) searchPerson(w http.ResponseWriter, r *http.Request) {
 }
 
 // pagedSearchAll pages through every person by id: page is 1-based (default 1), pageSize 1..1000 (default 50);
-// a page past the end is an empty array (ASSUMED).
+// a page past the end, however far, is an empty array (ASSUMED); a page that is not an integer from 1 within
+// int64 is a 400.
 func (s *Server) pagedSearchAll(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	page, pageSize := 1, 50
@@ -532,8 +533,12 @@ func (s *Server) pagedSearchAll(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	people := s.sortedPeople(situation)
 	out := []personSearchOut{}
-	for i := (page - 1) * pageSize; i < len(people) && i < page*pageSize; i++ {
-		out = append(out, s.searchView(people[i]))
+	// A page past the end is empty; (page-1)*pageSize is only computed when it cannot overflow.
+	if page-1 <= len(people)/pageSize {
+		from := (page - 1) * pageSize
+		for _, p := range people[from:min(from+pageSize, len(people))] {
+			out = append(out, s.searchView(p))
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -6,7 +6,9 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -547,4 +549,95 @@ func TestConcurrentPosts(t *testing.T) {
 	if !slices.Equal(ids, want) {
 		t.Errorf("ids = %v, want %v", ids, want)
 	}
+}
+
+// serve sends one request straight to the handler with the development token, so that a panic fails the test
+// where it happens instead of closing a connection.
+func serve(sim *seniorsim.Server, method, target string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, target, nil)
+	req.Header.Set("token", seniorsim.DefaultToken)
+	rec := httptest.NewRecorder()
+	sim.ServeHTTP(rec, req)
+	return rec
+}
+
+// TestPagedSearchAllAbsurdPaging: page is 1-based and an empty array ends the paging (TARGET-APIS 2.3), so any
+// page past the end is [], however far; a page or pageSize out of range is a 400 {code, message} naming it.
+// Nothing panics.
+func TestPagedSearchAllAbsurdPaging(t *testing.T) {
+	sim, _, _ := start(t, seniorsim.Options{})
+	const pageMsg, sizeMsg = "page must be a number from 1", "pageSize must be a number from 1 to 1000"
+	tests := []struct {
+		query string
+		msg   string // "" for 200 []
+	}{
+		{"page=9223372036854775807", ""},
+		{"page=9223372036854775807&pageSize=1000", ""},
+		{"page=9223372036854775807&pageSize=1", ""},
+		{"page=4611686018427387904&pageSize=2", ""},
+		{"page=2147483648&pageSize=1000", ""},
+		{"page=9223372036854775808", pageMsg},
+		{"page=0", pageMsg},
+		{"page=-1", pageMsg},
+		{"page=-9223372036854775808", pageMsg},
+		{"page=abc", pageMsg},
+		{"page=1.5", pageMsg},
+		{"pageSize=0", sizeMsg},
+		{"pageSize=-1", sizeMsg},
+		{"pageSize=1001", sizeMsg},
+		{"pageSize=9223372036854775807", sizeMsg},
+		{"pageSize=99999999999999999999", sizeMsg},
+		{"pageSize=x", sizeMsg},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			rec := serve(sim, "GET", api+"/person/pagedsearchall?"+tt.query)
+			body := strings.TrimSpace(rec.Body.String())
+			if tt.msg == "" {
+				check(t, rec.Code, body, 200, "[]")
+				return
+			}
+			check(t, rec.Code, body, 400, `{"code":400,"message":"`+tt.msg+`"}`)
+		})
+	}
+}
+
+// FuzzPagedSearchAll: whatever page, pageSize and situation say, pagedsearchall answers 200 with an array of at
+// most pageSize people or 400 with SAM's {code, message}, and never panics.
+func FuzzPagedSearchAll(f *testing.F) {
+	for _, seed := range [][3]string{
+		{"1", "50", "0"}, {"9223372036854775807", "1000", ""}, {"-9223372036854775808", "1", "1"},
+		{"4611686018427387904", "2", ""}, {"0", "0", "2"}, {"+3", "+2", ""}, {"", "", ""},
+	} {
+		f.Add(seed[0], seed[1], seed[2])
+	}
+	fx, err := seniorsim.LoadDefaultFixtures()
+	if err != nil {
+		f.Fatal(err)
+	}
+	sim := seniorsim.New(fx, seniorsim.Options{})
+	f.Fuzz(func(t *testing.T, page, pageSize, situation string) {
+		q := url.Values{"page": {page}, "pageSize": {pageSize}, "situation": {situation}}
+		rec := serve(sim, "GET", api+"/person/pagedsearchall?"+q.Encode())
+		switch rec.Code {
+		case 200:
+			var rows []map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &rows); err != nil || rows == nil {
+				t.Errorf("%s: 200 with %q, want an array", q.Encode(), rec.Body)
+			}
+			if n, err := strconv.Atoi(pageSize); err == nil && len(rows) > n {
+				t.Errorf("%s: %d rows", q.Encode(), len(rows))
+			}
+		case 400:
+			var e struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Code != 400 || e.Message == "" {
+				t.Errorf("%s: 400 with %q, want {code, message}", q.Encode(), rec.Body)
+			}
+		default:
+			t.Errorf("%s: status %d %s", q.Encode(), rec.Code, rec.Body)
+		}
+	})
 }
