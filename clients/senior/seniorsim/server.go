@@ -606,7 +606,9 @@ type personRoleInput struct {
 }
 
 // readPersonRole decodes and checks a link body: personId, roleId and startDate are required (and id when
-// needID); dates take either offset form; endDate "" or absent is none. It answers 400 itself and reports ok.
+// needID; the zero time 0001-01-01T00:00:00Z is no startDate); dates are the document's form with whole seconds,
+// with either offset form (a fraction of a second is refused rather than stored and served cut); endDate "",
+// null or absent is none. It answers 400 itself and reports ok.
 func readPersonRole(w http.ResponseWriter, r *http.Request, needID bool) (personRoleInput, bool) {
 	var b personRoleBody
 	if err := decodeBody(r, &b); err != nil {
@@ -637,9 +639,14 @@ func readPersonRole(w http.ResponseWriter, r *http.Request, needID bool) (person
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("startDate %q must be like 2017-03-24T10:09:00-03:00", *b.StartDate))
 		return in, false
 	}
-	if b.EndDate != nil {
-		if in.end, err = parseDate(*b.EndDate); err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("endDate %q must be like 2017-03-24T10:09:00-03:00", *b.EndDate))
+	if in.start.IsZero() {
+		// 0001-01-01T00:00:00Z is Go's and .NET's "no date": it would be stored as a start and served as "".
+		writeError(w, http.StatusBadRequest, "startDate is required")
+		return in, false
+	}
+	if b.EndDate != nil && *b.EndDate != "" {
+		if in.end, err = parseDate(*b.EndDate); err != nil || in.end.IsZero() {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf(`endDate %q must be like 2017-03-24T10:09:00-03:00, or "" for no end`, *b.EndDate))
 			return in, false
 		}
 	}

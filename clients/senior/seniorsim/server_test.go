@@ -210,7 +210,7 @@ func TestPersonRoleRules(t *testing.T) {
 		{"POST with a date-only startDate", "POST", `{"personId":29,"roleId":2,"startDate":"2017-03-24"}`, 400,
 			`{"code":400,"message":"startDate \"2017-03-24\" must be like 2017-03-24T10:09:00-03:00"}`},
 		{"POST with a bad endDate", "POST", `{"personId":29,"roleId":2,"startDate":"2017-03-24T10:09:00-03:00","endDate":"amanhã"}`, 400,
-			`{"code":400,"message":"endDate \"amanhã\" must be like 2017-03-24T10:09:00-03:00"}`},
+			`{"code":400,"message":"endDate \"amanhã\" must be like 2017-03-24T10:09:00-03:00, or \"\" for no end"}`},
 		{"POST with end before start", "POST", `{"personId":29,"roleId":2,"startDate":"2017-03-24T10:09:00-03:00","endDate":"2017-03-24T10:08:59-03:00"}`, 400,
 			`{"code":400,"message":"endDate must not be before startDate"}`},
 		{"POST for an unknown person", "POST", `{"id":0,"personId":999,"roleId":2,"startDate":"2017-03-24T10:09:00-03:00"}`, 404, `{"code":404,"message":"Person not found"}`},
@@ -231,6 +231,19 @@ func TestPersonRoleRules(t *testing.T) {
 		{"PUT with end before start", "PUT", `{"id":39,"personId":29,"roleId":2,"startDate":"2017-03-24T10:52:00-03:00","endDate":"2017-03-23T14:50:00-03:00"}`, 400,
 			`{"code":400,"message":"endDate must not be before startDate"}`},
 		{"DELETE of a non-numeric id", "DELETE", ``, 400, `{"code":400,"message":"personRoleId must be a number"}`},
+		// The zero time is no start date: it would be stored as one and served as "".
+		{"POST with the zero startDate", "POST", `{"personId":29,"roleId":2,"startDate":"0001-01-01T00:00:00Z"}`, 400, `{"code":400,"message":"startDate is required"}`},
+		{"POST with the zero startDate, offset form", "POST", `{"personId":29,"roleId":2,"startDate":"0001-01-01T00:00:00+00:00"}`, 400, `{"code":400,"message":"startDate is required"}`},
+		{"PUT with the zero startDate", "PUT", `{"id":39,"personId":29,"roleId":2,"startDate":"0001-01-01T00:00:00Z","endDate":"2017-03-25T14:50:00-03:00"}`, 400, `{"code":400,"message":"startDate is required"}`},
+		{"POST with the zero endDate", "POST", `{"personId":29,"roleId":2,"startDate":"2017-03-24T10:09:00-03:00","endDate":"0001-01-01T00:00:00Z"}`, 400,
+			`{"code":400,"message":"endDate \"0001-01-01T00:00:00Z\" must be like 2017-03-24T10:09:00-03:00, or \"\" for no end"}`},
+		// The document's form has whole seconds; a fraction would be stored and served cut.
+		{"POST with fractional seconds", "POST", `{"personId":29,"roleId":2,"startDate":"2030-03-24T10:09:00.5-03:00"}`, 400,
+			`{"code":400,"message":"startDate \"2030-03-24T10:09:00.5-03:00\" must be like 2017-03-24T10:09:00-03:00"}`},
+		{"POST with fractional seconds in endDate", "POST", `{"personId":29,"roleId":2,"startDate":"2017-03-24T10:09:00-03:00","endDate":"2017-03-25T14:50:00.000-03:00"}`, 400,
+			`{"code":400,"message":"endDate \"2017-03-25T14:50:00.000-03:00\" must be like 2017-03-24T10:09:00-03:00, or \"\" for no end"}`},
+		{"PUT with fractional seconds", "PUT", `{"id":39,"personId":29,"roleId":2,"startDate":"2017-03-24T10:52:00.000-03:00","endDate":"2017-03-25T14:50:00-03:00"}`, 400,
+			`{"code":400,"message":"startDate \"2017-03-24T10:52:00.000-03:00\" must be like 2017-03-24T10:09:00-03:00"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
