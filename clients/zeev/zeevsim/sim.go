@@ -9,6 +9,8 @@
 //     and nothing is written;
 //   - creating or activating an active person without a free seat of their license type answers 400
 //     "LicenseLimitExceeded";
+//   - positions and groups, when sent, need both ifExistsUser and items (400 "RequiredField" otherwise, as the
+//     document makes both required); an empty items array is an array;
 //   - username 3–50, name 3–128 and email 3–128 characters;
 //   - GET /api/2/users returns 100 people per page;
 //   - with Options.RateLimit set, a token over the limit gets 429 with Retry-After: 1.

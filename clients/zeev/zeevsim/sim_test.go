@@ -299,6 +299,12 @@ func TestRejectsMalformedBodies(t *testing.T) {
 		{"positions without ifExistsUser", `{"username":"abc","name":"abc","email":"abc","licenseType":"actor","positions":{"items":[]}}`, "RequiredField", "positions.ifExistsUser"},
 		{"groups without ifExistsUser", `{"username":"abc","name":"abc","email":"abc","licenseType":"actor","groups":{"items":[{"groupCode":"adm1z0"}]}}`, "RequiredField", "groups.ifExistsUser"},
 		{"document with letters", `{"username":"abc","name":"abc","email":"abc","licenseType":"actor","document":"CPF 123"}`, "InvalidFieldFormat", "document"},
+		// The document: "é obrigatório informar também a propriedade ifExistsUser ... e um array de itens".
+		{"positions without items", `{"username":"abc","name":"abc","email":"abc","licenseType":"actor","positions":{"ifExistsUser":"append"}}`, "RequiredField", "positions.items"},
+		{"positions with null items", `{"username":"abc","name":"abc","email":"abc","licenseType":"actor","positions":{"ifExistsUser":"replace","items":null}}`, "RequiredField", "positions.items"},
+		{"groups without items", `{"username":"abc","name":"abc","email":"abc","licenseType":"actor","groups":{"ifExistsUser":"append"}}`, "RequiredField", "groups.items"},
+		{"groups without items, existing person", `{"ifExists":"update","username":"joao.pereira","name":"João Pereira","email":"abc","licenseType":"actor","groups":{"ifExistsUser":"donothing"}}`, "RequiredField", "groups.items"},
+		{"empty positions object", `{"username":"abc","name":"abc","email":"abc","licenseType":"actor","positions":{}}`, "RequiredField", "positions.ifExistsUser"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -314,6 +320,18 @@ func TestRejectsMalformedBodies(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an empty items array is an array: replace with none clears the set", func(t *testing.T) {
+		h := start(t, zeevsim.Options{})
+		st, body, _ := h.call(t, "POST", "/api/2/users", zeevsim.DefaultToken,
+			`{"ifExists":"update","username":"joao.pereira","name":"João Pereira","email":"joao.pereira@ponte.dev","licenseType":"actor",`+
+				`"positions":{"ifExistsUser":"replace","items":[]},"groups":{"ifExistsUser":"replace","items":[]}}`)
+		if st != 200 {
+			t.Fatalf("%d %v", st, body)
+		}
+		if u, _ := h.sim.User("joao.pereira"); len(u.Positions) != 0 || len(u.Groups) != 0 {
+			t.Errorf("positions %v groups %v, want none", u.Positions, u.Groups)
+		}
+	})
 	t.Run("document with punctuation is stored as sent", func(t *testing.T) {
 		h := start(t, zeevsim.Options{})
 		st, body, _ := h.call(t, "POST", "/api/2/users", zeevsim.DefaultToken,

@@ -220,6 +220,9 @@ func (s *Server) validateAddUser(req *addUserRequest) (*resolved, *apiError) {
 		if req.Positions.IfExistsUser == nil {
 			return nil, errRequired("positions.ifExistsUser")
 		}
+		if req.Positions.Items == nil { // absent or null; [] is an array of no items
+			return nil, errRequired("positions.items")
+		}
 		res.positionsMode = *req.Positions.IfExistsUser
 		for i, it := range req.Positions.Items {
 			item := fmt.Sprintf("positions.items[%d]", i)
@@ -237,6 +240,9 @@ func (s *Server) validateAddUser(req *addUserRequest) (*resolved, *apiError) {
 	if req.Groups != nil {
 		if req.Groups.IfExistsUser == nil {
 			return nil, errRequired("groups.ifExistsUser")
+		}
+		if req.Groups.Items == nil {
+			return nil, errRequired("groups.items")
 		}
 		res.groupsMode = *req.Groups.IfExistsUser
 		for i, it := range req.Groups.Items {
