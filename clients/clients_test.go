@@ -265,6 +265,17 @@ func TestEndpointDo(t *testing.T) {
 	if got := testutil.ToFloat64(e.metrics.requests.WithLabelValues("zeev", "op", "success")); got != 2 {
 		t.Errorf("success = %v", got)
 	}
+	// Check judges a decoded 2xx: its error is the call's, recorded as bad_response.
+	errOdd := errors.New("odd answer")
+	var checked *Response
+	_, err = e.Do(ctx, Request{Operation: "op", Method: "POST", Path: "/ok", Header: http.Header{"X-Auth": {"k"}}, JSON: 1, Out: &out,
+		Check: func(r *Response) error { checked = r; return errOdd }})
+	if !errors.Is(err, errOdd) || checked == nil || checked.Status != 200 || string(checked.Body) != `{"id":7}` {
+		t.Fatalf("Check: %v, checked %+v", err, checked)
+	}
+	if got := testutil.ToFloat64(e.metrics.requests.WithLabelValues("zeev", "op", "bad_response")); got != 2 {
+		t.Errorf("bad_response = %v, want 2 (bad JSON and Check)", got)
+	}
 
 	srv.Close()
 	_, err = e.Do(ctx, Request{Operation: "op", Method: "GET", Path: "/ok"})
