@@ -16,7 +16,8 @@
 // (else 403). ?codigoUnidadeGestora=<ug> selects the UG a call acts for: allowed for the token's own UG and, for
 // an aggregator's key, for its subordinates (else 403). Without it, reads see the token's UG plus, for an
 // aggregator, its subordinates, and writes act for the token's UG. Lists are paged with pagina (1-based) and
-// tamanhoPagina (default 50, at most 100). Errors are RFC 7807 ProblemDetails in the ASP.NET shape.
+// tamanhoPagina (default 50, at most 100). Errors are RFC 7807 ProblemDetails in the ASP.NET shape; a request body
+// over MaxBodyBytes (1 MiB) is a 413.
 //
 // A Server keeps its state in memory and serves every request through a fault.Injector (Faults) that logs it.
 package cidadessim
@@ -28,6 +29,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -69,6 +71,12 @@ const (
 
 // DefaultExpiresIn is the lifetime of the tokens the simulator issues unless Options.ExpiresIn says otherwise.
 const DefaultExpiresIn = time.Hour
+
+// MaxBodyBytes is the largest request body the simulator reads (1 MiB): a larger one, announced by Content-Length
+// or found while reading, is answered 413 as a ProblemDetails. TCE-ES does not publish its limit; this one
+// protects the sandbox and is far above any request of the contract (a contratação is a few KiB: objeto has at
+// most 2000 characters).
+const MaxBodyBytes = 1 << 20
 
 // The paging limits: tamanhoPagina defaults to DefaultTamanhoPagina and may not exceed MaxTamanhoPagina.
 const (
@@ -214,7 +222,15 @@ func New(f Fixtures, opts Options) *Server {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, http.StatusNotFound, "", fmt.Sprintf("O recurso %s não existe.", r.URL.Path), nil)
 	})
-	s.faults = fault.New(mux, fault.Options{ErrorBody: func(w http.ResponseWriter, _ *http.Request, status int) {
+	limited := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			s.tooLarge(w)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		mux.ServeHTTP(w, r)
+	})
+	s.faults = fault.New(limited, fault.Options{ErrorBody: func(w http.ResponseWriter, _ *http.Request, status int) {
 		s.problem(w, status, "", fmt.Sprintf("O serviço não pôde atender a requisição (HTTP %d). Tente novamente mais tarde.", status), nil)
 	}})
 	return s
@@ -277,10 +293,21 @@ func (s *Server) stamp() time.Time {
 	return s.now().Truncate(time.Second).In(time.FixedZone("-03", -3*60*60))
 }
 
-// locked runs h with s.mu held, keeping its answer in memory until the lock is released, so that a client slow to
-// read its answer never holds up the others.
+// locked runs h with s.mu held. It reads the request body before taking the lock (413 if over MaxBodyBytes) and
+// keeps the answer in memory until the lock is released, so that a client slow to send its body or to read its
+// answer never holds up the others.
 func (s *Server) locked(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			s.tooLarge(w)
+			return
+		}
+		if err != nil {
+			s.problem(w, http.StatusBadRequest, "", "O corpo da requisição não pôde ser lido.", nil)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		buf := &buffered{header: w.Header(), status: http.StatusOK}
 		func() {
 			s.mu.Lock()
@@ -513,18 +540,20 @@ func (s *Server) conflictProblem(w http.ResponseWriter, c Contratacao) {
 		c.NumeroContrato, c.AnoContrato, c.CodigoUnidadeGestora), nil)
 }
 
-// readBody reads a request body of at most 1 MiB.
-func readBody(w http.ResponseWriter, r *http.Request) []byte {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
-	if err != nil {
-		return nil
-	}
+// readBody returns the request body, which locked has read already.
+func readBody(r *http.Request) []byte {
+	b, _ := io.ReadAll(r.Body) // a bytes.Reader: no error
 	return b
+}
+
+// tooLarge answers a body over MaxBodyBytes.
+func (s *Server) tooLarge(w http.ResponseWriter) {
+	s.problem(w, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("O corpo da requisição excede o limite de %d bytes.", MaxBodyBytes), nil)
 }
 
 // createContratacao serves POST /v1/contratacoes.
 func (s *Server) createContratacao(w http.ResponseWriter, r *http.Request, p principal) {
-	c, errs := decodeContratacao(readBody(w, r))
+	c, errs := decodeContratacao(readBody(r))
 	if len(errs) > 0 {
 		s.validation(w, errs)
 		return
@@ -547,7 +576,7 @@ func (s *Server) createContratacao(w http.ResponseWriter, r *http.Request, p pri
 // updateContratacao serves PUT /v1/contratacoes/{id}: a full replace of the client-set fields of a contratação of
 // the UG the call acts for.
 func (s *Server) updateContratacao(w http.ResponseWriter, r *http.Request, p principal) {
-	in, errs := decodeContratacao(readBody(w, r))
+	in, errs := decodeContratacao(readBody(r))
 	if len(errs) > 0 {
 		s.validation(w, errs)
 		return

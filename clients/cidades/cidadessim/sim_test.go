@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -729,6 +730,62 @@ func TestInjectedErrorsInProblemShape(t *testing.T) {
 			}
 		})
 	}
+}
+
+// filler is an endless run of "x", the inside of a JSON string or form value that a decoder must read on.
+type filler struct{}
+
+func (filler) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
+// bigBody is prefix followed by "x" up to size bytes.
+func bigBody(prefix string, size int) io.Reader {
+	return io.MultiReader(strings.NewReader(prefix), io.LimitReader(filler{}, int64(size-len(prefix))))
+}
+
+// TestBodyLimit: a request body over MaxBodyBytes is a 413 ProblemDetails, on /v1 and on the token endpoint,
+// whether its length is announced or not, and costs the simulator no more than the limit.
+func TestBodyLimit(t *testing.T) {
+	s := newSandbox(t, cidadessim.Options{})
+	tok := s.token(t, cidadessim.DefaultClientID001001, cidadessim.DefaultClientSecret001001)
+	huge := func() io.Reader { return bigBody(`{"numeroContrato":"`, 100<<20) }
+	over := func() io.Reader { return bigBody(`{"objeto":"`, cidadessim.MaxBodyBytes+1) }
+	tests := []struct {
+		name, method, path string
+		body               func() io.Reader
+		length             int64
+	}{
+		{"POST contratacoes, 100 MiB announced", "POST", "/v1/contratacoes", huge, 100 << 20},
+		{"POST contratacoes, 100 MiB chunked", "POST", "/v1/contratacoes", huge, -1},
+		{"PUT contratacao, one byte over", "PUT", "/v1/contratacoes/1", over, -1},
+		{"token, 100 MiB chunked", "POST", "/oauth/token", func() io.Reader { return bigBody("grant_type=client_credentials&client_id=", 100<<20) }, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, tt.path, tt.body())
+			req.ContentLength = tt.length
+			req.Header = bearer(tok)
+			rec := httptest.NewRecorder()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			s.sim.ServeHTTP(rec, req)
+			runtime.ReadMemStats(&after)
+			wantProblem(t, response{rec.Code, rec.Header(), rec.Body.String()}, 413)
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+				t.Errorf("refusing the body allocated %d MiB", alloc>>20)
+			}
+		})
+	}
+	t.Run("a body within the limit is read whole", func(t *testing.T) {
+		body := strings.Repeat(" ", cidadessim.MaxBodyBytes-len(contratacaoJSON)) + strings.Replace(contratacaoJSON, "033/2025", "099/2025", 1)
+		if r := send(t, "POST", s.url+"/v1/contratacoes", bearer(tok), body); r.status != 201 {
+			t.Errorf("%d %s", r.status, r.body)
+		}
+	})
 }
 
 func TestConcurrentWrites(t *testing.T) {

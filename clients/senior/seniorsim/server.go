@@ -8,6 +8,8 @@
 // needs "token: <t>" or "Authorization: Bearer <t>" with a token the platform login issued (valid for
 // Options.TokenTTL) or one of Options.Tokens.
 //
+// A request body over MaxBodyBytes is answered 413 in the called service's error shape.
+//
 // Requests go through a fault.Injector (Faults) that can delay, fail, throttle or drop them and logs each one.
 package seniorsim
 
@@ -59,6 +61,12 @@ const (
 	// DefaultTokenTTL is the expires_in of issued tokens: 604800 s, 7 days, as in the platform's example.
 	DefaultTokenTTL = 604800 * time.Second
 )
+
+// MaxBodyBytes is the largest request body the simulator reads (1 MiB): a larger one, announced by Content-Length
+// or found while reading, is answered 413, in SAM's {code, message} or, on the login paths, the platform's error
+// shape. Senior does not publish its limit; this one protects the sandbox and is far above any request of the
+// documents (a few hundred bytes).
+const MaxBodyBytes = 1 << 20
 
 // The SAM error messages (seed document and TARGET-APIS.md 2.2).
 const (
@@ -195,20 +203,47 @@ func New(f Fixtures, opts Options) *Server {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Resource not found: "+r.Method+" "+r.URL.Path)
 	})
-	s.faults = fault.New(mux, fault.Options{ErrorBody: injectedError})
+	limited := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			writeTooLarge(w, r)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		mux.ServeHTTP(w, r)
+	})
+	s.faults = fault.New(limited, fault.Options{ErrorBody: injectedError})
 	return s
 }
 
-// injectedError answers a failure injected by Faults in the error body of the service called: the platform's on
-// its login paths, SAM's {code, message} elsewhere.
+// injectedError answers a failure injected by Faults in the error body of the service called.
 func injectedError(w http.ResponseWriter, r *http.Request, status int) {
+	writeServiceError(w, r, status, http.StatusText(status))
+}
+
+// writeServiceError writes an error in the shape of the service r calls: the platform's on its login paths, SAM's
+// {code, message} elsewhere.
+func writeServiceError(w http.ResponseWriter, r *http.Request, status int, message string) {
 	switch r.URL.Path {
 	case LoginWithKeyPath, LoginPath:
 		reason := strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_"))
-		writePlatformError(w, status, http.StatusText(status), "loginResponse", reason)
+		writePlatformError(w, status, message, "loginResponse", reason)
 	default:
-		writeError(w, status, http.StatusText(status))
+		writeError(w, status, message)
 	}
+}
+
+// writeTooLarge answers a body over MaxBodyBytes.
+func writeTooLarge(w http.ResponseWriter, r *http.Request) {
+	writeServiceError(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body larger than %d bytes", MaxBodyBytes))
+}
+
+// tooLarge reports whether err is the read of a body over MaxBodyBytes, and then answers 413.
+func tooLarge(w http.ResponseWriter, r *http.Request, err error) bool {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		writeTooLarge(w, r)
+		return true
+	}
+	return false
 }
 
 // ServeHTTP implements http.Handler through the fault injector.
@@ -302,7 +337,9 @@ func (s *Server) loginWithKey(w http.ResponseWriter, r *http.Request) {
 		Scope      string `json:"scope"`
 	}
 	if err := decodeBody(r, &in); err != nil {
-		writePlatformError(w, http.StatusBadRequest, "Invalid request body: "+err.Error(), "loginWithKeyRequest", "BAD_REQUEST")
+		if !tooLarge(w, r, err) {
+			writePlatformError(w, http.StatusBadRequest, "Invalid request body: "+err.Error(), "loginWithKeyRequest", "BAD_REQUEST")
+		}
 		return
 	}
 	if in.AccessKey != s.opts.AccessKey || in.Secret != s.opts.Secret || in.TenantName != s.opts.TenantName {
@@ -322,7 +359,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		Password string `json:"password"`
 	}
 	if err := decodeBody(r, &in); err != nil {
-		writePlatformError(w, http.StatusBadRequest, "Invalid request body: "+err.Error(), "loginRequest", "BAD_REQUEST")
+		if !tooLarge(w, r, err) {
+			writePlatformError(w, http.StatusBadRequest, "Invalid request body: "+err.Error(), "loginRequest", "BAD_REQUEST")
+		}
 		return
 	}
 	if in.Username != s.opts.Username || in.Password != s.opts.Password {
@@ -612,7 +651,9 @@ type personRoleInput struct {
 func readPersonRole(w http.ResponseWriter, r *http.Request, needID bool) (personRoleInput, bool) {
 	var b personRoleBody
 	if err := decodeBody(r, &b); err != nil {
-		writeError(w, http.StatusBadRequest, "Invalid request body: "+err.Error())
+		if !tooLarge(w, r, err) {
+			writeError(w, http.StatusBadRequest, "Invalid request body: "+err.Error())
+		}
 		return personRoleInput{}, false
 	}
 	var in personRoleInput
@@ -760,8 +801,9 @@ func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
 	return id, true
 }
 
+// decodeBody decodes the JSON body; reading a body over MaxBodyBytes fails with an *http.MaxBytesError.
 func decodeBody(r *http.Request, v any) error {
-	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	b, err := io.ReadAll(r.Body)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -653,4 +654,70 @@ func FuzzPagedSearchAll(f *testing.F) {
 			t.Errorf("%s: status %d %s", q.Encode(), rec.Code, rec.Body)
 		}
 	})
+}
+
+// filler is an endless run of "x", the inside of a JSON string or form value that a decoder must read on.
+type filler struct{}
+
+func (filler) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
+// bigBody is prefix followed by "x" up to size bytes.
+func bigBody(prefix string, size int) io.Reader {
+	return io.MultiReader(strings.NewReader(prefix), io.LimitReader(filler{}, int64(size-len(prefix))))
+}
+
+// TestBodyLimit: a request body over MaxBodyBytes is a 413 in the called service's error shape, whether its
+// length is announced or not, and costs the simulator no more than the limit.
+func TestBodyLimit(t *testing.T) {
+	sim, _, _ := start(t, seniorsim.Options{})
+	huge := func() io.Reader { return bigBody(`{"id":39,"personId":29,"roleId":2,"startDate":"`, 100<<20) }
+	over := func() io.Reader { return bigBody(`{"accessKey":"`, seniorsim.MaxBodyBytes+1) }
+	const sam = `{"code":413,"message":"Request body larger than 1048576 bytes"}`
+	const platform = `{"message":"Request body larger than 1048576 bytes","errorCode":"loginResponse","reason":"REQUEST_ENTITY_TOO_LARGE","domain":"platform","service":"authentication"}`
+	tests := []struct {
+		name, method, path string
+		body               func() io.Reader
+		length             int64
+		want               string
+	}{
+		{"POST person/role, 100 MiB announced", "POST", api + "/person/role", huge, 100 << 20, sam},
+		{"PUT person/role, 100 MiB chunked", "PUT", api + "/person/role", huge, -1, sam},
+		{"loginWithKey, one byte over", "POST", seniorsim.LoginWithKeyPath, over, -1, platform},
+		{"login, 100 MiB announced", "POST", seniorsim.LoginPath, huge, 100 << 20, platform},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, tt.path, tt.body())
+			req.ContentLength = tt.length
+			req.Header.Set("token", seniorsim.DefaultToken)
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			sim.ServeHTTP(rec, req)
+			runtime.ReadMemStats(&after)
+			check(t, rec.Code, strings.TrimSpace(rec.Body.String()), 413, tt.want)
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+				t.Errorf("refusing the body allocated %d MiB", alloc>>20)
+			}
+		})
+	}
+	t.Run("a body within the limit is read whole", func(t *testing.T) {
+		pad := strings.Repeat(" ", seniorsim.MaxBodyBytes-len(docPOST))
+		st, body := call(t, srvOf(t, sim), "POST", api+"/person/role", pad+docPOST)
+		if st != 200 {
+			t.Errorf("%d %s", st, body)
+		}
+	})
+}
+
+func srvOf(t *testing.T, sim *seniorsim.Server) *httptest.Server {
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return srv
 }

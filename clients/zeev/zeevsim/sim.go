@@ -13,7 +13,8 @@
 //     document makes both required); an empty items array is an array;
 //   - username 3–50, name 3–128 and email 3–128 characters;
 //   - GET /api/2/users returns 100 people per page;
-//   - with Options.RateLimit set, a token over the limit gets 429 with Retry-After: 1.
+//   - with Options.RateLimit set, a token over the limit gets 429 with Retry-After: 1;
+//   - a request body over MaxBodyBytes (1 MiB) answers 413 "RequestTooLarge".
 //
 // Beyond the documents (ASSUMED here): a token stops working when its person is deactivated; only a person with
 // isSuperAdmin may create, update, activate or deactivate people (403 "Forbidden" otherwise); an unknown
@@ -29,6 +30,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -62,6 +64,11 @@ const (
 	// unless Options.RateLimit is set to it (`ponte sandbox --zeev-rate-limit 5`; the flag's default is no limit).
 	DefaultRateLimit = 5
 )
+
+// MaxBodyBytes is the largest request body the simulator reads (1 MiB): a larger one, announced by Content-Length
+// or found while reading, is answered 413 "RequestTooLarge" in the ErrorResponse shape. Zeev does not publish its
+// limit; this one protects the sandbox and is far above any request of the documents (a few KiB).
+const MaxBodyBytes = 1 << 20
 
 // The license types of AddUserModel.licenseType, the keys of Fixtures.Licenses.
 const (
@@ -296,6 +303,11 @@ func (s *Server) routes() http.Handler {
 		errRouteNotFound(r).write(w)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			errTooLarge().write(w)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		if r.Method == http.MethodPost && r.URL.Path == "/api/2/tokens" {
 			mux.ServeHTTP(w, r)
 			return
@@ -667,6 +679,11 @@ func errRequired(field string) *apiError {
 		fmt.Sprintf("O campo '%s' é obrigatório.", field), []string{field}}
 }
 
+func errTooLarge() *apiError {
+	return &apiError{http.StatusRequestEntityTooLarge, "RequestTooLarge", "error.request.toolarge",
+		fmt.Sprintf("O corpo da requisição excede o limite de %d bytes.", MaxBodyBytes), nil}
+}
+
 func errRouteNotFound(r *http.Request) *apiError {
 	return &apiError{http.StatusNotFound, "NotFound", "error.route.notfound",
 		fmt.Sprintf("Recurso não encontrado: %s %s.", r.Method, r.URL.Path), nil}
@@ -681,6 +698,9 @@ func decodeStrict(r *http.Request, v any) *apiError {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return errTooLarge()
+		}
 		msg := err.Error()
 		var field string
 		if te, ok := err.(*json.UnmarshalTypeError); ok {

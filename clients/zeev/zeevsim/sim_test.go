@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -809,5 +810,69 @@ func FuzzListUsersPaging(f *testing.F) {
 		default:
 			t.Errorf("%s: status %d %s", q.Encode(), rec.Code, rec.Body)
 		}
+	})
+}
+
+// filler is an endless run of "x", the inside of a JSON string or form value that a decoder must read on.
+type filler struct{}
+
+func (filler) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
+// bigBody is prefix followed by "x" up to size bytes.
+func bigBody(prefix string, size int) io.Reader {
+	return io.MultiReader(strings.NewReader(prefix), io.LimitReader(filler{}, int64(size-len(prefix))))
+}
+
+// TestBodyLimit: a request body over MaxBodyBytes is a 413 in the ErrorResponse shape, whether its length is
+// announced or not, and costs the simulator no more than the limit; a body just within it is served.
+func TestBodyLimit(t *testing.T) {
+	sim := zeevsim.New(sandbox(t), zeevsim.Options{})
+	post := func(path string, body io.Reader, length int64) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", path, body)
+		req.ContentLength = length
+		req.Header.Set("Authorization", "Bearer "+zeevsim.DefaultToken)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, req)
+		return rec
+	}
+	huge := func() io.Reader { return bigBody(`{"username":"`, 100<<20) }
+	tests := []struct {
+		name   string
+		path   string
+		body   func() io.Reader
+		length int64
+	}{
+		{"100 MiB announced", "/api/2/users", huge, 100 << 20},
+		{"100 MiB chunked", "/api/2/users", huge, -1},
+		{"one byte over, chunked, on the login", "/api/2/tokens", func() io.Reader { return bigBody(`{"login":"a","password":"`, zeevsim.MaxBodyBytes+1) }, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			rec := post(tt.path, tt.body(), tt.length)
+			runtime.ReadMemStats(&after)
+			var body any
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatalf("%d %q: %v", rec.Code, rec.Body, err)
+			}
+			wantError(t, rec.Code, body, 413, "RequestTooLarge")
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+				t.Errorf("refusing the body allocated %d MiB", alloc>>20)
+			}
+		})
+	}
+	t.Run("a body within the limit is served", func(t *testing.T) {
+		pw := strings.Repeat("x", zeevsim.MaxBodyBytes-100)
+		rec := post("/api/2/tokens", strings.NewReader(`{"login":"`+zeevsim.DefaultLogin+`","password":"`+pw+`"}`), -1)
+		var body any
+		json.Unmarshal(rec.Body.Bytes(), &body) //nolint:errcheck // checked by wantError
+		wantError(t, rec.Code, body, 401, "InvalidCredentials")
 	})
 }
