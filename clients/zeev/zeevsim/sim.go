@@ -16,10 +16,13 @@
 //   - with Options.RateLimit set, a token over the limit gets 429 with Retry-After: 1;
 //   - a request body over MaxBodyBytes (1 MiB) answers 413 "RequestTooLarge".
 //
-// Beyond the documents (ASSUMED here): a token stops working when its person is deactivated; only a person with
-// isSuperAdmin may create, update, activate or deactivate people (403 "Forbidden" otherwise); an unknown
-// businessShiftId or leadershipId answers 400 "BusinessShiftNotFound" or "LeadershipNotFound"; unknown JSON
-// fields in a POST body answer 400 "InvalidRequest"; welcomeMessage.send defaults to false.
+// Beyond the documents (ASSUMED here): GET /api/2/tokens answers a temporary token with itself and a permanent
+// token with the same temporary token while that has half its life left; at most Options.MaxTemporaryTokens live
+// temporary tokens are held, expired ones are swept as new ones are issued; a token stops working when its person
+// is deactivated; only a person with isSuperAdmin may create, update, activate or deactivate people (403
+// "Forbidden" otherwise); an unknown businessShiftId or leadershipId answers 400 "BusinessShiftNotFound" or
+// "LeadershipNotFound"; unknown JSON fields in a POST body answer 400 "InvalidRequest"; welcomeMessage.send
+// defaults to false.
 //
 // The Server wraps its routes in a fault.Injector (Faults), so tests can take the API down, inject 429 and 5xx
 // answers, and read the request log.
@@ -63,6 +66,8 @@ const (
 	// DefaultRateLimit is the ASSUMED limit of the real API in requests per second per token. It is not applied
 	// unless Options.RateLimit is set to it (`ponte sandbox --zeev-rate-limit 5`; the flag's default is no limit).
 	DefaultRateLimit = 5
+	// DefaultMaxTemporaryTokens is the default of Options.MaxTemporaryTokens.
+	DefaultMaxTemporaryTokens = 10_000
 )
 
 // MaxBodyBytes is the largest request body the simulator reads (1 MiB): a larger one, announced by Content-Length
@@ -101,6 +106,9 @@ type Options struct {
 	RateLimit int
 	// Now is the clock, for token expiry, rate windows and dates. Default time.Now.
 	Now func() time.Time
+	// MaxTemporaryTokens is the most live temporary tokens the simulator holds; issuing one more drops the one
+	// closest to its expiry (its holder gets a 401 and logs in again). Default DefaultMaxTemporaryTokens.
+	MaxTemporaryTokens int
 }
 
 // Server is the simulated Zeev API: an http.Handler holding its state in memory. Every request goes through the
@@ -119,6 +127,8 @@ type Server struct {
 	nextUserID  int
 	nextAssign  int
 	tempTokens  map[string]tempToken
+	sweepAt     int               // len(tempTokens) at which the next issue sweeps the expired ones
+	whoAmIToken map[string]string // permanent token -> the temporary token GET /api/2/tokens last answered with
 	rateWindows map[string]rateWindow
 }
 
@@ -192,6 +202,9 @@ func New(f Fixtures, opts Options) *Server {
 	if opts.PageSize <= 0 {
 		opts.PageSize = DefaultPageSize
 	}
+	if opts.MaxTemporaryTokens <= 0 {
+		opts.MaxTemporaryTokens = DefaultMaxTemporaryTokens
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -200,6 +213,8 @@ func New(f Fixtures, opts Options) *Server {
 		licenses:    maps.Clone(f.Licenses),
 		shifts:      map[int]BusinessShift{},
 		tempTokens:  map[string]tempToken{},
+		sweepAt:     minSweep,
+		whoAmIToken: map[string]string{},
 		rateWindows: map[string]rateWindow{},
 		nextUserID:  1,
 		nextAssign:  1,
@@ -346,7 +361,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 		if found && now.Before(tt.expires) {
 			username, ok = tt.username, true
 		} else if found {
-			delete(s.tempTokens, tok)
+			s.dropToken(tok)
 		}
 	}
 	var u *user
@@ -418,22 +433,81 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// whoAmI serves GET /api/2/tokens: the person of the token and a fresh temporary token.
+// whoAmI serves GET /api/2/tokens: the person of the token and a temporary token, which the document requires
+// in the answer but not to be new (ASSUMED): a temporary token is answered with itself; a permanent token with the
+// temporary token it was last answered with while that has at least half its life left, else a new one.
 func (s *Server) whoAmI(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.principal(r)
-	tok := s.issueTemporaryToken(u.username, s.opts.Now())
+	now := s.opts.Now()
+	_, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	tok = strings.TrimSpace(tok)
+	if _, permanent := s.opts.Tokens[tok]; permanent {
+		tt, ok := s.tempTokens[s.whoAmIToken[tok]]
+		if !ok || tt.expires.Sub(now) < s.opts.TemporaryTokenTTL/2 {
+			s.whoAmIToken[tok] = s.issueTemporaryToken(u.username, now)
+		}
+		tok = s.whoAmIToken[tok]
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"userId": u.id, "username": u.username, "temporaryToken": tok})
 }
 
-// issueTemporaryToken creates a token for username; the caller holds s.mu.
+// minSweep is the fewest temporary tokens at which issuing one sweeps the expired ones.
+const minSweep = 64
+
+// issueTemporaryToken creates a token for username; the caller holds s.mu. Before adding it, it drops the expired
+// tokens once the map has doubled since the last sweep (amortised O(1) per token), and the token closest to its
+// expiry while Options.MaxTemporaryTokens are live, so the map stays bounded with no background goroutine.
 func (s *Server) issueTemporaryToken(username string, now time.Time) string {
+	if len(s.tempTokens) >= s.sweepAt || len(s.tempTokens) >= s.opts.MaxTemporaryTokens {
+		s.sweepTokens(now)
+	}
+	for len(s.tempTokens) >= s.opts.MaxTemporaryTokens {
+		oldest := ""
+		for tok, tt := range s.tempTokens {
+			if oldest == "" || tt.expires.Before(s.tempTokens[oldest].expires) {
+				oldest = tok
+			}
+		}
+		s.dropToken(oldest)
+	}
 	b := make([]byte, 24)
 	rand.Read(b) //nolint:errcheck // crypto/rand.Read never fails
 	tok := hex.EncodeToString(b)
 	s.tempTokens[tok] = tempToken{username: username, expires: now.Add(s.opts.TemporaryTokenTTL)}
 	return tok
+}
+
+// sweepTokens drops the expired temporary tokens, and the rate windows of tokens no longer valid; the caller
+// holds s.mu.
+func (s *Server) sweepTokens(now time.Time) {
+	for tok, tt := range s.tempTokens {
+		if !now.Before(tt.expires) {
+			s.dropToken(tok)
+		}
+	}
+	for tok := range s.rateWindows {
+		if _, temp := s.tempTokens[tok]; !temp {
+			if _, permanent := s.opts.Tokens[tok]; !permanent {
+				delete(s.rateWindows, tok)
+			}
+		}
+	}
+	s.sweepAt = max(minSweep, 2*len(s.tempTokens))
+}
+
+// dropToken forgets a temporary token; the caller holds s.mu.
+func (s *Server) dropToken(tok string) {
+	delete(s.tempTokens, tok)
+	delete(s.rateWindows, tok)
+}
+
+// TemporaryTokens returns how many temporary tokens the simulator holds, expired ones not yet swept included.
+func (s *Server) TemporaryTokens() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.tempTokens)
 }
 
 // ---- lookups; the caller holds s.mu ----

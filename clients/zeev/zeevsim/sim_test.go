@@ -422,6 +422,102 @@ func TestTemporaryTokens(t *testing.T) {
 	}
 }
 
+// TestWhoAmIReusesTemporaryTokens: GET /api/2/tokens answers with a temporary token, as documented, without
+// minting one per call: a temporary token is answered with itself, and a permanent token gets the temporary token
+// it got before while that one has at least half its life left.
+func TestWhoAmIReusesTemporaryTokens(t *testing.T) {
+	h := start(t, zeevsim.Options{})
+	whoami := func(tok string) string {
+		t.Helper()
+		st, body, _ := h.call(t, "GET", "/api/2/tokens", tok, "")
+		if st != 200 || field(body, "userId") != float64(1) || field(body, "username") != zeevsim.DefaultLogin {
+			t.Fatalf("whoami: %d %v", st, body)
+		}
+		tmp, _ := field(body, "temporaryToken").(string)
+		if tmp == "" {
+			t.Fatalf("whoami without a temporaryToken: %v", body)
+		}
+		return tmp
+	}
+	first := whoami(zeevsim.DefaultToken)
+	for range 5 {
+		if got := whoami(zeevsim.DefaultToken); got != first {
+			t.Fatalf("a second call got %s, want the same temporary token %s", got, first)
+		}
+	}
+	if got := whoami(first); got != first {
+		t.Errorf("called with a temporary token, got %s, want the same token", got)
+	}
+	if n := h.sim.TemporaryTokens(); n != 1 {
+		t.Errorf("%d temporary tokens held after 7 calls, want 1", n)
+	}
+	h.clock.Advance(zeevsim.DefaultTemporaryTokenTTL/2 + time.Second)
+	second := whoami(zeevsim.DefaultToken)
+	if second == first {
+		t.Error("a token past half its life is still handed out")
+	}
+	if got := whoami(first); got != first { // still valid until its own expiry
+		t.Errorf("the first token, called with itself: %s", got)
+	}
+	h.clock.Advance(zeevsim.DefaultTemporaryTokenTTL / 2)
+	st, body, _ := h.call(t, "GET", "/api/2/tokens", first, "")
+	wantError(t, st, body, 401, "Unauthorized")
+	if got := whoami(zeevsim.DefaultToken); got != second {
+		t.Errorf("got %s, want the second token %s", got, second)
+	}
+}
+
+// TestTemporaryTokensAreSwept: expired temporary tokens are dropped as new ones are issued, and at most
+// Options.MaxTemporaryTokens live ones are kept (the one closest to expiry goes first), so logins in a loop cannot
+// grow the simulator without bound.
+func TestTemporaryTokensAreSwept(t *testing.T) {
+	login := `{"login":"` + zeevsim.DefaultLogin + `","password":"` + zeevsim.DefaultPassword + `"}`
+	issue := func(t *testing.T, h *harness) string {
+		t.Helper()
+		st, body, _ := h.call(t, "POST", "/api/2/tokens", "", login)
+		if st != 200 {
+			t.Fatalf("login: %d %v", st, body)
+		}
+		return field(body, "temporaryToken").(string)
+	}
+	t.Run("expired", func(t *testing.T) {
+		h := start(t, zeevsim.Options{})
+		for range 200 {
+			issue(t, h)
+		}
+		if n := h.sim.TemporaryTokens(); n != 200 {
+			t.Fatalf("%d tokens, want 200", n)
+		}
+		h.clock.Advance(zeevsim.DefaultTemporaryTokenTTL)
+		// The sweep runs when the map has doubled since the last one: expired tokens never make up more than
+		// about half of it.
+		for range 300 {
+			issue(t, h)
+		}
+		if n := h.sim.TemporaryTokens(); n != 300 {
+			t.Errorf("%d tokens, want the 300 live ones (the 200 expired ones swept)", n)
+		}
+	})
+	t.Run("bounded", func(t *testing.T) {
+		h := start(t, zeevsim.Options{MaxTemporaryTokens: 3})
+		var toks []string
+		for range 4 {
+			toks = append(toks, issue(t, h))
+			h.clock.Advance(time.Second)
+		}
+		if n := h.sim.TemporaryTokens(); n != 3 {
+			t.Errorf("%d tokens, want 3", n)
+		}
+		st, body, _ := h.call(t, "GET", "/api/2/users/1", toks[0], "")
+		wantError(t, st, body, 401, "Unauthorized")
+		for _, tok := range toks[1:] {
+			if st, body, _ := h.call(t, "GET", "/api/2/users/1", tok, ""); st != 200 {
+				t.Errorf("a newer token is refused: %d %v", st, body)
+			}
+		}
+	})
+}
+
 func TestRateLimit(t *testing.T) {
 	h := start(t, zeevsim.Options{RateLimit: zeevsim.DefaultRateLimit})
 	for i := range zeevsim.DefaultRateLimit {
