@@ -589,6 +589,11 @@ func TestPaging(t *testing.T) {
 		{"?pagina=0", 400, "pagina", ""},
 		{"?pagina=-1", 400, "pagina", ""},
 		{"?anoReferencia=dois", 400, "anoReferencia", ""},
+		{"?pagina=9223372036854775807", 400, "pagina", ""},
+		{"?pagina=9223372036854775808", 400, "pagina", ""},
+		{"?pagina=42949673&tamanhoPagina=100", 400, "pagina", ""},
+		{"?tamanhoPagina=9223372036854775807", 400, "tamanhoPagina", ""},
+		{"?pagina=21474836&tamanhoPagina=100", 200, "", `"pagina":21474836,"tamanhoPagina":100,"totalRegistros":6,"totalPaginas":1`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -885,6 +890,48 @@ contratacoes:
 		f.Contratacoes = append(f.Contratacoes, f.Contratacoes[0])
 		if err := f.Validate(); err == nil || !strings.Contains(err.Error(), "contratacoes[1].numeroContrato") {
 			t.Errorf("err = %v", err)
+		}
+	})
+}
+
+// FuzzPaging: whatever pagina and tamanhoPagina say, a list answers 200 with a page envelope of at most
+// tamanhoPagina rows or a 400 ProblemDetails, and never panics.
+func FuzzPaging(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"1", "50"}, {"9223372036854775807", "100"}, {"-9223372036854775808", "1"}, {"21474836", "100"},
+		{"0", "0"}, {"+2", "+4"}, {"", ""},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	sim := cidadessim.New(fixtures(f), cidadessim.Options{})
+	req := httptest.NewRequest("POST", "/oauth/token", strings.NewReader(
+		"grant_type=client_credentials&client_id="+cidadessim.DefaultClientID001000+"&client_secret="+cidadessim.DefaultClientSecret001000))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	sim.ServeHTTP(rec, req)
+	tok, _ := response{status: rec.Code, body: rec.Body.String()}.json(f)["access_token"].(string)
+	f.Fuzz(func(t *testing.T, pagina, tamanho string) {
+		q := url.Values{"pagina": {pagina}, "tamanhoPagina": {tamanho}}
+		req := httptest.NewRequest("GET", "/v1/atos-pessoal/admissoes?"+q.Encode(), nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, req)
+		switch rec.Code {
+		case 200:
+			var p struct {
+				Dados         []any `json:"dados"`
+				TamanhoPagina int   `json:"tamanhoPagina"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Dados == nil || len(p.Dados) > p.TamanhoPagina {
+				t.Errorf("%s: 200 with %s", q.Encode(), rec.Body)
+			}
+		case 400:
+			var p map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p["status"] != float64(400) || p["errors"] == nil {
+				t.Errorf("%s: 400 with %s", q.Encode(), rec.Body)
+			}
+		default:
+			t.Errorf("%s: status %d %s", q.Encode(), rec.Code, rec.Body)
 		}
 	})
 }
