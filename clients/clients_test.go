@@ -86,6 +86,45 @@ func TestExcerptRedacts(t *testing.T) {
 	}
 }
 
+func TestRedactSecrets(t *testing.T) {
+	mask := func(v string) string { return "<" + strings.ToUpper(v) + ">" }
+	tests := []struct{ name, in, want string }{
+		{"fields in any casing", `{"password":"pw","Client_Secret":"cs","accessKey":"k","n":"x"}`,
+			`{"password":"<PW>","Client_Secret":"<CS>","accessKey":"<K>","n":"x"}`},
+		{"escaped value, unescaped for the mask", `{"secret":"a\"b\u00e9"}`, `{"secret":"<A\"BÉ>"}`},
+		{"a value cut off by the end", `{"login":"a","password":"half-of-the-sec`, `{"login":"a","password":"<HALF-OF-THE-SEC>"`},
+		{"cut after a backslash", `{"token":"ab\`, `{"token":"<AB>"`},
+		{"non-string values are kept", `{"token":null,"secret":12}`, `{"token":null,"secret":12}`},
+		{"CPF numbers are kept", `{"cpf":"52998224725"}`, `{"cpf":"52998224725"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := RedactSecrets(tt.in, mask); got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRedactForm(t *testing.T) {
+	mask := func(v string) string { return "[" + strings.ToUpper(v) + "]" }
+	tests := []struct{ name, in, want string }{
+		{"client credentials", "grant_type=client_credentials&client_id=ug-1&client_secret=s%2B1",
+			"grant_type=client_credentials&client_id=ug-1&client_secret=%5BS%2B1%5D"},
+		{"query with a token", "a=1&access_token=xyz&b", "a=1&access_token=%5BXYZ%5D&b"},
+		{"escaped key", "client%5Fsecret=s&password=p", "client%5Fsecret=%5BS%5D&password=%5BP%5D"},
+		{"nothing secret", "pagina=1&tamanhoPagina=50", "pagina=1&tamanhoPagina=50"},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := RedactForm(tt.in, mask); got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestSecretFileRotation(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(path, []byte("first\n"), 0o600); err != nil {
@@ -264,6 +303,17 @@ func TestEndpointDo(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(e.metrics.requests.WithLabelValues("zeev", "op", "success")); got != 2 {
 		t.Errorf("success = %v", got)
+	}
+	// Check judges a decoded 2xx: its error is the call's, recorded as bad_response.
+	errOdd := errors.New("odd answer")
+	var checked *Response
+	_, err = e.Do(ctx, Request{Operation: "op", Method: "POST", Path: "/ok", Header: http.Header{"X-Auth": {"k"}}, JSON: 1, Out: &out,
+		Check: func(r *Response) error { checked = r; return errOdd }})
+	if !errors.Is(err, errOdd) || checked == nil || checked.Status != 200 || string(checked.Body) != `{"id":7}` {
+		t.Fatalf("Check: %v, checked %+v", err, checked)
+	}
+	if got := testutil.ToFloat64(e.metrics.requests.WithLabelValues("zeev", "op", "bad_response")); got != 2 {
+		t.Errorf("bad_response = %v, want 2 (bad JSON and Check)", got)
 	}
 
 	srv.Close()

@@ -142,6 +142,10 @@ type Request struct {
 	Form      url.Values  // request body, form-encoded when non-nil
 	Out       any         // decoded from a 2xx JSON body when non-nil and the body is not empty
 	NoBreaker bool        // bypass the breaker (token endpoints are guarded by the calls that need them)
+	// Check, when set, judges a 2xx answer after Out is decoded, inside the breaker: its error is the call's
+	// error, counted by the breaker like any other (a retryable one is a failure, a permanent one is not) and
+	// recorded with result "bad_response". Use it for a 2xx that is not an answer the API documents.
+	Check func(*Response) error
 }
 
 // Response is a 2xx answer.
@@ -247,8 +251,15 @@ func (e *Endpoint) roundTrip(ctx context.Context, req Request) (*Response, error
 				Err: fmt.Errorf("decode %d response: %w (body: %s)", res.StatusCode, err, Excerpt(b))}
 		}
 	}
+	resp := &Response{Status: res.StatusCode, Header: res.Header, Body: b}
+	if req.Check != nil {
+		if err := req.Check(resp); err != nil {
+			e.metrics.observe(e.target, req.Operation, "bad_response", elapsed)
+			return nil, err
+		}
+	}
 	e.metrics.observe(e.target, req.Operation, "success", elapsed)
-	return &Response{Status: res.StatusCode, Header: res.Header, Body: b}, nil
+	return resp, nil
 }
 
 func (e *Endpoint) limiter(tenant string) *rate.Limiter {

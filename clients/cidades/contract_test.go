@@ -2,6 +2,7 @@ package cidades_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -256,13 +257,15 @@ func TestToken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The log keeps credentials masked: Mask tells which one was sent.
+		mask := e.sim.Faults().Mask
 		equal(t, "token form", form, url.Values{
-			"grant_type": {"client_credentials"}, "client_id": {"ug-001001-rw"}, "client_secret": {"cidades-dev-001001-rw"},
+			"grant_type": {"client_credentials"}, "client_id": {"ug-001001-rw"}, "client_secret": {mask("cidades-dev-001001-rw")},
 		})
 		equal(t, "token content type", r[0].Header.Get("Content-Type"), "application/x-www-form-urlencoded")
 		tok := e.sim.IssuedTokens()[0].Value
 		for _, req := range r[1:] {
-			equal(t, "authorization", req.Header.Get("Authorization"), "Bearer "+tok)
+			equal(t, "authorization", req.Header.Get("Authorization"), "Bearer "+mask(tok))
 		}
 	})
 
@@ -273,8 +276,8 @@ func TestToken(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := e.requests()[0]
-		id, secret, ok := (&http.Request{Header: r.Header}).BasicAuth()
-		equal(t, "basic credentials", []any{id, secret, ok}, []any{"ug-001001-rw", "cidades-dev-001001-rw", true})
+		equal(t, "basic credentials", r.Header.Get("Authorization"),
+			"Basic "+e.sim.Faults().Mask(base64.StdEncoding.EncodeToString([]byte("ug-001001-rw:cidades-dev-001001-rw"))))
 		equal(t, "token form", string(r.Body), "grant_type=client_credentials")
 	})
 
@@ -321,7 +324,7 @@ func TestToken(t *testing.T) {
 			"GET /v1/contratacoes/1 401", "POST /oauth/token 200", "GET /v1/contratacoes/1 200",
 		})
 		toks := e.sim.IssuedTokens()
-		equal(t, "authorization of the retry", e.requests()[4].Header.Get("Authorization"), "Bearer "+toks[1].Value)
+		equal(t, "authorization of the retry", e.requests()[4].Header.Get("Authorization"), "Bearer "+e.sim.Faults().Mask(toks[1].Value))
 	})
 
 	t.Run("a second 401 is returned", func(t *testing.T) {
@@ -1251,7 +1254,10 @@ func TestRetryableErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e.sim.Faults().FailNext(1, tt.status, tt.retryAfter)
 			_, err := c.GetContratacao(ctx, "001001", 1)
-			wantErr(t, err, tt.status, nil, tt.permanent)
+			// The injected failure is a ProblemDetails, like every error of the API.
+			if pe := wantErr(t, err, tt.status, nil, tt.permanent); pe.Title != http.StatusText(tt.status) || pe.TraceID == "" {
+				t.Errorf("ProblemError = %+v, want the fields of a ProblemDetails", pe)
+			}
 			equal(t, "RetryAfter", clients.RetryAfter(err), tt.retryAfter)
 			for _, s := range []error{cidades.ErrNotFound, cidades.ErrConflict, cidades.ErrForbidden, cidades.ErrUnauthorized} {
 				if errors.Is(err, s) {

@@ -1,7 +1,13 @@
 // Package fault wraps a simulator's http.Handler with fault injection and a request log, for tests, benchmarks,
 // `ponte sandbox` and `ponte dev`: fixed or random latency, a failure rate with a chosen status, 429 with
 // Retry-After, a switch that takes the whole API down (connections are closed without an answer) and brings it
-// back, and a log of every request (method, path, query, body, status) in arrival order.
+// back, and a log of the requests (method, path, query, headers, body, status) in arrival order.
+//
+// The log is bounded: it keeps the newest Options.MaxEntries entries within Options.MaxBytes, and the first
+// Options.MaxEntryBody bytes of each body (the wrapped handler still reads the whole body, streamed, never held
+// in memory by the Injector). Credentials never enter it: the values of credential fields in JSON bodies, form
+// bodies and query strings (password, secret, client_secret, access_token, ...) and of the Authorization, token and
+// cookie headers are stored as Mask(value).
 //
 // The same controls are served over HTTP under /_sim/ on the wrapped handler:
 //
@@ -9,18 +15,27 @@
 //	PUT  /_sim/faults     replace them (JSON body, same shape)
 //	GET  /_sim/requests   the request log as JSON
 //	DELETE /_sim/requests clear the log
+//
+// An injected failure is answered by Options.ErrorBody, which each simulator sets to write its API's own error
+// body, so that a client cannot tell an injected 429 or 503 from one of the API.
 package fault
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
-	"math/rand/v2"
+	mrand "math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ponte-dev/ponte/clients"
 )
 
 // Faults is what an Injector does to each request. The zero value injects nothing.
@@ -58,7 +73,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// Entry is one logged request.
+// Entry is one logged request, with its credentials masked (see Injector.Mask).
 type Entry struct {
 	Time   time.Time   `json:"time"`
 	Method string      `json:"method"`
@@ -66,7 +81,21 @@ type Entry struct {
 	Query  string      `json:"query,omitempty"`
 	Header http.Header `json:"-"`
 	Body   []byte      `json:"-"`
-	Status int         `json:"status"`
+	// Truncated says the body was longer than Options.MaxEntryBody: Body holds its start.
+	Truncated bool `json:"truncated,omitempty"`
+	Status    int  `json:"status"`
+}
+
+// size is what e counts against Options.MaxBytes: its bodies, strings and headers, plus a fixed overhead.
+func (e *Entry) size() int {
+	n := 256 + len(e.Method) + len(e.Path) + len(e.Query) + len(e.Body)
+	for k, vs := range e.Header {
+		n += len(k)
+		for _, v := range vs {
+			n += len(v)
+		}
+	}
+	return n
 }
 
 // String is "METHOD /path?query".
@@ -77,18 +106,57 @@ func (e Entry) String() string {
 	return e.Method + " " + e.Path
 }
 
+// The defaults of Options' log bounds.
+const (
+	DefaultMaxEntries   = 10_000
+	DefaultMaxBytes     = 16 << 20
+	DefaultMaxEntryBody = 64 << 10
+)
+
+// Options configure an Injector. The zero value is usable.
+type Options struct {
+	// ErrorBody writes the answer to a request the Injector fails instead of serving it (FailNext, FailureRate,
+	// ThrottleRate): Content-Type, status and a body in the wrapped API's own error shape. Retry-After is already
+	// set when it applies. Default: DefaultErrorBody.
+	ErrorBody func(w http.ResponseWriter, r *http.Request, status int)
+	// MaxEntries is the most entries the request log keeps; the oldest go first. Default DefaultMaxEntries.
+	MaxEntries int
+	// MaxBytes bounds the bytes the request log holds (bodies, paths, queries, headers); the oldest entries go
+	// first, but the newest always stays. Default DefaultMaxBytes (16 MiB).
+	MaxBytes int
+	// MaxEntryBody is the most bytes of a request body an entry keeps; a longer body is kept cut, with
+	// Entry.Truncated. Default DefaultMaxEntryBody (64 KiB).
+	MaxEntryBody int
+}
+
+// secretHeaders are the request headers whose values the log masks, in canonical form.
+var secretHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Token", "X-Api-Key", "X-Auth-Token"}
+
+// DefaultErrorBody answers status with a text/plain body "injected fault: <status text>": the shape of no API, for
+// an Injector that wraps something other than a simulator.
+func DefaultErrorBody(w http.ResponseWriter, _ *http.Request, status int) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	io.WriteString(w, "injected fault: "+http.StatusText(status)+"\n") //nolint:errcheck // the client went away
+}
+
 // Injector is an http.Handler that applies Faults, then logs and serves the request with the wrapped handler.
 // Safe for concurrent use.
 type Injector struct {
-	next http.Handler
+	next      http.Handler
+	errorBody func(w http.ResponseWriter, r *http.Request, status int)
+	maxLog    int
+	maxBytes  int
+	maxBody   int
+	maskKey   []byte // the HMAC key of Mask, random per Injector
 
-	mu      sync.Mutex
-	faults  Faults
-	failN   []failure
-	log     []Entry
-	maxLog  int
-	dropped int
-	rnd     *rand.Rand
+	mu       sync.Mutex
+	faults   Faults
+	failN    []failure
+	log      []Entry
+	logBytes int
+	dropped  int
+	rnd      *mrand.Rand
 }
 
 type failure struct {
@@ -96,9 +164,41 @@ type failure struct {
 	retryAfter time.Duration
 }
 
-// New wraps next. The log keeps the most recent 100000 requests.
-func New(next http.Handler) *Injector {
-	return &Injector{next: next, maxLog: 100000, rnd: rand.New(rand.NewPCG(1, 2))}
+// New wraps next; see Options for the defaults.
+func New(next http.Handler, opts Options) *Injector {
+	if opts.ErrorBody == nil {
+		opts.ErrorBody = DefaultErrorBody
+	}
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&opts.MaxEntries, DefaultMaxEntries)
+	def(&opts.MaxBytes, DefaultMaxBytes)
+	def(&opts.MaxEntryBody, DefaultMaxEntryBody)
+	key := make([]byte, 32)
+	rand.Read(key) //nolint:errcheck // crypto/rand.Read never fails
+	return &Injector{
+		next: next, errorBody: opts.ErrorBody, maxLog: opts.MaxEntries, maxBytes: opts.MaxBytes,
+		maxBody: opts.MaxEntryBody, maskKey: key, rnd: mrand.New(mrand.NewPCG(1, 2)),
+	}
+}
+
+// Mask returns what the log stores in place of the credential value: "[REDACTED <12 hex digits>]", a keyed hash
+// that is the same for equal values and differs for different ones, so a test can check which credential was
+// sent without the log holding it. The key is random per Injector.
+func (i *Injector) Mask(value string) string {
+	h := hmac.New(sha256.New, i.maskKey)
+	h.Write([]byte(value)) //nolint:errcheck // a hash never fails
+	return "[REDACTED " + hex.EncodeToString(h.Sum(nil))[:12] + "]"
+}
+
+// Dropped returns how many entries the log has dropped to stay within its bounds since the last clear.
+func (i *Injector) Dropped() int {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.dropped
 }
 
 // Set replaces the faults.
@@ -143,14 +243,14 @@ func (i *Injector) Requests() []Entry {
 func (i *Injector) Reset() {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.log, i.failN, i.faults, i.dropped = nil, nil, Faults{}, 0
+	i.log, i.failN, i.faults, i.dropped, i.logBytes = nil, nil, Faults{}, 0, 0
 }
 
 // ClearLog clears the request log only.
 func (i *Injector) ClearLog() {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.log, i.dropped = nil, 0
+	i.log, i.dropped, i.logBytes = nil, 0, 0
 }
 
 // ServeHTTP implements http.Handler.
@@ -159,8 +259,14 @@ func (i *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		i.admin(w, r)
 		return
 	}
-	body, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	// Keep the start of the body for the log and hand the handler the whole body, streamed: the head read here,
+	// then the rest of the connection's.
+	head, _ := io.ReadAll(io.LimitReader(r.Body, int64(i.maxBody)+1))
+	r.Body = readCloser{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
+	body := logBody{head, false}
+	if len(head) > i.maxBody {
+		body = logBody{head[:i.maxBody:i.maxBody], true}
+	}
 
 	i.mu.Lock()
 	f := i.faults
@@ -211,9 +317,7 @@ func (i *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if fail.retryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int((fail.retryAfter+time.Second-1)/time.Second)))
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(fail.status)
-		json.NewEncoder(w).Encode(map[string]any{"code": fail.status, "message": "injected fault: " + http.StatusText(fail.status)}) //nolint:errcheck
+		i.errorBody(w, r, fail.status)
 		i.record(r, body, fail.status)
 		return
 	}
@@ -222,17 +326,62 @@ func (i *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	i.record(r, body, sw.status)
 }
 
-func (i *Injector) record(r *http.Request, body []byte, status int) {
+// readCloser reads from Reader and closes Closer.
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// logBody is the part of a request body the log keeps.
+type logBody struct {
+	b         []byte
+	truncated bool
+}
+
+func (i *Injector) record(r *http.Request, body logBody, status int) {
+	e := Entry{
+		Time: time.Now(), Method: r.Method, Path: r.URL.Path, Query: i.redactForm(r.URL.RawQuery),
+		Header: r.Header.Clone(), Body: i.redactBody(body.b), Truncated: body.truncated, Status: status,
+	}
+	for _, k := range secretHeaders {
+		for j, v := range e.Header[k] {
+			e.Header[k][j] = i.maskHeader(v)
+		}
+	}
+	size := e.size()
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if len(i.log) >= i.maxLog {
+	for len(i.log) > 0 && (len(i.log) >= i.maxLog || i.logBytes+size > i.maxBytes) {
+		i.logBytes -= i.log[0].size()
+		i.log[0] = Entry{} // let the dropped body go before the array is reallocated
 		i.log = i.log[1:]
 		i.dropped++
 	}
-	i.log = append(i.log, Entry{
-		Time: time.Now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-		Header: r.Header.Clone(), Body: body, Status: status,
-	})
+	i.log = append(i.log, e)
+	i.logBytes += size
+}
+
+// redactBody masks the credentials of a body, JSON or form-encoded.
+func (i *Injector) redactBody(b []byte) []byte {
+	if len(b) == 0 {
+		return b
+	}
+	return []byte(i.redactForm(clients.RedactSecrets(string(b), i.Mask)))
+}
+
+func (i *Injector) redactForm(s string) string {
+	if s == "" {
+		return s
+	}
+	return clients.RedactForm(s, i.Mask)
+}
+
+// maskHeader masks a credential header's value, keeping an auth scheme ("Bearer ", "Basic ") readable.
+func (i *Injector) maskHeader(v string) string {
+	if scheme, cred, ok := strings.Cut(v, " "); ok && !strings.ContainsAny(scheme, "=,") {
+		return scheme + " " + i.Mask(strings.TrimSpace(cred))
+	}
+	return i.Mask(v)
 }
 
 func (i *Injector) admin(w http.ResponseWriter, r *http.Request) {
@@ -256,7 +405,7 @@ func (i *Injector) admin(w http.ResponseWriter, r *http.Request) {
 			Entry
 			Body string `json:"body,omitempty"`
 		}
-		var out []view
+		out := []view{}
 		for _, e := range i.Requests() {
 			out = append(out, view{e, string(e.Body)})
 		}

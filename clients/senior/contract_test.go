@@ -536,7 +536,7 @@ func TestCreatePersonRole(t *testing.T) {
 		}
 		// The body is the document's example verbatim (id forced to 0, no endDate).
 		eq(t, "body", string(ent[0].Body), `{"id":0,"personId":29,"roleId":2,"startDate":"2017-03-24T10:09:00-03:00"}`)
-		eq(t, "token header", ent[0].Header.Get("token"), seniorsim.DefaultToken)
+		eq(t, "token header", ent[0].Header.Get("token"), e.sim.Faults().Mask(seniorsim.DefaultToken)) // the log masks credentials
 		eq(t, "content type", ent[0].Header.Get("Content-Type"), "application/json")
 	})
 	t.Run("with end date, offset kept", func(t *testing.T) {
@@ -760,8 +760,8 @@ func TestAuthHeaders(t *testing.T) {
 		header string
 		want   string
 	}{
-		{"token header on sam-api", senior.HeaderToken, seniorsim.APIPrefix, "token", seniorsim.DefaultToken},
-		{"bearer on the platform gateway", senior.HeaderBearer, seniorsim.GatewayPrefix, "Authorization", "Bearer " + seniorsim.DefaultToken},
+		{"token header on sam-api", senior.HeaderToken, seniorsim.APIPrefix, "token", e.sim.Faults().Mask(seniorsim.DefaultToken)},
+		{"bearer on the platform gateway", senior.HeaderBearer, seniorsim.GatewayPrefix, "Authorization", "Bearer " + e.sim.Faults().Mask(seniorsim.DefaultToken)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -817,9 +817,9 @@ func TestRawToken(t *testing.T) {
 		if len(ent) != 2 {
 			t.Fatalf("log = %v", ent)
 		}
-		eq(t, "first token", ent[0].Header.Get("token"), "stale-token")
+		eq(t, "first token", ent[0].Header.Get("token"), e.sim.Faults().Mask("stale-token"))
 		eq(t, "first status", ent[0].Status, 401)
-		eq(t, "retry token", ent[1].Header.Get("token"), seniorsim.DefaultToken)
+		eq(t, "retry token", ent[1].Header.Get("token"), e.sim.Faults().Mask(seniorsim.DefaultToken))
 		eq(t, "retry status", ent[1].Status, 200)
 	})
 	t.Run("unreadable token file", func(t *testing.T) {
@@ -834,13 +834,18 @@ func TestRawToken(t *testing.T) {
 
 func TestLogin(t *testing.T) {
 	ctx := context.Background()
-	keyBody := `{"accessKey":"ponte-dev-key","secret":"senior-dev-secret","tenantName":"ponte.dev","scope":"desktop"}`
-	userBody := `{"username":"integracao@ponte.dev","password":"senior-dev-password"}`
+	// The login bodies as the simulator's log keeps them, credentials masked.
+	keyBody := func(mask func(string) string) string {
+		return `{"accessKey":"` + mask("ponte-dev-key") + `","secret":"` + mask("senior-dev-secret") + `","tenantName":"ponte.dev","scope":"desktop"}`
+	}
+	userBody := func(mask func(string) string) string {
+		return `{"username":"integracao@ponte.dev","password":"` + mask("senior-dev-password") + `"}`
+	}
 	tests := []struct {
 		name      string
 		cfg       func(e *env) senior.Config
 		loginPath string
-		loginBody string
+		loginBody func(mask func(string) string) string
 	}{
 		{"application key", func(e *env) senior.Config { return e.keyConfig() }, seniorsim.LoginWithKeyPath, keyBody},
 		{"user and password", func(e *env) senior.Config {
@@ -865,7 +870,7 @@ func TestLogin(t *testing.T) {
 				lines = append(lines, r.String())
 			}
 			eqLog(t, lines, []string{"POST " + tt.loginPath, "GET " + api + "/person/29", "GET " + api + "/person/29"})
-			eq(t, "login body", string(ent[0].Body), tt.loginBody)
+			eq(t, "login body", string(ent[0].Body), tt.loginBody(e.sim.Faults().Mask))
 			tok := ent[1].Header.Get("token")
 			if tok == "" || tok == seniorsim.DefaultToken || ent[2].Header.Get("token") != tok {
 				t.Errorf("tokens sent = %q, %q; want the issued token twice", tok, ent[2].Header.Get("token"))

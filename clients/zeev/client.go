@@ -5,7 +5,8 @@
 // Every call runs through a clients.Endpoint (target "zeev", tenant ""): one circuit breaker, optional rate
 // limiting, metrics, and typed errors. A non-2xx answer is an *APIError wrapping a *clients.StatusError;
 // classify it with clients.IsPermanent and clients.RetryAfter. A 404 also matches ErrNotFound. A 200 that
-// reports a failure (action "Error", success:false) is a permanent *RejectedError.
+// reports a failure (action "Error", success:false) is a permanent *RejectedError; a 2xx upsert answer that is
+// none of the documented ones is a retryable *UnexpectedAnswerError.
 //
 // Authentication is "Authorization: Bearer <token>" with either a permanent token or temporary tokens obtained
 // with a login and password (see Config). On a 401 the client gets a fresh token (a new login, or a re-read of

@@ -3,6 +3,7 @@ package zeev_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -137,6 +138,88 @@ func TestRejectedAnswers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUpsertSuccessRule: only a 200 whose action is Created, Retrieved or Update with a user id is a success. Any
+// other 2xx is an *UnexpectedAnswerError naming the status and the action: retryable, like the 5xx it stands for,
+// never a success with user id 0.
+func TestUpsertSuccessRule(t *testing.T) {
+	ctx := context.Background()
+	t.Run("documented answers", func(t *testing.T) {
+		for _, action := range []string{zeev.ActionCreated, zeev.ActionRetrieved, zeev.ActionUpdate} {
+			s := &stub{answers: map[string]answer{"POST /api/2/users": {200, `{"action":"` + action + `","id":4324,"username":"alan.cooper"}`}}}
+			res, err := stubClient(t, s, nil).UpsertUser(ctx, kbExample())
+			if err != nil || res.Action != action || res.ID != 4324 {
+				t.Errorf("%s: got %+v, %v", action, res, err)
+			}
+		}
+	})
+	tests := []struct {
+		name   string
+		answer answer
+		status int
+		action string // as the error names it
+	}{
+		{"empty object", answer{200, `{}`}, 200, "no action"},
+		{"lower-case error", answer{200, `{"action":"error","id":0}`}, 200, `action "error"`},
+		{"empty 200", answer{200, ``}, 200, "no action"},
+		{"204", answer{204, ``}, 204, "no action"},
+		{"unknown action", answer{200, `{"action":"Deleted","id":4324}`}, 200, `action "Deleted"`},
+		{"Created with id 0", answer{200, `{"action":"Created","id":0,"username":"alan.cooper"}`}, 200, `action "Created"`},
+		{"Update without id", answer{200, `{"action":"Update","username":"alan.cooper"}`}, 200, `action "Update"`},
+		{"Retrieved with a negative id", answer{200, `{"action":"Retrieved","id":-1}`}, 200, `action "Retrieved"`},
+		{"201 Created", answer{201, `{"action":"Created","id":4324}`}, 201, `action "Created"`},
+		{"JSON null", answer{200, `null`}, 200, "no action"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &stub{answers: map[string]answer{"POST /api/2/users": tt.answer}}
+			res, err := stubClient(t, s, nil).UpsertUser(ctx, kbExample())
+			if err == nil {
+				t.Fatalf("got %+v and no error", res)
+			}
+			var ue *zeev.UnexpectedAnswerError
+			if !errors.As(err, &ue) {
+				t.Fatalf("error %v (%T) is not a *zeev.UnexpectedAnswerError", err, err)
+			}
+			if ue.Status != tt.status || ue.Operation != "upsert_user" {
+				t.Errorf("got %+v", ue)
+			}
+			if clients.IsPermanent(err) {
+				t.Errorf("permanent: %v", err)
+			}
+			for _, want := range []string{"zeev upsert user alan.cooper", fmt.Sprintf("HTTP %d", tt.status), tt.action} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+		})
+	}
+	t.Run("counted by the breaker like a 5xx, unlike a rejection", func(t *testing.T) {
+		for _, tt := range []struct {
+			body     string
+			wantOpen bool
+		}{
+			{`{}`, true},
+			{`{"action":"Error","id":0}`, false}, // a permanent *RejectedError: Zeev is up and refused the request
+		} {
+			s := &stub{answers: map[string]answer{"POST /api/2/users": {200, tt.body}}}
+			srv := httptest.NewServer(s)
+			t.Cleanup(srv.Close)
+			br := clients.NewBreakers(clients.BreakerSettings{ConsecutiveFailures: 2}, nil)
+			c, err := zeev.New(zeev.Config{EndpointConfig: clients.EndpointConfig{BaseURL: srv.URL}, Token: clients.SecretValue("tok")},
+				clients.EndpointOptions{Breakers: br})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				c.UpsertUser(ctx, kbExample()) //nolint:errcheck // the breaker's state is the point
+			}
+			if open := br.State(clients.BreakerKey{Target: zeev.Target}) == clients.StateOpen; open != tt.wantOpen {
+				t.Errorf("%s: breaker open = %v, want %v", tt.body, open, tt.wantOpen)
+			}
+		}
+	})
 }
 
 func TestLoginErrorsNeverRevealSecrets(t *testing.T) {

@@ -207,7 +207,8 @@ func TestWhoAmIWithPermanentToken(t *testing.T) {
 	mustEqual(t, "identity", *id, zeev.Identity{UserID: 1, Username: zeevsim.DefaultLogin})
 	reqs := e.sim.Faults().Requests()
 	mustEqual(t, "calls", e.calls(), []string{"GET /api/2/tokens"})
-	mustEqual(t, "authorization", reqs[0].Header.Get("Authorization"), "Bearer "+zeevsim.DefaultToken)
+	// The log keeps credentials masked: Mask tells which one was sent.
+	mustEqual(t, "authorization", reqs[0].Header.Get("Authorization"), "Bearer "+e.sim.Faults().Mask(zeevsim.DefaultToken))
 }
 
 func TestTemporaryTokenLogin(t *testing.T) {
@@ -226,7 +227,7 @@ func TestTemporaryTokenLogin(t *testing.T) {
 	if err := json.Unmarshal(reqs[0].Body, &login); err != nil {
 		t.Fatal(err)
 	}
-	mustEqual(t, "login body", login, map[string]string{"login": zeevsim.DefaultLogin, "password": zeevsim.DefaultPassword})
+	mustEqual(t, "login body", login, map[string]string{"login": zeevsim.DefaultLogin, "password": e.sim.Faults().Mask(zeevsim.DefaultPassword)})
 	if reqs[0].Header.Get("Authorization") != "" {
 		t.Error("the login request carries an Authorization header")
 	}
@@ -313,7 +314,7 @@ func TestPermanentTokenRereadAfter401(t *testing.T) {
 	reqs := e.sim.Faults().Requests()
 	mustEqual(t, "calls", e.calls(), []string{"GET /api/2/tokens", "GET /api/2/tokens"})
 	mustEqual(t, "tokens", []string{reqs[0].Header.Get("Authorization"), reqs[1].Header.Get("Authorization")},
-		[]string{"Bearer " + oldTok, "Bearer " + newTok})
+		[]string{"Bearer " + e.sim.Faults().Mask(oldTok), "Bearer " + e.sim.Faults().Mask(newTok)})
 }
 
 func TestRejectedTokenRetriedExactlyOnce(t *testing.T) {
@@ -940,12 +941,13 @@ func TestRetryableStatuses(t *testing.T) {
 		name       string
 		status     int
 		retryAfter time.Duration
+		code       string // of the ErrorResponse body, which the injected failure carries like a real one
 	}{
-		{"429 with Retry-After", http.StatusTooManyRequests, 2 * time.Second},
-		{"500", http.StatusInternalServerError, 0},
-		{"502", http.StatusBadGateway, 0},
-		{"503 with Retry-After", http.StatusServiceUnavailable, time.Second},
-		{"504", http.StatusGatewayTimeout, 0},
+		{"429 with Retry-After", http.StatusTooManyRequests, 2 * time.Second, "TooManyRequests"},
+		{"500", http.StatusInternalServerError, 0, "InternalServerError"},
+		{"502", http.StatusBadGateway, 0, "BadGateway"},
+		{"503 with Retry-After", http.StatusServiceUnavailable, time.Second, "ServiceUnavailable"},
+		{"504", http.StatusGatewayTimeout, 0, "GatewayTimeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -964,6 +966,7 @@ func TestRetryableStatuses(t *testing.T) {
 			if clients.HTTPStatus(err) != tt.status {
 				t.Errorf("HTTPStatus = %d, want %d", clients.HTTPStatus(err), tt.status)
 			}
+			apiError(t, err, tt.status, tt.code)
 			if !strings.Contains(err.Error(), "zeev upsert user alan.cooper") {
 				t.Errorf("error lacks the operation and username: %v", err)
 			}

@@ -90,3 +90,37 @@ func asAPIError(err error) error {
 	}
 	return ae
 }
+
+// UnexpectedAnswerError is a 2xx answer that is none of the answers the API documents for the call. For
+// POST /api/2/users the documented answers are a 200 whose action is Created, Retrieved or Update with the
+// person's id, and a 200 with action Error (a *RejectedError); anything else (an empty body, {}, a 204, an unknown
+// action such as "error", an id of 0) is this error, never a success with user id 0.
+//
+// Such an answer is a defect of the server, not a verdict on the request, so it is classed like a 5xx: retryable
+// (Permanent reports false), bounded by the caller's attempt budget, and a failure for Zeev's circuit breaker. An
+// upsert is safe to retry: with ifExists "update" or "retrieve" it is idempotent, and with "block" a person the
+// bad answer did create comes back as a permanent UserAlreadyExists.
+type UnexpectedAnswerError struct {
+	Operation string // the client operation, e.g. "upsert_user"
+	Status    int    // the HTTP status of the answer
+	Action    string // the answer's action, "" if it had none
+	ID        int    // the answer's id, 0 if it had none
+	Body      string // redacted excerpt of the response body
+}
+
+// Error implements error: it names the status and the action.
+func (e *UnexpectedAnswerError) Error() string {
+	action := "no action"
+	if e.Action != "" {
+		action = fmt.Sprintf("action %q", e.Action)
+	}
+	s := fmt.Sprintf("zeev %s: unexpected answer: HTTP %d with %s and id %d, want HTTP 200 with action %s, %s or %s and an id",
+		e.Operation, e.Status, action, e.ID, ActionCreated, ActionRetrieved, ActionUpdate)
+	if e.Body != "" {
+		s += ": " + e.Body
+	}
+	return s
+}
+
+// Permanent always reports false: the answer says nothing about the request.
+func (e *UnexpectedAnswerError) Permanent() bool { return false }

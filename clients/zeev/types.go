@@ -59,7 +59,8 @@ type AddUser struct {
 	LeadershipID       *int            `json:"leadershipId,omitempty"`    // the direct manager's user id
 }
 
-// PositionSet is AddUser.Positions: the person's team/position pairs. IfExistsUser is required by Zeev.
+// PositionSet is AddUser.Positions: the person's team/position pairs. Zeev requires IfExistsUser and Items: a nil
+// Items is sent as null and refused; use an empty slice for none (with IfExistsUserReplace, none clears the set).
 type PositionSet struct {
 	IfExistsUser string         `json:"ifExistsUser"` // IfExistsUser*
 	Items        []PositionItem `json:"items"`
@@ -73,7 +74,8 @@ type PositionItem struct {
 	PositionCode string `json:"positionCode,omitempty"`
 }
 
-// GroupSet is AddUser.Groups: the person's maintenance groups. IfExistsUser is required by Zeev.
+// GroupSet is AddUser.Groups: the person's maintenance groups. Zeev requires IfExistsUser and Items: a nil Items
+// is sent as null and refused; use an empty slice for none (with IfExistsUserReplace, none clears the set).
 type GroupSet struct {
 	IfExistsUser string      `json:"ifExistsUser"` // IfExistsUser*
 	Items        []GroupItem `json:"items"`

@@ -12,10 +12,11 @@ import (
 )
 
 // UpsertUser creates a person, or retrieves or updates an existing one according to u.IfExists, with
-// POST /api/2/users. Document is sent as digits only unless Config.KeepDocumentFormat. The result's Action says
-// what happened (ActionCreated, ActionRetrieved, ActionUpdate). A 200 with action "Error" is returned as a
-// *RejectedError; an existing username with IfExistsBlock is a permanent *APIError (code "UserAlreadyExists" in
-// the sandbox).
+// POST /api/2/users. Document is sent as digits only unless Config.KeepDocumentFormat. On success the answer is a
+// 200 whose Action says what happened (ActionCreated, ActionRetrieved, ActionUpdate) and whose ID is the person's.
+// A 200 with action "Error" is returned as a permanent *RejectedError; any other 2xx (no action, an unknown one,
+// no id, a 204) as a retryable *UnexpectedAnswerError; an existing username with IfExistsBlock is a permanent
+// *APIError (code "UserAlreadyExists" in the sandbox).
 func (c *Client) UpsertUser(ctx context.Context, u AddUser) (*AddUserResult, error) {
 	if !c.cfg.KeepDocumentFormat && u.Document != "" {
 		if d := schemas.Digits(u.Document); d != "" {
@@ -25,6 +26,7 @@ func (c *Client) UpsertUser(ctx context.Context, u AddUser) (*AddUserResult, err
 	var out AddUserResult
 	resp, err := c.do(ctx, clients.Request{
 		Operation: opUpsertUser, Method: http.MethodPost, Path: "/api/2/users", JSON: u, Out: &out,
+		Check: func(resp *clients.Response) error { return checkUpsert(resp, &out) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("zeev upsert user %s: %w", u.Username, err)
@@ -34,6 +36,24 @@ func (c *Client) UpsertUser(ctx context.Context, u AddUser) (*AddUserResult, err
 			&RejectedError{Operation: opUpsertUser, Body: clients.Excerpt(resp.Body)})
 	}
 	return &out, nil
+}
+
+// checkUpsert accepts the answers POST /api/2/users documents: 200 with action Created, Retrieved or Update and
+// the person's id, or 200 with action Error (which UpsertUser turns into a *RejectedError). Anything else is an
+// *UnexpectedAnswerError. It runs inside the breaker, so a malformed answer counts as a failure there.
+func checkUpsert(resp *clients.Response, out *AddUserResult) error {
+	if resp.Status == http.StatusOK {
+		switch out.Action {
+		case ActionError:
+			return nil
+		case ActionCreated, ActionRetrieved, ActionUpdate:
+			if out.ID > 0 {
+				return nil
+			}
+		}
+	}
+	return &UnexpectedAnswerError{Operation: opUpsertUser, Status: resp.Status, Action: out.Action, ID: out.ID,
+		Body: clients.Excerpt(resp.Body)}
 }
 
 // GetUser returns the person with id (GET /api/2/users/{id}). An unknown id is an error matching ErrNotFound.

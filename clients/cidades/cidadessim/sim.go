@@ -16,7 +16,8 @@
 // (else 403). ?codigoUnidadeGestora=<ug> selects the UG a call acts for: allowed for the token's own UG and, for
 // an aggregator's key, for its subordinates (else 403). Without it, reads see the token's UG plus, for an
 // aggregator, its subordinates, and writes act for the token's UG. Lists are paged with pagina (1-based) and
-// tamanhoPagina (default 50, at most 100). Errors are RFC 7807 ProblemDetails in the ASP.NET shape.
+// tamanhoPagina (default 50, at most 100). Errors are RFC 7807 ProblemDetails in the ASP.NET shape; a request body
+// over MaxBodyBytes (1 MiB) is a 413.
 //
 // A Server keeps its state in memory and serves every request through a fault.Injector (Faults) that logs it.
 package cidadessim
@@ -28,6 +29,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -69,6 +71,12 @@ const (
 
 // DefaultExpiresIn is the lifetime of the tokens the simulator issues unless Options.ExpiresIn says otherwise.
 const DefaultExpiresIn = time.Hour
+
+// MaxBodyBytes is the largest request body the simulator reads (1 MiB): a larger one, announced by Content-Length
+// or found while reading, is answered 413 as a ProblemDetails. TCE-ES does not publish its limit; this one
+// protects the sandbox and is far above any request of the contract (a contratação is a few KiB: objeto has at
+// most 2000 characters).
+const MaxBodyBytes = 1 << 20
 
 // The paging limits: tamanhoPagina defaults to DefaultTamanhoPagina and may not exceed MaxTamanhoPagina.
 const (
@@ -122,6 +130,7 @@ type Server struct {
 	admissoes    []Ato
 	concessoes   []Ato
 	contratacoes map[int64]Contratacao
+	byKey        map[contratoKey]int64 // the id of each natural key (UG, numeroContrato, anoContrato) in contratacoes
 	nextID       int64
 }
 
@@ -134,6 +143,7 @@ func New(f Fixtures, opts Options) *Server {
 		keys:         make(map[string]Key),
 		tokens:       make(map[string]IssuedToken),
 		contratacoes: make(map[int64]Contratacao),
+		byKey:        make(map[contratoKey]int64),
 		nextID:       1,
 	}
 	if s.now == nil {
@@ -179,7 +189,7 @@ func New(f Fixtures, opts Options) *Server {
 		if c.DataAtualizacao.IsZero() {
 			c.DataAtualizacao = c.DataCadastro
 		}
-		s.contratacoes[c.ID] = c
+		s.store(c)
 	}
 
 	mux := http.NewServeMux()
@@ -212,7 +222,17 @@ func New(f Fixtures, opts Options) *Server {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, http.StatusNotFound, "", fmt.Sprintf("O recurso %s não existe.", r.URL.Path), nil)
 	})
-	s.faults = fault.New(mux)
+	limited := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			s.tooLarge(w)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		mux.ServeHTTP(w, r)
+	})
+	s.faults = fault.New(limited, fault.Options{ErrorBody: func(w http.ResponseWriter, _ *http.Request, status int) {
+		s.problem(w, status, "", fmt.Sprintf("O serviço não pôde atender a requisição (HTTP %d). Tente novamente mais tarde.", status), nil)
+	}})
 	return s
 }
 
@@ -273,10 +293,21 @@ func (s *Server) stamp() time.Time {
 	return s.now().Truncate(time.Second).In(time.FixedZone("-03", -3*60*60))
 }
 
-// locked runs h with s.mu held, keeping its answer in memory until the lock is released, so that a client slow to
-// read its answer never holds up the others.
+// locked runs h with s.mu held. It reads the request body before taking the lock (413 if over MaxBodyBytes) and
+// keeps the answer in memory until the lock is released, so that a client slow to send its body or to read its
+// answer never holds up the others.
 func (s *Server) locked(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			s.tooLarge(w)
+			return
+		}
+		if err != nil {
+			s.problem(w, http.StatusBadRequest, "", "O corpo da requisição não pôde ser lido.", nil)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		buf := &buffered{header: w.Header(), status: http.StatusOK}
 		func() {
 			s.mu.Lock()
@@ -428,8 +459,24 @@ func (s *Server) listContratacoes(w http.ResponseWriter, r *http.Request, p prin
 	}
 	numero := q.Get("numeroContrato")
 	ugs := s.visible(p)
+	all := func(yield func(Contratacao) bool) {
+		if numero != "" && ano != 0 {
+			// The natural key names at most one contratação per UG: no scan of the store.
+			for _, ug := range ugs {
+				if id, ok := s.byKey[contratoKey{ug, numero, ano}]; ok && !yield(s.contratacoes[id]) {
+					return
+				}
+			}
+			return
+		}
+		for _, c := range s.contratacoes {
+			if !yield(c) {
+				return
+			}
+		}
+	}
 	var rows []Contratacao
-	for _, c := range s.contratacoes {
+	for c := range all {
 		switch {
 		case !slices.Contains(ugs, c.CodigoUnidadeGestora),
 			numero != "" && c.NumeroContrato != numero,
@@ -474,12 +521,18 @@ func (s *Server) getContratacao(w http.ResponseWriter, r *http.Request, p princi
 
 // conflict reports whether another contratação than id holds c's natural key.
 func (s *Server) conflict(c Contratacao, id int64) bool {
-	for _, o := range s.contratacoes {
-		if o.ID != id && keyOf(o) == keyOf(c) {
-			return true
-		}
+	holder, ok := s.byKey[keyOf(c)]
+	return ok && holder != id
+}
+
+// store puts c in the store under its id and its natural key, replacing the contratação of that id (whose old
+// key it frees). The caller has checked conflict.
+func (s *Server) store(c Contratacao) {
+	if old, ok := s.contratacoes[c.ID]; ok {
+		delete(s.byKey, keyOf(old))
 	}
-	return false
+	s.contratacoes[c.ID] = c
+	s.byKey[keyOf(c)] = c.ID
 }
 
 func (s *Server) conflictProblem(w http.ResponseWriter, c Contratacao) {
@@ -487,18 +540,20 @@ func (s *Server) conflictProblem(w http.ResponseWriter, c Contratacao) {
 		c.NumeroContrato, c.AnoContrato, c.CodigoUnidadeGestora), nil)
 }
 
-// readBody reads a request body of at most 1 MiB.
-func readBody(w http.ResponseWriter, r *http.Request) []byte {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
-	if err != nil {
-		return nil
-	}
+// readBody returns the request body, which locked has read already.
+func readBody(r *http.Request) []byte {
+	b, _ := io.ReadAll(r.Body) // a bytes.Reader: no error
 	return b
+}
+
+// tooLarge answers a body over MaxBodyBytes.
+func (s *Server) tooLarge(w http.ResponseWriter) {
+	s.problem(w, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("O corpo da requisição excede o limite de %d bytes.", MaxBodyBytes), nil)
 }
 
 // createContratacao serves POST /v1/contratacoes.
 func (s *Server) createContratacao(w http.ResponseWriter, r *http.Request, p principal) {
-	c, errs := decodeContratacao(readBody(w, r))
+	c, errs := decodeContratacao(readBody(r))
 	if len(errs) > 0 {
 		s.validation(w, errs)
 		return
@@ -513,7 +568,7 @@ func (s *Server) createContratacao(w http.ResponseWriter, r *http.Request, p pri
 	c.Situacao = "ATIVA"
 	c.DataCadastro = s.stamp()
 	c.DataAtualizacao = c.DataCadastro
-	s.contratacoes[c.ID] = c
+	s.store(c)
 	w.Header().Set("Location", "/v1/contratacoes/"+strconv.FormatInt(c.ID, 10))
 	writeJSON(w, http.StatusCreated, "", c)
 }
@@ -521,7 +576,7 @@ func (s *Server) createContratacao(w http.ResponseWriter, r *http.Request, p pri
 // updateContratacao serves PUT /v1/contratacoes/{id}: a full replace of the client-set fields of a contratação of
 // the UG the call acts for.
 func (s *Server) updateContratacao(w http.ResponseWriter, r *http.Request, p principal) {
-	in, errs := decodeContratacao(readBody(w, r))
+	in, errs := decodeContratacao(readBody(r))
 	if len(errs) > 0 {
 		s.validation(w, errs)
 		return
@@ -537,7 +592,7 @@ func (s *Server) updateContratacao(w http.ResponseWriter, r *http.Request, p pri
 		return
 	}
 	in.DataAtualizacao = s.stamp()
-	s.contratacoes[in.ID] = in
+	s.store(in)
 	writeJSON(w, http.StatusOK, "", in)
 }
 
@@ -549,6 +604,7 @@ func (s *Server) deleteContratacao(w http.ResponseWriter, r *http.Request, p pri
 		return
 	}
 	delete(s.contratacoes, c.ID)
+	delete(s.byKey, keyOf(c))
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -696,9 +752,14 @@ type problemDetails struct {
 	TraceID string              `json:"traceId"`
 }
 
-// problemType returns the RFC 9110 section link ASP.NET puts in "type".
+// problemType returns the link to the status's definition that ASP.NET puts in "type": its RFC 9110 section, or
+// RFC 6585 for 429, which RFC 9110 does not define.
 func problemType(status int) string {
-	section := map[int]string{400: "5.1", 401: "5.2", 403: "5.4", 404: "5.5", 405: "5.6", 409: "5.10", 500: "6.1"}[status]
+	if status == http.StatusTooManyRequests {
+		return "https://tools.ietf.org/html/rfc6585#section-4"
+	}
+	section := map[int]string{400: "5.1", 401: "5.2", 403: "5.4", 404: "5.5", 405: "5.6", 409: "5.10", 413: "5.14",
+		500: "6.1", 501: "6.2", 502: "6.3", 503: "6.4", 504: "6.5"}[status]
 	if section == "" {
 		return "about:blank"
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -36,7 +37,7 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func fixtures(t *testing.T) cidadessim.Fixtures {
+func fixtures(t testing.TB) cidadessim.Fixtures {
 	t.Helper()
 	b, err := examples.FS.ReadFile("sandbox/cidades.yaml")
 	if err != nil {
@@ -73,7 +74,7 @@ type response struct {
 	body   string
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal([]byte(r.body), &m); err != nil {
@@ -588,6 +589,11 @@ func TestPaging(t *testing.T) {
 		{"?pagina=0", 400, "pagina", ""},
 		{"?pagina=-1", 400, "pagina", ""},
 		{"?anoReferencia=dois", 400, "anoReferencia", ""},
+		{"?pagina=9223372036854775807", 400, "pagina", ""},
+		{"?pagina=9223372036854775808", 400, "pagina", ""},
+		{"?pagina=42949673&tamanhoPagina=100", 400, "pagina", ""},
+		{"?tamanhoPagina=9223372036854775807", 400, "tamanhoPagina", ""},
+		{"?pagina=21474836&tamanhoPagina=100", 200, "", `"pagina":21474836,"tamanhoPagina":100,"totalRegistros":6,"totalPaginas":1`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -612,6 +618,179 @@ func TestPaging(t *testing.T) {
 	if r := send(t, "GET", s.url+"/v1/atos-pessoal/admissoes?tipoBeneficio=PENSAO", bearer(agg), ""); r.status != 200 {
 		t.Errorf("admissoes?tipoBeneficio: %d", r.status)
 	}
+}
+
+// TestNaturalKeyIndex follows one natural key (UG, numeroContrato, anoContrato) through create, update, delete
+// and recreate: the 409 of a duplicate and the ?numeroContrato&ano lookup must agree with the store at every step.
+func TestNaturalKeyIndex(t *testing.T) {
+	s := newSandbox(t, cidadessim.Options{})
+	rw := s.token(t, cidadessim.DefaultClientID001001, cidadessim.DefaultClientSecret001001)
+	agg := s.token(t, cidadessim.DefaultClientID001000, cidadessim.DefaultClientSecret001000)
+	other := s.token(t, cidadessim.DefaultClientID001002, cidadessim.DefaultClientSecret001002)
+	withNumero := func(numero string) string { return strings.Replace(contratacaoJSON, "033/2025", numero, 1) }
+	// find returns the ids that ?numeroContrato=numero&ano=2025 lists for tok.
+	find := func(t *testing.T, tok, numero string) []any {
+		t.Helper()
+		r := send(t, "GET", s.url+"/v1/contratacoes?ano=2025&numeroContrato="+url.QueryEscape(numero), bearer(tok), "")
+		if r.status != 200 {
+			t.Fatalf("find %s: %d %s", numero, r.status, r.body)
+		}
+		var ids []any
+		for _, row := range r.json(t)["dados"].([]any) {
+			ids = append(ids, row.(map[string]any)["id"])
+		}
+		return ids
+	}
+	create := func(t *testing.T, tok, body string, status int) float64 {
+		t.Helper()
+		r := send(t, "POST", s.url+"/v1/contratacoes", bearer(tok), body)
+		if r.status != status {
+			t.Fatalf("POST: %d, want %d: %s", r.status, status, r.body)
+		}
+		id, _ := r.json(t)["id"].(float64)
+		return id
+	}
+	eqIDs := func(t *testing.T, got []any, want ...float64) {
+		t.Helper()
+		w := []any{}
+		for _, id := range want {
+			w = append(w, id)
+		}
+		if got == nil {
+			got = []any{}
+		}
+		if !reflect.DeepEqual(got, w) {
+			t.Errorf("ids = %v, want %v", got, w)
+		}
+	}
+
+	first := create(t, rw, withNumero("100/2025"), 201)
+	create(t, rw, withNumero("100/2025"), 409)
+	second := create(t, other, withNumero("100/2025"), 201) // same número and ano, another UG
+	eqIDs(t, find(t, rw, "100/2025"), first)
+	eqIDs(t, find(t, other, "100/2025"), second)
+	eqIDs(t, find(t, agg, "100/2025"), first, second) // the aggregator sees both UGs under it
+	eqIDs(t, find(t, rw, "100/202"))                  // exact match only
+
+	// An update that renames the key frees the old one and takes the new one.
+	path := fmt.Sprintf("%s/v1/contratacoes/%d", s.url, int64(first))
+	if r := send(t, "PUT", path, bearer(rw), withNumero("101/2025")); r.status != 200 {
+		t.Fatalf("PUT: %d %s", r.status, r.body)
+	}
+	eqIDs(t, find(t, rw, "100/2025"))
+	eqIDs(t, find(t, rw, "101/2025"), first)
+	create(t, rw, withNumero("101/2025"), 409)
+	third := create(t, rw, withNumero("100/2025"), 201)
+	wantProblem(t, send(t, "PUT", path, bearer(rw), withNumero("100/2025")), 409)
+	eqIDs(t, find(t, rw, "100/2025"), third)
+
+	// Delete and recreate: the key is free after the delete and names the new id after the recreate.
+	if r := send(t, "DELETE", path, bearer(rw), ""); r.status != 204 {
+		t.Fatalf("DELETE: %d %s", r.status, r.body)
+	}
+	eqIDs(t, find(t, rw, "101/2025"))
+	again := create(t, rw, withNumero("101/2025"), 201)
+	if again == first {
+		t.Errorf("the recreated contratação reuses id %v", first)
+	}
+	eqIDs(t, find(t, rw, "101/2025"), again)
+	create(t, rw, withNumero("101/2025"), 409)
+
+	// The fixtures' contratações are indexed too.
+	dup := strings.Replace(strings.Replace(contratacaoJSON, "033/2025", "012/2024", 1), `"anoContrato": 2025`, `"anoContrato": 2024`, 1)
+	create(t, rw, dup, 409)
+}
+
+// TestInjectedErrorsInProblemShape: a failure the fault injector answers is an RFC 7807 ProblemDetails, as every
+// error of the API, on the token endpoint as on /v1.
+func TestInjectedErrorsInProblemShape(t *testing.T) {
+	tests := []struct {
+		name, method, path string
+		header             http.Header
+		body               string
+		status             int
+	}{
+		{"429 on /v1", "GET", "/v1/contratacoes/1", nil, "", 429},
+		{"503 on /v1", "POST", "/v1/contratacoes", nil, contratacaoJSON, 503},
+		{"502 on the token endpoint", "POST", "/oauth/token", formHeader, "grant_type=client_credentials", 502},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSandbox(t, cidadessim.Options{})
+			s.sim.Faults().FailNext(1, tt.status, 2*time.Second)
+			r := send(t, tt.method, s.url+tt.path, tt.header, tt.body)
+			if r.status != tt.status {
+				t.Fatalf("status = %d, want %d (%s)", r.status, tt.status, r.body)
+			}
+			if ct := r.header.Get("Content-Type"); ct != "application/problem+json; charset=utf-8" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+			m := r.json(t)
+			if m["status"] != float64(tt.status) || m["title"] != http.StatusText(tt.status) || m["detail"] == nil ||
+				!traceID.MatchString(fmt.Sprint(m["traceId"])) {
+				t.Errorf("problem = %v", m)
+			}
+			if r.header.Get("Retry-After") != "2" {
+				t.Errorf("Retry-After = %q", r.header.Get("Retry-After"))
+			}
+		})
+	}
+}
+
+// filler is an endless run of "x", the inside of a JSON string or form value that a decoder must read on.
+type filler struct{}
+
+func (filler) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
+// bigBody is prefix followed by "x" up to size bytes.
+func bigBody(prefix string, size int) io.Reader {
+	return io.MultiReader(strings.NewReader(prefix), io.LimitReader(filler{}, int64(size-len(prefix))))
+}
+
+// TestBodyLimit: a request body over MaxBodyBytes is a 413 ProblemDetails, on /v1 and on the token endpoint,
+// whether its length is announced or not, and costs the simulator no more than the limit.
+func TestBodyLimit(t *testing.T) {
+	s := newSandbox(t, cidadessim.Options{})
+	tok := s.token(t, cidadessim.DefaultClientID001001, cidadessim.DefaultClientSecret001001)
+	huge := func() io.Reader { return bigBody(`{"numeroContrato":"`, 100<<20) }
+	over := func() io.Reader { return bigBody(`{"objeto":"`, cidadessim.MaxBodyBytes+1) }
+	tests := []struct {
+		name, method, path string
+		body               func() io.Reader
+		length             int64
+	}{
+		{"POST contratacoes, 100 MiB announced", "POST", "/v1/contratacoes", huge, 100 << 20},
+		{"POST contratacoes, 100 MiB chunked", "POST", "/v1/contratacoes", huge, -1},
+		{"PUT contratacao, one byte over", "PUT", "/v1/contratacoes/1", over, -1},
+		{"token, 100 MiB chunked", "POST", "/oauth/token", func() io.Reader { return bigBody("grant_type=client_credentials&client_id=", 100<<20) }, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, tt.path, tt.body())
+			req.ContentLength = tt.length
+			req.Header = bearer(tok)
+			rec := httptest.NewRecorder()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			s.sim.ServeHTTP(rec, req)
+			runtime.ReadMemStats(&after)
+			wantProblem(t, response{rec.Code, rec.Header(), rec.Body.String()}, 413)
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+				t.Errorf("refusing the body allocated %d MiB", alloc>>20)
+			}
+		})
+	}
+	t.Run("a body within the limit is read whole", func(t *testing.T) {
+		body := strings.Repeat(" ", cidadessim.MaxBodyBytes-len(contratacaoJSON)) + strings.Replace(contratacaoJSON, "033/2025", "099/2025", 1)
+		if r := send(t, "POST", s.url+"/v1/contratacoes", bearer(tok), body); r.status != 201 {
+			t.Errorf("%d %s", r.status, r.body)
+		}
+	})
 }
 
 func TestConcurrentWrites(t *testing.T) {
@@ -711,6 +890,48 @@ contratacoes:
 		f.Contratacoes = append(f.Contratacoes, f.Contratacoes[0])
 		if err := f.Validate(); err == nil || !strings.Contains(err.Error(), "contratacoes[1].numeroContrato") {
 			t.Errorf("err = %v", err)
+		}
+	})
+}
+
+// FuzzPaging: whatever pagina and tamanhoPagina say, a list answers 200 with a page envelope of at most
+// tamanhoPagina rows or a 400 ProblemDetails, and never panics.
+func FuzzPaging(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"1", "50"}, {"9223372036854775807", "100"}, {"-9223372036854775808", "1"}, {"21474836", "100"},
+		{"0", "0"}, {"+2", "+4"}, {"", ""},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	sim := cidadessim.New(fixtures(f), cidadessim.Options{})
+	req := httptest.NewRequest("POST", "/oauth/token", strings.NewReader(
+		"grant_type=client_credentials&client_id="+cidadessim.DefaultClientID001000+"&client_secret="+cidadessim.DefaultClientSecret001000))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	sim.ServeHTTP(rec, req)
+	tok, _ := response{status: rec.Code, body: rec.Body.String()}.json(f)["access_token"].(string)
+	f.Fuzz(func(t *testing.T, pagina, tamanho string) {
+		q := url.Values{"pagina": {pagina}, "tamanhoPagina": {tamanho}}
+		req := httptest.NewRequest("GET", "/v1/atos-pessoal/admissoes?"+q.Encode(), nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, req)
+		switch rec.Code {
+		case 200:
+			var p struct {
+				Dados         []any `json:"dados"`
+				TamanhoPagina int   `json:"tamanhoPagina"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Dados == nil || len(p.Dados) > p.TamanhoPagina {
+				t.Errorf("%s: 200 with %s", q.Encode(), rec.Body)
+			}
+		case 400:
+			var p map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p["status"] != float64(400) || p["errors"] == nil {
+				t.Errorf("%s: 400 with %s", q.Encode(), rec.Body)
+			}
+		default:
+			t.Errorf("%s: status %d %s", q.Encode(), rec.Code, rec.Body)
 		}
 	})
 }

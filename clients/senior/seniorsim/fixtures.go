@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -208,10 +209,18 @@ func (f Fixtures) Validate() error {
 // dateLayout is the form the API writes; parseDate also reads the colon-less offset ("-0300").
 const dateLayout = "2006-01-02T15:04:05-07:00"
 
+// dateForm is the shape of a date-time the API takes: whole seconds, then "Z" or an offset with or without its
+// colon. time.Parse alone would also take a fraction of a second, which the API's form does not have and
+// formatDate would drop.
+var dateForm = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:?\d{2})$`)
+
 // parseDate parses an API date-time; "" is the zero time.
 func parseDate(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
+	}
+	if !dateForm.MatchString(s) {
+		return time.Time{}, fmt.Errorf("date-time %q is not like 2017-03-24T10:09:00-03:00", s)
 	}
 	t, err := time.Parse("2006-01-02T15:04:05Z07:00", s)
 	if err != nil {

@@ -80,6 +80,8 @@ people: [{id: 29, name: "Marina", documents: [{id: 1, documentTypeId: 1, documen
 		{"wrong type", `roles: [{id: two, name: x}]`, "cannot unmarshal"},
 		{"bad start date", base + `personRoles: [{id: 35, personId: 29, roleId: 2, startDate: "24/03/2017"}]`, "personRoles[0].startDate"},
 		{"missing start date", base + `personRoles: [{id: 35, personId: 29, roleId: 2}]`, "personRoles[0].startDate"},
+		{"fractional start date", base + `personRoles: [{id: 35, personId: 29, roleId: 2, startDate: "2017-03-24T10:09:00.5-03:00"}]`, "personRoles[0].startDate"},
+		{"zero start date", base + `personRoles: [{id: 35, personId: 29, roleId: 2, startDate: "0001-01-01T00:00:00Z"}]`, "personRoles[0].startDate"},
 		{"bad end date", base + `personRoles: [{id: 35, personId: 29, roleId: 2, startDate: "2017-03-24T10:09:00-03:00", endDate: "x"}]`, "personRoles[0].endDate"},
 		{"end before start", base + `personRoles: [{id: 35, personId: 29, roleId: 2, startDate: "2017-03-24T10:09:00-03:00", endDate: "2017-03-23T10:09:00-03:00"}]`, "personRoles[0].endDate: before startDate"},
 		{"unknown person", base + `personRoles: [{id: 35, personId: 30, roleId: 2, startDate: "2017-03-24T10:09:00-03:00"}]`, "personRoles[0].personId: unknown person 30"},

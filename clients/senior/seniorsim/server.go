@@ -8,6 +8,8 @@
 // needs "token: <t>" or "Authorization: Bearer <t>" with a token the platform login issued (valid for
 // Options.TokenTTL) or one of Options.Tokens.
 //
+// A request body over MaxBodyBytes is answered 413 in the called service's error shape.
+//
 // Requests go through a fault.Injector (Faults) that can delay, fail, throttle or drop them and logs each one.
 package seniorsim
 
@@ -59,6 +61,12 @@ const (
 	// DefaultTokenTTL is the expires_in of issued tokens: 604800 s, 7 days, as in the platform's example.
 	DefaultTokenTTL = 604800 * time.Second
 )
+
+// MaxBodyBytes is the largest request body the simulator reads (1 MiB): a larger one, announced by Content-Length
+// or found while reading, is answered 413, in SAM's {code, message} or, on the login paths, the platform's error
+// shape. Senior does not publish its limit; this one protects the sandbox and is far above any request of the
+// documents (a few hundred bytes).
+const MaxBodyBytes = 1 << 20
 
 // The SAM error messages (seed document and TARGET-APIS.md 2.2).
 const (
@@ -195,8 +203,47 @@ func New(f Fixtures, opts Options) *Server {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Resource not found: "+r.Method+" "+r.URL.Path)
 	})
-	s.faults = fault.New(mux)
+	limited := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			writeTooLarge(w, r)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		mux.ServeHTTP(w, r)
+	})
+	s.faults = fault.New(limited, fault.Options{ErrorBody: injectedError})
 	return s
+}
+
+// injectedError answers a failure injected by Faults in the error body of the service called.
+func injectedError(w http.ResponseWriter, r *http.Request, status int) {
+	writeServiceError(w, r, status, http.StatusText(status))
+}
+
+// writeServiceError writes an error in the shape of the service r calls: the platform's on its login paths, SAM's
+// {code, message} elsewhere.
+func writeServiceError(w http.ResponseWriter, r *http.Request, status int, message string) {
+	switch r.URL.Path {
+	case LoginWithKeyPath, LoginPath:
+		reason := strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+		writePlatformError(w, status, message, "loginResponse", reason)
+	default:
+		writeError(w, status, message)
+	}
+}
+
+// writeTooLarge answers a body over MaxBodyBytes.
+func writeTooLarge(w http.ResponseWriter, r *http.Request) {
+	writeServiceError(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body larger than %d bytes", MaxBodyBytes))
+}
+
+// tooLarge reports whether err is the read of a body over MaxBodyBytes, and then answers 413.
+func tooLarge(w http.ResponseWriter, r *http.Request, err error) bool {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		writeTooLarge(w, r)
+		return true
+	}
+	return false
 }
 
 // ServeHTTP implements http.Handler through the fault injector.
@@ -290,7 +337,9 @@ func (s *Server) loginWithKey(w http.ResponseWriter, r *http.Request) {
 		Scope      string `json:"scope"`
 	}
 	if err := decodeBody(r, &in); err != nil {
-		writePlatformError(w, http.StatusBadRequest, "Invalid request body: "+err.Error(), "loginWithKeyRequest", "BAD_REQUEST")
+		if !tooLarge(w, r, err) {
+			writePlatformError(w, http.StatusBadRequest, "Invalid request body: "+err.Error(), "loginWithKeyRequest", "BAD_REQUEST")
+		}
 		return
 	}
 	if in.AccessKey != s.opts.AccessKey || in.Secret != s.opts.Secret || in.TenantName != s.opts.TenantName {
@@ -310,7 +359,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		Password string `json:"password"`
 	}
 	if err := decodeBody(r, &in); err != nil {
-		writePlatformError(w, http.StatusBadRequest, "Invalid request body: "+err.Error(), "loginRequest", "BAD_REQUEST")
+		if !tooLarge(w, r, err) {
+			writePlatformError(w, http.StatusBadRequest, "Invalid request body: "+err.Error(), "loginRequest", "BAD_REQUEST")
+		}
 		return
 	}
 	if in.Username != s.opts.Username || in.Password != s.opts.Password {
@@ -492,7 +543,8 @@ func (s *Server) searchPerson(w http.ResponseWriter, r *http.Request) {
 }
 
 // pagedSearchAll pages through every person by id: page is 1-based (default 1), pageSize 1..1000 (default 50);
-// a page past the end is an empty array (ASSUMED).
+// a page past the end, however far, is an empty array (ASSUMED); a page that is not an integer from 1 within
+// int64 is a 400.
 func (s *Server) pagedSearchAll(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	page, pageSize := 1, 50
@@ -520,8 +572,12 @@ func (s *Server) pagedSearchAll(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	people := s.sortedPeople(situation)
 	out := []personSearchOut{}
-	for i := (page - 1) * pageSize; i < len(people) && i < page*pageSize; i++ {
-		out = append(out, s.searchView(people[i]))
+	// A page past the end is empty; (page-1)*pageSize is only computed when it cannot overflow.
+	if page-1 <= len(people)/pageSize {
+		from := (page - 1) * pageSize
+		for _, p := range people[from:min(from+pageSize, len(people))] {
+			out = append(out, s.searchView(p))
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -589,11 +645,15 @@ type personRoleInput struct {
 }
 
 // readPersonRole decodes and checks a link body: personId, roleId and startDate are required (and id when
-// needID); dates take either offset form; endDate "" or absent is none. It answers 400 itself and reports ok.
+// needID; the zero time 0001-01-01T00:00:00Z is no startDate); dates are the document's form with whole seconds,
+// with either offset form (a fraction of a second is refused rather than stored and served cut); endDate "",
+// null or absent is none. It answers 400 itself and reports ok.
 func readPersonRole(w http.ResponseWriter, r *http.Request, needID bool) (personRoleInput, bool) {
 	var b personRoleBody
 	if err := decodeBody(r, &b); err != nil {
-		writeError(w, http.StatusBadRequest, "Invalid request body: "+err.Error())
+		if !tooLarge(w, r, err) {
+			writeError(w, http.StatusBadRequest, "Invalid request body: "+err.Error())
+		}
 		return personRoleInput{}, false
 	}
 	var in personRoleInput
@@ -620,9 +680,14 @@ func readPersonRole(w http.ResponseWriter, r *http.Request, needID bool) (person
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("startDate %q must be like 2017-03-24T10:09:00-03:00", *b.StartDate))
 		return in, false
 	}
-	if b.EndDate != nil {
-		if in.end, err = parseDate(*b.EndDate); err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("endDate %q must be like 2017-03-24T10:09:00-03:00", *b.EndDate))
+	if in.start.IsZero() {
+		// 0001-01-01T00:00:00Z is Go's and .NET's "no date": it would be stored as a start and served as "".
+		writeError(w, http.StatusBadRequest, "startDate is required")
+		return in, false
+	}
+	if b.EndDate != nil && *b.EndDate != "" {
+		if in.end, err = parseDate(*b.EndDate); err != nil || in.end.IsZero() {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf(`endDate %q must be like 2017-03-24T10:09:00-03:00, or "" for no end`, *b.EndDate))
 			return in, false
 		}
 	}
@@ -736,8 +801,9 @@ func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
 	return id, true
 }
 
+// decodeBody decodes the JSON body; reading a body over MaxBodyBytes fails with an *http.MaxBytesError.
 func decodeBody(r *http.Request, v any) error {
-	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	b, err := io.ReadAll(r.Body)
 	if err != nil {
 		return err
 	}

@@ -3,9 +3,13 @@ package seniorsim_test
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -207,7 +211,7 @@ func TestPersonRoleRules(t *testing.T) {
 		{"POST with a date-only startDate", "POST", `{"personId":29,"roleId":2,"startDate":"2017-03-24"}`, 400,
 			`{"code":400,"message":"startDate \"2017-03-24\" must be like 2017-03-24T10:09:00-03:00"}`},
 		{"POST with a bad endDate", "POST", `{"personId":29,"roleId":2,"startDate":"2017-03-24T10:09:00-03:00","endDate":"amanhã"}`, 400,
-			`{"code":400,"message":"endDate \"amanhã\" must be like 2017-03-24T10:09:00-03:00"}`},
+			`{"code":400,"message":"endDate \"amanhã\" must be like 2017-03-24T10:09:00-03:00, or \"\" for no end"}`},
 		{"POST with end before start", "POST", `{"personId":29,"roleId":2,"startDate":"2017-03-24T10:09:00-03:00","endDate":"2017-03-24T10:08:59-03:00"}`, 400,
 			`{"code":400,"message":"endDate must not be before startDate"}`},
 		{"POST for an unknown person", "POST", `{"id":0,"personId":999,"roleId":2,"startDate":"2017-03-24T10:09:00-03:00"}`, 404, `{"code":404,"message":"Person not found"}`},
@@ -228,6 +232,19 @@ func TestPersonRoleRules(t *testing.T) {
 		{"PUT with end before start", "PUT", `{"id":39,"personId":29,"roleId":2,"startDate":"2017-03-24T10:52:00-03:00","endDate":"2017-03-23T14:50:00-03:00"}`, 400,
 			`{"code":400,"message":"endDate must not be before startDate"}`},
 		{"DELETE of a non-numeric id", "DELETE", ``, 400, `{"code":400,"message":"personRoleId must be a number"}`},
+		// The zero time is no start date: it would be stored as one and served as "".
+		{"POST with the zero startDate", "POST", `{"personId":29,"roleId":2,"startDate":"0001-01-01T00:00:00Z"}`, 400, `{"code":400,"message":"startDate is required"}`},
+		{"POST with the zero startDate, offset form", "POST", `{"personId":29,"roleId":2,"startDate":"0001-01-01T00:00:00+00:00"}`, 400, `{"code":400,"message":"startDate is required"}`},
+		{"PUT with the zero startDate", "PUT", `{"id":39,"personId":29,"roleId":2,"startDate":"0001-01-01T00:00:00Z","endDate":"2017-03-25T14:50:00-03:00"}`, 400, `{"code":400,"message":"startDate is required"}`},
+		{"POST with the zero endDate", "POST", `{"personId":29,"roleId":2,"startDate":"2017-03-24T10:09:00-03:00","endDate":"0001-01-01T00:00:00Z"}`, 400,
+			`{"code":400,"message":"endDate \"0001-01-01T00:00:00Z\" must be like 2017-03-24T10:09:00-03:00, or \"\" for no end"}`},
+		// The document's form has whole seconds; a fraction would be stored and served cut.
+		{"POST with fractional seconds", "POST", `{"personId":29,"roleId":2,"startDate":"2030-03-24T10:09:00.5-03:00"}`, 400,
+			`{"code":400,"message":"startDate \"2030-03-24T10:09:00.5-03:00\" must be like 2017-03-24T10:09:00-03:00"}`},
+		{"POST with fractional seconds in endDate", "POST", `{"personId":29,"roleId":2,"startDate":"2017-03-24T10:09:00-03:00","endDate":"2017-03-25T14:50:00.000-03:00"}`, 400,
+			`{"code":400,"message":"endDate \"2017-03-25T14:50:00.000-03:00\" must be like 2017-03-24T10:09:00-03:00, or \"\" for no end"}`},
+		{"PUT with fractional seconds", "PUT", `{"id":39,"personId":29,"roleId":2,"startDate":"2017-03-24T10:52:00.000-03:00","endDate":"2017-03-25T14:50:00-03:00"}`, 400,
+			`{"code":400,"message":"startDate \"2017-03-24T10:52:00.000-03:00\" must be like 2017-03-24T10:09:00-03:00"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -479,6 +496,54 @@ func TestFaultsAndLog(t *testing.T) {
 	}
 }
 
+// TestInjectedErrorsInSeniorShape: a failure the fault injector answers carries the error body of the service
+// that was called: SAM's {code, message} on SAM routes, the platform's {message, errorCode, reason, domain,
+// service} on the platform logins.
+func TestInjectedErrorsInSeniorShape(t *testing.T) {
+	keys := func(t *testing.T, body string) []string {
+		t.Helper()
+		var m map[string]any
+		if err := json.Unmarshal([]byte(body), &m); err != nil {
+			t.Fatalf("body %q: %v", body, err)
+		}
+		return slices.Sorted(maps.Keys(m))
+	}
+	loginBody := `{"accessKey":"ponte-dev-key","secret":"senior-dev-secret","tenantName":"ponte.dev","scope":"desktop"}`
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		keys                     []string
+		want                     map[string]any
+	}{
+		{"SAM 429", "GET", api + "/person/29", "", 429, []string{"code", "message"}, map[string]any{"code": float64(429)}},
+		{"SAM 503 on the gateway path", "DELETE", seniorsim.GatewayPrefix + "/person/role/35", "", 503, []string{"code", "message"}, map[string]any{"code": float64(503)}},
+		{"platform login 429", "POST", seniorsim.LoginWithKeyPath, loginBody, 429,
+			[]string{"domain", "errorCode", "message", "reason", "service"}, map[string]any{"reason": "TOO_MANY_REQUESTS", "domain": "platform"}},
+		{"platform login 502", "POST", seniorsim.LoginPath, `{"username":"a","password":"b"}`, 502,
+			[]string{"domain", "errorCode", "message", "reason", "service"}, map[string]any{"reason": "BAD_GATEWAY"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim, srv, _ := start(t, seniorsim.Options{})
+			sim.Faults().FailNext(1, tt.status, time.Second)
+			st, body := call(t, srv, tt.method, tt.path, tt.body)
+			if st != tt.status {
+				t.Fatalf("status %d, want %d", st, tt.status)
+			}
+			if got := keys(t, body); !slices.Equal(got, tt.keys) {
+				t.Errorf("body %s has keys %v, want %v", body, got, tt.keys)
+			}
+			var m map[string]any
+			json.Unmarshal([]byte(body), &m) //nolint:errcheck // checked by keys
+			for k, v := range tt.want {
+				if m[k] != v {
+					t.Errorf("%s = %v, want %v (%s)", k, m[k], v, body)
+				}
+			}
+		})
+	}
+}
+
 func TestConcurrentPosts(t *testing.T) {
 	sim, srv, _ := start(t, seniorsim.Options{})
 	var wg sync.WaitGroup
@@ -498,4 +563,161 @@ func TestConcurrentPosts(t *testing.T) {
 	if !slices.Equal(ids, want) {
 		t.Errorf("ids = %v, want %v", ids, want)
 	}
+}
+
+// serve sends one request straight to the handler with the development token, so that a panic fails the test
+// where it happens instead of closing a connection.
+func serve(sim *seniorsim.Server, method, target string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, target, nil)
+	req.Header.Set("token", seniorsim.DefaultToken)
+	rec := httptest.NewRecorder()
+	sim.ServeHTTP(rec, req)
+	return rec
+}
+
+// TestPagedSearchAllAbsurdPaging: page is 1-based and an empty array ends the paging (TARGET-APIS 2.3), so any
+// page past the end is [], however far; a page or pageSize out of range is a 400 {code, message} naming it.
+// Nothing panics.
+func TestPagedSearchAllAbsurdPaging(t *testing.T) {
+	sim, _, _ := start(t, seniorsim.Options{})
+	const pageMsg, sizeMsg = "page must be a number from 1", "pageSize must be a number from 1 to 1000"
+	tests := []struct {
+		query string
+		msg   string // "" for 200 []
+	}{
+		{"page=9223372036854775807", ""},
+		{"page=9223372036854775807&pageSize=1000", ""},
+		{"page=9223372036854775807&pageSize=1", ""},
+		{"page=4611686018427387904&pageSize=2", ""},
+		{"page=2147483648&pageSize=1000", ""},
+		{"page=9223372036854775808", pageMsg},
+		{"page=0", pageMsg},
+		{"page=-1", pageMsg},
+		{"page=-9223372036854775808", pageMsg},
+		{"page=abc", pageMsg},
+		{"page=1.5", pageMsg},
+		{"pageSize=0", sizeMsg},
+		{"pageSize=-1", sizeMsg},
+		{"pageSize=1001", sizeMsg},
+		{"pageSize=9223372036854775807", sizeMsg},
+		{"pageSize=99999999999999999999", sizeMsg},
+		{"pageSize=x", sizeMsg},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			rec := serve(sim, "GET", api+"/person/pagedsearchall?"+tt.query)
+			body := strings.TrimSpace(rec.Body.String())
+			if tt.msg == "" {
+				check(t, rec.Code, body, 200, "[]")
+				return
+			}
+			check(t, rec.Code, body, 400, `{"code":400,"message":"`+tt.msg+`"}`)
+		})
+	}
+}
+
+// FuzzPagedSearchAll: whatever page, pageSize and situation say, pagedsearchall answers 200 with an array of at
+// most pageSize people or 400 with SAM's {code, message}, and never panics.
+func FuzzPagedSearchAll(f *testing.F) {
+	for _, seed := range [][3]string{
+		{"1", "50", "0"}, {"9223372036854775807", "1000", ""}, {"-9223372036854775808", "1", "1"},
+		{"4611686018427387904", "2", ""}, {"0", "0", "2"}, {"+3", "+2", ""}, {"", "", ""},
+	} {
+		f.Add(seed[0], seed[1], seed[2])
+	}
+	fx, err := seniorsim.LoadDefaultFixtures()
+	if err != nil {
+		f.Fatal(err)
+	}
+	sim := seniorsim.New(fx, seniorsim.Options{})
+	f.Fuzz(func(t *testing.T, page, pageSize, situation string) {
+		q := url.Values{"page": {page}, "pageSize": {pageSize}, "situation": {situation}}
+		rec := serve(sim, "GET", api+"/person/pagedsearchall?"+q.Encode())
+		switch rec.Code {
+		case 200:
+			var rows []map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &rows); err != nil || rows == nil {
+				t.Errorf("%s: 200 with %q, want an array", q.Encode(), rec.Body)
+			}
+			if n, err := strconv.Atoi(pageSize); err == nil && len(rows) > n {
+				t.Errorf("%s: %d rows", q.Encode(), len(rows))
+			}
+		case 400:
+			var e struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Code != 400 || e.Message == "" {
+				t.Errorf("%s: 400 with %q, want {code, message}", q.Encode(), rec.Body)
+			}
+		default:
+			t.Errorf("%s: status %d %s", q.Encode(), rec.Code, rec.Body)
+		}
+	})
+}
+
+// filler is an endless run of "x", the inside of a JSON string or form value that a decoder must read on.
+type filler struct{}
+
+func (filler) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
+// bigBody is prefix followed by "x" up to size bytes.
+func bigBody(prefix string, size int) io.Reader {
+	return io.MultiReader(strings.NewReader(prefix), io.LimitReader(filler{}, int64(size-len(prefix))))
+}
+
+// TestBodyLimit: a request body over MaxBodyBytes is a 413 in the called service's error shape, whether its
+// length is announced or not, and costs the simulator no more than the limit.
+func TestBodyLimit(t *testing.T) {
+	sim, _, _ := start(t, seniorsim.Options{})
+	huge := func() io.Reader { return bigBody(`{"id":39,"personId":29,"roleId":2,"startDate":"`, 100<<20) }
+	over := func() io.Reader { return bigBody(`{"accessKey":"`, seniorsim.MaxBodyBytes+1) }
+	const sam = `{"code":413,"message":"Request body larger than 1048576 bytes"}`
+	const platform = `{"message":"Request body larger than 1048576 bytes","errorCode":"loginResponse","reason":"REQUEST_ENTITY_TOO_LARGE","domain":"platform","service":"authentication"}`
+	tests := []struct {
+		name, method, path string
+		body               func() io.Reader
+		length             int64
+		want               string
+	}{
+		{"POST person/role, 100 MiB announced", "POST", api + "/person/role", huge, 100 << 20, sam},
+		{"PUT person/role, 100 MiB chunked", "PUT", api + "/person/role", huge, -1, sam},
+		{"loginWithKey, one byte over", "POST", seniorsim.LoginWithKeyPath, over, -1, platform},
+		{"login, 100 MiB announced", "POST", seniorsim.LoginPath, huge, 100 << 20, platform},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, tt.path, tt.body())
+			req.ContentLength = tt.length
+			req.Header.Set("token", seniorsim.DefaultToken)
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			sim.ServeHTTP(rec, req)
+			runtime.ReadMemStats(&after)
+			check(t, rec.Code, strings.TrimSpace(rec.Body.String()), 413, tt.want)
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+				t.Errorf("refusing the body allocated %d MiB", alloc>>20)
+			}
+		})
+	}
+	t.Run("a body within the limit is read whole", func(t *testing.T) {
+		pad := strings.Repeat(" ", seniorsim.MaxBodyBytes-len(docPOST))
+		st, body := call(t, srvOf(t, sim), "POST", api+"/person/role", pad+docPOST)
+		if st != 200 {
+			t.Errorf("%d %s", st, body)
+		}
+	})
+}
+
+func srvOf(t *testing.T, sim *seniorsim.Server) *httptest.Server {
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return srv
 }

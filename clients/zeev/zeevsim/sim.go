@@ -9,14 +9,20 @@
 //     and nothing is written;
 //   - creating or activating an active person without a free seat of their license type answers 400
 //     "LicenseLimitExceeded";
+//   - positions and groups, when sent, need both ifExistsUser and items (400 "RequiredField" otherwise, as the
+//     document makes both required); an empty items array is an array;
 //   - username 3–50, name 3–128 and email 3–128 characters;
 //   - GET /api/2/users returns 100 people per page;
-//   - with Options.RateLimit set, a token over the limit gets 429 with Retry-After: 1.
+//   - with Options.RateLimit set, a token over the limit gets 429 with Retry-After: 1;
+//   - a request body over MaxBodyBytes (1 MiB) answers 413 "RequestTooLarge".
 //
-// Beyond the documents (ASSUMED here): a token stops working when its person is deactivated; only a person with
-// isSuperAdmin may create, update, activate or deactivate people (403 "Forbidden" otherwise); an unknown
-// businessShiftId or leadershipId answers 400 "BusinessShiftNotFound" or "LeadershipNotFound"; unknown JSON
-// fields in a POST body answer 400 "InvalidRequest"; welcomeMessage.send defaults to false.
+// Beyond the documents (ASSUMED here): GET /api/2/tokens answers a temporary token with itself and a permanent
+// token with the same temporary token while that has half its life left; at most Options.MaxTemporaryTokens live
+// temporary tokens are held, expired ones are swept as new ones are issued; a token stops working when its person
+// is deactivated; only a person with isSuperAdmin may create, update, activate or deactivate people (403
+// "Forbidden" otherwise); an unknown businessShiftId or leadershipId answers 400 "BusinessShiftNotFound" or
+// "LeadershipNotFound"; unknown JSON fields in a POST body answer 400 "InvalidRequest"; welcomeMessage.send
+// defaults to false.
 //
 // The Server wraps its routes in a fault.Injector (Faults), so tests can take the API down, inject 429 and 5xx
 // answers, and read the request log.
@@ -27,6 +33,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -59,7 +66,14 @@ const (
 	// DefaultRateLimit is the ASSUMED limit of the real API in requests per second per token. It is not applied
 	// unless Options.RateLimit is set to it (`ponte sandbox --zeev-rate-limit 5`; the flag's default is no limit).
 	DefaultRateLimit = 5
+	// DefaultMaxTemporaryTokens is the default of Options.MaxTemporaryTokens.
+	DefaultMaxTemporaryTokens = 10_000
 )
+
+// MaxBodyBytes is the largest request body the simulator reads (1 MiB): a larger one, announced by Content-Length
+// or found while reading, is answered 413 "RequestTooLarge" in the ErrorResponse shape. Zeev does not publish its
+// limit; this one protects the sandbox and is far above any request of the documents (a few KiB).
+const MaxBodyBytes = 1 << 20
 
 // The license types of AddUserModel.licenseType, the keys of Fixtures.Licenses.
 const (
@@ -92,6 +106,9 @@ type Options struct {
 	RateLimit int
 	// Now is the clock, for token expiry, rate windows and dates. Default time.Now.
 	Now func() time.Time
+	// MaxTemporaryTokens is the most live temporary tokens the simulator holds; issuing one more drops the one
+	// closest to its expiry (its holder gets a 401 and logs in again). Default DefaultMaxTemporaryTokens.
+	MaxTemporaryTokens int
 }
 
 // Server is the simulated Zeev API: an http.Handler holding its state in memory. Every request goes through the
@@ -110,6 +127,8 @@ type Server struct {
 	nextUserID  int
 	nextAssign  int
 	tempTokens  map[string]tempToken
+	sweepAt     int               // len(tempTokens) at which the next issue sweeps the expired ones
+	whoAmIToken map[string]string // permanent token -> the temporary token GET /api/2/tokens last answered with
 	rateWindows map[string]rateWindow
 }
 
@@ -183,6 +202,9 @@ func New(f Fixtures, opts Options) *Server {
 	if opts.PageSize <= 0 {
 		opts.PageSize = DefaultPageSize
 	}
+	if opts.MaxTemporaryTokens <= 0 {
+		opts.MaxTemporaryTokens = DefaultMaxTemporaryTokens
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -191,6 +213,8 @@ func New(f Fixtures, opts Options) *Server {
 		licenses:    maps.Clone(f.Licenses),
 		shifts:      map[int]BusinessShift{},
 		tempTokens:  map[string]tempToken{},
+		sweepAt:     minSweep,
+		whoAmIToken: map[string]string{},
 		rateWindows: map[string]rateWindow{},
 		nextUserID:  1,
 		nextAssign:  1,
@@ -244,8 +268,19 @@ func New(f Fixtures, opts Options) *Server {
 		}
 	}
 	sort.Slice(s.users, func(i, j int) bool { return s.users[i].id < s.users[j].id })
-	s.faults = fault.New(s.routes())
+	s.faults = fault.New(s.routes(), fault.Options{ErrorBody: injectedError})
 	return s
+}
+
+// injectedError answers a failure injected by Faults in the ErrorResponse shape, as the API answers its own: a 429
+// like the rate limiter's, other statuses with their name as the code ("ServiceUnavailable").
+func injectedError(w http.ResponseWriter, _ *http.Request, status int) {
+	if status == http.StatusTooManyRequests {
+		writeError(w, status, "TooManyRequests", "error.ratelimit", msgRateLimit)
+		return
+	}
+	writeError(w, status, strings.ReplaceAll(http.StatusText(status), " ", ""), fmt.Sprintf("error.http.%d", status),
+		fmt.Sprintf("Falha no servidor (HTTP %d %s). Tente novamente mais tarde.", status, http.StatusText(status)))
 }
 
 // Faults returns the fault injector every request goes through: use it to inject failures and read the request
@@ -283,6 +318,11 @@ func (s *Server) routes() http.Handler {
 		errRouteNotFound(r).write(w)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			errTooLarge().write(w)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		if r.Method == http.MethodPost && r.URL.Path == "/api/2/tokens" {
 			mux.ServeHTTP(w, r)
 			return
@@ -294,6 +334,9 @@ func (s *Server) routes() http.Handler {
 		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, username)))
 	})
 }
+
+// msgRateLimit is the message of a 429.
+const msgRateLimit = "Limite de requisições excedido. Aguarde antes de tentar novamente."
 
 // principalKey is the context key of the authenticated person's username.
 type principalKey struct{}
@@ -318,7 +361,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 		if found && now.Before(tt.expires) {
 			username, ok = tt.username, true
 		} else if found {
-			delete(s.tempTokens, tok)
+			s.dropToken(tok)
 		}
 	}
 	var u *user
@@ -340,8 +383,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 		s.rateWindows[tok] = win
 		if win.count > s.opts.RateLimit {
 			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusTooManyRequests, "TooManyRequests", "error.ratelimit",
-				"Limite de requisições excedido. Aguarde antes de tentar novamente.")
+			writeError(w, http.StatusTooManyRequests, "TooManyRequests", "error.ratelimit", msgRateLimit)
 			return "", false
 		}
 	}
@@ -391,22 +433,81 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// whoAmI serves GET /api/2/tokens: the person of the token and a fresh temporary token.
+// whoAmI serves GET /api/2/tokens: the person of the token and a temporary token, which the document requires
+// in the answer but not to be new (ASSUMED): a temporary token is answered with itself; a permanent token with the
+// temporary token it was last answered with while that has at least half its life left, else a new one.
 func (s *Server) whoAmI(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.principal(r)
-	tok := s.issueTemporaryToken(u.username, s.opts.Now())
+	now := s.opts.Now()
+	_, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	tok = strings.TrimSpace(tok)
+	if _, permanent := s.opts.Tokens[tok]; permanent {
+		tt, ok := s.tempTokens[s.whoAmIToken[tok]]
+		if !ok || tt.expires.Sub(now) < s.opts.TemporaryTokenTTL/2 {
+			s.whoAmIToken[tok] = s.issueTemporaryToken(u.username, now)
+		}
+		tok = s.whoAmIToken[tok]
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"userId": u.id, "username": u.username, "temporaryToken": tok})
 }
 
-// issueTemporaryToken creates a token for username; the caller holds s.mu.
+// minSweep is the fewest temporary tokens at which issuing one sweeps the expired ones.
+const minSweep = 64
+
+// issueTemporaryToken creates a token for username; the caller holds s.mu. Before adding it, it drops the expired
+// tokens once the map has doubled since the last sweep (amortised O(1) per token), and the token closest to its
+// expiry while Options.MaxTemporaryTokens are live, so the map stays bounded with no background goroutine.
 func (s *Server) issueTemporaryToken(username string, now time.Time) string {
+	if len(s.tempTokens) >= s.sweepAt || len(s.tempTokens) >= s.opts.MaxTemporaryTokens {
+		s.sweepTokens(now)
+	}
+	for len(s.tempTokens) >= s.opts.MaxTemporaryTokens {
+		oldest := ""
+		for tok, tt := range s.tempTokens {
+			if oldest == "" || tt.expires.Before(s.tempTokens[oldest].expires) {
+				oldest = tok
+			}
+		}
+		s.dropToken(oldest)
+	}
 	b := make([]byte, 24)
 	rand.Read(b) //nolint:errcheck // crypto/rand.Read never fails
 	tok := hex.EncodeToString(b)
 	s.tempTokens[tok] = tempToken{username: username, expires: now.Add(s.opts.TemporaryTokenTTL)}
 	return tok
+}
+
+// sweepTokens drops the expired temporary tokens, and the rate windows of tokens no longer valid; the caller
+// holds s.mu.
+func (s *Server) sweepTokens(now time.Time) {
+	for tok, tt := range s.tempTokens {
+		if !now.Before(tt.expires) {
+			s.dropToken(tok)
+		}
+	}
+	for tok := range s.rateWindows {
+		if _, temp := s.tempTokens[tok]; !temp {
+			if _, permanent := s.opts.Tokens[tok]; !permanent {
+				delete(s.rateWindows, tok)
+			}
+		}
+	}
+	s.sweepAt = max(minSweep, 2*len(s.tempTokens))
+}
+
+// dropToken forgets a temporary token; the caller holds s.mu.
+func (s *Server) dropToken(tok string) {
+	delete(s.tempTokens, tok)
+	delete(s.rateWindows, tok)
+}
+
+// TemporaryTokens returns how many temporary tokens the simulator holds, expired ones not yet swept included.
+func (s *Server) TemporaryTokens() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.tempTokens)
 }
 
 // ---- lookups; the caller holds s.mu ----
@@ -652,6 +753,11 @@ func errRequired(field string) *apiError {
 		fmt.Sprintf("O campo '%s' é obrigatório.", field), []string{field}}
 }
 
+func errTooLarge() *apiError {
+	return &apiError{http.StatusRequestEntityTooLarge, "RequestTooLarge", "error.request.toolarge",
+		fmt.Sprintf("O corpo da requisição excede o limite de %d bytes.", MaxBodyBytes), nil}
+}
+
 func errRouteNotFound(r *http.Request) *apiError {
 	return &apiError{http.StatusNotFound, "NotFound", "error.route.notfound",
 		fmt.Sprintf("Recurso não encontrado: %s %s.", r.Method, r.URL.Path), nil}
@@ -666,6 +772,9 @@ func decodeStrict(r *http.Request, v any) *apiError {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return errTooLarge()
+		}
 		msg := err.Error()
 		var field string
 		if te, ok := err.(*json.UnmarshalTypeError); ok {

@@ -5,14 +5,18 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ponte-dev/ponte/clients/fault"
 	"github.com/ponte-dev/ponte/clients/zeev/zeevsim"
 )
 
@@ -125,7 +129,7 @@ type harness struct {
 	clock *clock
 }
 
-func sandbox(t *testing.T) zeevsim.Fixtures {
+func sandbox(t testing.TB) zeevsim.Fixtures {
 	t.Helper()
 	f, err := zeevsim.LoadDefaultFixtures()
 	if err != nil {
@@ -296,6 +300,12 @@ func TestRejectsMalformedBodies(t *testing.T) {
 		{"positions without ifExistsUser", `{"username":"abc","name":"abc","email":"abc","licenseType":"actor","positions":{"items":[]}}`, "RequiredField", "positions.ifExistsUser"},
 		{"groups without ifExistsUser", `{"username":"abc","name":"abc","email":"abc","licenseType":"actor","groups":{"items":[{"groupCode":"adm1z0"}]}}`, "RequiredField", "groups.ifExistsUser"},
 		{"document with letters", `{"username":"abc","name":"abc","email":"abc","licenseType":"actor","document":"CPF 123"}`, "InvalidFieldFormat", "document"},
+		// The document: "é obrigatório informar também a propriedade ifExistsUser ... e um array de itens".
+		{"positions without items", `{"username":"abc","name":"abc","email":"abc","licenseType":"actor","positions":{"ifExistsUser":"append"}}`, "RequiredField", "positions.items"},
+		{"positions with null items", `{"username":"abc","name":"abc","email":"abc","licenseType":"actor","positions":{"ifExistsUser":"replace","items":null}}`, "RequiredField", "positions.items"},
+		{"groups without items", `{"username":"abc","name":"abc","email":"abc","licenseType":"actor","groups":{"ifExistsUser":"append"}}`, "RequiredField", "groups.items"},
+		{"groups without items, existing person", `{"ifExists":"update","username":"joao.pereira","name":"João Pereira","email":"abc","licenseType":"actor","groups":{"ifExistsUser":"donothing"}}`, "RequiredField", "groups.items"},
+		{"empty positions object", `{"username":"abc","name":"abc","email":"abc","licenseType":"actor","positions":{}}`, "RequiredField", "positions.ifExistsUser"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -311,6 +321,18 @@ func TestRejectsMalformedBodies(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an empty items array is an array: replace with none clears the set", func(t *testing.T) {
+		h := start(t, zeevsim.Options{})
+		st, body, _ := h.call(t, "POST", "/api/2/users", zeevsim.DefaultToken,
+			`{"ifExists":"update","username":"joao.pereira","name":"João Pereira","email":"joao.pereira@ponte.dev","licenseType":"actor",`+
+				`"positions":{"ifExistsUser":"replace","items":[]},"groups":{"ifExistsUser":"replace","items":[]}}`)
+		if st != 200 {
+			t.Fatalf("%d %v", st, body)
+		}
+		if u, _ := h.sim.User("joao.pereira"); len(u.Positions) != 0 || len(u.Groups) != 0 {
+			t.Errorf("positions %v groups %v, want none", u.Positions, u.Groups)
+		}
+	})
 	t.Run("document with punctuation is stored as sent", func(t *testing.T) {
 		h := start(t, zeevsim.Options{})
 		st, body, _ := h.call(t, "POST", "/api/2/users", zeevsim.DefaultToken,
@@ -398,6 +420,102 @@ func TestTemporaryTokens(t *testing.T) {
 			wantError(t, st, body, want, tt.code)
 		})
 	}
+}
+
+// TestWhoAmIReusesTemporaryTokens: GET /api/2/tokens answers with a temporary token, as documented, without
+// minting one per call: a temporary token is answered with itself, and a permanent token gets the temporary token
+// it got before while that one has at least half its life left.
+func TestWhoAmIReusesTemporaryTokens(t *testing.T) {
+	h := start(t, zeevsim.Options{})
+	whoami := func(tok string) string {
+		t.Helper()
+		st, body, _ := h.call(t, "GET", "/api/2/tokens", tok, "")
+		if st != 200 || field(body, "userId") != float64(1) || field(body, "username") != zeevsim.DefaultLogin {
+			t.Fatalf("whoami: %d %v", st, body)
+		}
+		tmp, _ := field(body, "temporaryToken").(string)
+		if tmp == "" {
+			t.Fatalf("whoami without a temporaryToken: %v", body)
+		}
+		return tmp
+	}
+	first := whoami(zeevsim.DefaultToken)
+	for range 5 {
+		if got := whoami(zeevsim.DefaultToken); got != first {
+			t.Fatalf("a second call got %s, want the same temporary token %s", got, first)
+		}
+	}
+	if got := whoami(first); got != first {
+		t.Errorf("called with a temporary token, got %s, want the same token", got)
+	}
+	if n := h.sim.TemporaryTokens(); n != 1 {
+		t.Errorf("%d temporary tokens held after 7 calls, want 1", n)
+	}
+	h.clock.Advance(zeevsim.DefaultTemporaryTokenTTL/2 + time.Second)
+	second := whoami(zeevsim.DefaultToken)
+	if second == first {
+		t.Error("a token past half its life is still handed out")
+	}
+	if got := whoami(first); got != first { // still valid until its own expiry
+		t.Errorf("the first token, called with itself: %s", got)
+	}
+	h.clock.Advance(zeevsim.DefaultTemporaryTokenTTL / 2)
+	st, body, _ := h.call(t, "GET", "/api/2/tokens", first, "")
+	wantError(t, st, body, 401, "Unauthorized")
+	if got := whoami(zeevsim.DefaultToken); got != second {
+		t.Errorf("got %s, want the second token %s", got, second)
+	}
+}
+
+// TestTemporaryTokensAreSwept: expired temporary tokens are dropped as new ones are issued, and at most
+// Options.MaxTemporaryTokens live ones are kept (the one closest to expiry goes first), so logins in a loop cannot
+// grow the simulator without bound.
+func TestTemporaryTokensAreSwept(t *testing.T) {
+	login := `{"login":"` + zeevsim.DefaultLogin + `","password":"` + zeevsim.DefaultPassword + `"}`
+	issue := func(t *testing.T, h *harness) string {
+		t.Helper()
+		st, body, _ := h.call(t, "POST", "/api/2/tokens", "", login)
+		if st != 200 {
+			t.Fatalf("login: %d %v", st, body)
+		}
+		return field(body, "temporaryToken").(string)
+	}
+	t.Run("expired", func(t *testing.T) {
+		h := start(t, zeevsim.Options{})
+		for range 200 {
+			issue(t, h)
+		}
+		if n := h.sim.TemporaryTokens(); n != 200 {
+			t.Fatalf("%d tokens, want 200", n)
+		}
+		h.clock.Advance(zeevsim.DefaultTemporaryTokenTTL)
+		// The sweep runs when the map has doubled since the last one: expired tokens never make up more than
+		// about half of it.
+		for range 300 {
+			issue(t, h)
+		}
+		if n := h.sim.TemporaryTokens(); n != 300 {
+			t.Errorf("%d tokens, want the 300 live ones (the 200 expired ones swept)", n)
+		}
+	})
+	t.Run("bounded", func(t *testing.T) {
+		h := start(t, zeevsim.Options{MaxTemporaryTokens: 3})
+		var toks []string
+		for range 4 {
+			toks = append(toks, issue(t, h))
+			h.clock.Advance(time.Second)
+		}
+		if n := h.sim.TemporaryTokens(); n != 3 {
+			t.Errorf("%d tokens, want 3", n)
+		}
+		st, body, _ := h.call(t, "GET", "/api/2/users/1", toks[0], "")
+		wantError(t, st, body, 401, "Unauthorized")
+		for _, tok := range toks[1:] {
+			if st, body, _ := h.call(t, "GET", "/api/2/users/1", tok, ""); st != 200 {
+				t.Errorf("a newer token is refused: %d %v", st, body)
+			}
+		}
+	})
 }
 
 func TestRateLimit(t *testing.T) {
@@ -563,6 +681,40 @@ func TestAccountEndpoints(t *testing.T) {
 	wantError(t, st, body, 403, "Forbidden")
 }
 
+// TestInjectedErrorsInZeevShape: a failure the fault injector answers instead of the API carries Zeev's
+// ErrorResponse body, as a real 429 or 5xx of the API would, so a client parses it like any other error.
+func TestInjectedErrorsInZeevShape(t *testing.T) {
+	tests := []struct {
+		status int
+		code   string
+	}{
+		{429, "TooManyRequests"},
+		{500, "InternalServerError"},
+		{502, "BadGateway"},
+		{503, "ServiceUnavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
+			h := start(t, zeevsim.Options{})
+			h.sim.Faults().FailNext(1, tt.status, time.Second)
+			st, body, hdr := h.call(t, "POST", "/api/2/tokens", "", `{"login":"x","password":"y"}`)
+			wantError(t, st, body, tt.status, tt.code)
+			if ct := hdr.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if hdr.Get("Retry-After") != "1" {
+				t.Errorf("Retry-After %q, want 1", hdr.Get("Retry-After"))
+			}
+		})
+	}
+	t.Run("throttleRate", func(t *testing.T) {
+		h := start(t, zeevsim.Options{})
+		h.sim.Faults().Set(fault.Faults{ThrottleRate: 1})
+		st, body, _ := h.call(t, "GET", "/api/2/tokens", zeevsim.DefaultToken, "")
+		wantError(t, st, body, 429, "TooManyRequests")
+	})
+}
+
 func TestFaultsWrapEveryRequest(t *testing.T) {
 	h := start(t, zeevsim.Options{})
 	h.sim.Faults().FailNext(1, 503, time.Second)
@@ -667,3 +819,156 @@ var docFetch = func() string {
 	}
 	return string(b)
 }()
+
+// serve sends one request straight to the handler, with the development token, so that a panic fails the test
+// where it happens instead of closing a connection.
+func serve(sim *zeevsim.Server, method, target string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, target, nil)
+	req.Header.Set("Authorization", "Bearer "+zeevsim.DefaultToken)
+	rec := httptest.NewRecorder()
+	sim.ServeHTTP(rec, req)
+	return rec
+}
+
+// TestListUsersAbsurdPaging: pageNumber is 1-based and the document pages "until an empty or short page", so any
+// page past the end is an empty array, however far; a pageNumber that is not an integer from 1 is a 400 in the
+// ErrorResponse shape naming it. Nothing panics.
+func TestListUsersAbsurdPaging(t *testing.T) {
+	sim := zeevsim.New(sandbox(t), zeevsim.Options{})
+	tests := []struct {
+		query  string
+		status int
+		vars   string // the field the 400 names
+	}{
+		{"pageNumber=9223372036854775807", 200, ""},
+		{"pageNumber=4611686018427387904", 200, ""},
+		{"pageNumber=92233720368547758", 200, ""},
+		{"pageNumber=2147483648", 200, ""},
+		{"pageNumber=9223372036854775807&$top=9223372036854775807", 200, ""},
+		{"pageNumber=9223372036854775808", 400, "pageNumber"},
+		{"pageNumber=99999999999999999999999", 400, "pageNumber"},
+		{"pageNumber=0", 400, "pageNumber"},
+		{"pageNumber=-1", 400, "pageNumber"},
+		{"pageNumber=-9223372036854775808", 400, "pageNumber"},
+		{"pageNumber=abc", 400, "pageNumber"},
+		{"pageNumber=1.5", 400, "pageNumber"},
+		{"pageNumber=%20", 400, "pageNumber"},
+		{"$top=-1", 400, "$top"},
+		{"$top=9223372036854775808", 400, "$top"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			rec := serve(sim, "GET", "/api/2/users?"+tt.query)
+			var body any
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatalf("body %q: %v", rec.Body, err)
+			}
+			if tt.status == 200 {
+				if rec.Code != 200 || !reflect.DeepEqual(body, []any{}) {
+					t.Errorf("got %d %s, want 200 []", rec.Code, rec.Body)
+				}
+				return
+			}
+			wantError(t, rec.Code, body, tt.status, "InvalidFieldValue")
+			if vars := field(body, "error", "vars"); !reflect.DeepEqual(vars, []any{tt.vars}) {
+				t.Errorf("vars %v, want [%s]", vars, tt.vars)
+			}
+		})
+	}
+}
+
+// FuzzListUsersPaging: whatever pageNumber, isActive and $top say, GET /api/2/users answers 200 with an array of
+// at most one page or 400 with an ErrorResponse, and never panics.
+func FuzzListUsersPaging(f *testing.F) {
+	for _, seed := range [][3]string{
+		{"1", "", ""}, {"9223372036854775807", "true", "1"}, {"-9223372036854775808", "", ""}, {"0", "x", "-1"},
+		{"18446744073709551615", "false", "9223372036854775807"}, {"1e3", "", ""}, {"+2", "", "+0"},
+	} {
+		f.Add(seed[0], seed[1], seed[2])
+	}
+	sim := zeevsim.New(sandbox(f), zeevsim.Options{})
+	f.Fuzz(func(t *testing.T, page, active, top string) {
+		q := url.Values{"pageNumber": {page}, "isActive": {active}, "$top": {top}}
+		rec := serve(sim, "GET", "/api/2/users?"+q.Encode())
+		var body any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s: %d with non-JSON %q", q.Encode(), rec.Code, rec.Body)
+		}
+		switch rec.Code {
+		case 200:
+			if rows, ok := body.([]any); !ok || len(rows) > zeevsim.DefaultPageSize {
+				t.Errorf("%s: 200 with %s, want an array of at most one page", q.Encode(), rec.Body)
+			}
+		case 400:
+			if _, ok := field(body, "error", "code").(string); !ok {
+				t.Errorf("%s: 400 without an ErrorResponse: %s", q.Encode(), rec.Body)
+			}
+		default:
+			t.Errorf("%s: status %d %s", q.Encode(), rec.Code, rec.Body)
+		}
+	})
+}
+
+// filler is an endless run of "x", the inside of a JSON string or form value that a decoder must read on.
+type filler struct{}
+
+func (filler) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
+// bigBody is prefix followed by "x" up to size bytes.
+func bigBody(prefix string, size int) io.Reader {
+	return io.MultiReader(strings.NewReader(prefix), io.LimitReader(filler{}, int64(size-len(prefix))))
+}
+
+// TestBodyLimit: a request body over MaxBodyBytes is a 413 in the ErrorResponse shape, whether its length is
+// announced or not, and costs the simulator no more than the limit; a body just within it is served.
+func TestBodyLimit(t *testing.T) {
+	sim := zeevsim.New(sandbox(t), zeevsim.Options{})
+	post := func(path string, body io.Reader, length int64) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", path, body)
+		req.ContentLength = length
+		req.Header.Set("Authorization", "Bearer "+zeevsim.DefaultToken)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, req)
+		return rec
+	}
+	huge := func() io.Reader { return bigBody(`{"username":"`, 100<<20) }
+	tests := []struct {
+		name   string
+		path   string
+		body   func() io.Reader
+		length int64
+	}{
+		{"100 MiB announced", "/api/2/users", huge, 100 << 20},
+		{"100 MiB chunked", "/api/2/users", huge, -1},
+		{"one byte over, chunked, on the login", "/api/2/tokens", func() io.Reader { return bigBody(`{"login":"a","password":"`, zeevsim.MaxBodyBytes+1) }, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			rec := post(tt.path, tt.body(), tt.length)
+			runtime.ReadMemStats(&after)
+			var body any
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatalf("%d %q: %v", rec.Code, rec.Body, err)
+			}
+			wantError(t, rec.Code, body, 413, "RequestTooLarge")
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+				t.Errorf("refusing the body allocated %d MiB", alloc>>20)
+			}
+		})
+	}
+	t.Run("a body within the limit is served", func(t *testing.T) {
+		pw := strings.Repeat("x", zeevsim.MaxBodyBytes-100)
+		rec := post("/api/2/tokens", strings.NewReader(`{"login":"`+zeevsim.DefaultLogin+`","password":"`+pw+`"}`), -1)
+		var body any
+		json.Unmarshal(rec.Body.Bytes(), &body) //nolint:errcheck // checked by wantError
+		wantError(t, rec.Code, body, 401, "InvalidCredentials")
+	})
+}

@@ -220,6 +220,9 @@ func (s *Server) validateAddUser(req *addUserRequest) (*resolved, *apiError) {
 		if req.Positions.IfExistsUser == nil {
 			return nil, errRequired("positions.ifExistsUser")
 		}
+		if req.Positions.Items == nil { // absent or null; [] is an array of no items
+			return nil, errRequired("positions.items")
+		}
 		res.positionsMode = *req.Positions.IfExistsUser
 		for i, it := range req.Positions.Items {
 			item := fmt.Sprintf("positions.items[%d]", i)
@@ -237,6 +240,9 @@ func (s *Server) validateAddUser(req *addUserRequest) (*resolved, *apiError) {
 	if req.Groups != nil {
 		if req.Groups.IfExistsUser == nil {
 			return nil, errRequired("groups.ifExistsUser")
+		}
+		if req.Groups.Items == nil {
+			return nil, errRequired("groups.items")
 		}
 		res.groupsMode = *req.Groups.IfExistsUser
 		for i, it := range req.Groups.Items {
@@ -409,7 +415,9 @@ func (s *Server) updated(old *user, req *addUserRequest, res *resolved) (*user, 
 	return &u, nil
 }
 
-// listUsers serves GET /api/2/users?pageNumber=&isActive=, with a small OData subset: $filter with "eq"
+// listUsers serves GET /api/2/users?pageNumber=&isActive=: pageNumber is 1-based, any page past the end is an
+// empty array, and a pageNumber that is not an integer from 1 (within int64) is a 400. A small OData subset:
+// $filter with "eq"
 // comparisons joined by "and" on id, username, name, email, document, identification, licenseType and isActive;
 // $top; $select is accepted and ignored (every field is returned).
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
@@ -464,9 +472,12 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		match = match[:top]
 	}
 	out := []map[string]any{}
-	from := (page - 1) * s.opts.PageSize
-	for i := from; i < len(match) && i < from+s.opts.PageSize; i++ {
-		out = append(out, s.userSummary(match[i]))
+	// A page past the end is empty; (page-1)*PageSize is only computed when it cannot overflow.
+	if page-1 <= len(match)/s.opts.PageSize {
+		from := (page - 1) * s.opts.PageSize
+		for _, u := range match[from:min(from+s.opts.PageSize, len(match))] {
+			out = append(out, s.userSummary(u))
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
