@@ -33,7 +33,7 @@ func (e demoFailed) Error() string {
 }
 
 func runDev(ctx context.Context, env *environment, args []string) error {
-	fs := newFlagSet("dev", env)
+	fs := newFlagSet("dev", "Usage: ponte dev [--demo [--once]] [flags]\n\nRuns everything in one process on 127.0.0.1: an embedded NATS server with JetStream, the Zeev,\nSenior and CidadES simulators, and the worker wired to both. Publish events with `ponte publish`.")
 	demo := fs.Bool("demo", false, "publish the example events (examples/events) and print one line per outcome")
 	once := fs.Bool("once", false, "with --demo: exit when the demo's events are settled; status 0 only if every outcome was the expected one")
 	timeout := fs.Duration("timeout", 2*time.Minute, "with --demo: how long to wait for the demo's outcomes")
@@ -45,15 +45,11 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	logLevel := fs.String("log-level", "error", "worker log level on stderr: debug, info, warn, error")
 	var sims simSettings
 	registerSimFlags(fs, &sims, 0, 0, 0)
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "Usage: ponte dev [--demo [--once]] [flags]\n\nRuns everything in one process on 127.0.0.1: an embedded NATS server with JetStream, the Zeev,\nSenior and CidadES simulators, and the worker wired to both. Publish events with `ponte publish`.\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args, 0); err != nil {
 		return err
 	}
 	if *once && !*demo {
-		return errors.New("dev: --once needs --demo")
+		return fs.usageError(errors.New("dev: --once needs --demo"))
 	}
 
 	store := *dataDir
