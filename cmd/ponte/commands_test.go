@@ -151,6 +151,25 @@ func TestDevPublishWatchAndOps(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	// The commands ponte dev prints work as printed (the data path aside: the test runs in cmd/ponte).
+	hints := regexp.MustCompile(`(?m)^  go run \./cmd/ponte (publish|watch)(.*)$`)
+	eventually(t, "ponte dev to print the publish and watch commands", func() bool {
+		return len(hints.FindAllString(devOut.String(), -1)) == 2
+	})
+	for _, m := range hints.FindAllStringSubmatch(devOut.String(), -1) {
+		if !strings.HasSuffix(m[0], " --nats "+url) {
+			t.Errorf("printed command %q does not end with --nats %s", m[0], url)
+		}
+		if m[1] != "publish" {
+			continue
+		}
+		args := strings.Fields(strings.ReplaceAll(m[2], "@examples/", "@../../examples/"))
+		var out bytes.Buffer
+		if err := run(ctx, append([]string{"publish"}, args...), noEnv, &out, &out); err != nil || !strings.Contains(out.String(), "published person.hired") {
+			t.Errorf("the printed publish command: %v\n%s", err, out.String())
+		}
+	}
+
 	cancel()
 	select {
 	case err := <-devDone:
@@ -162,6 +181,29 @@ func TestDevPublishWatchAndOps(t *testing.T) {
 	}
 	if code, _ := get("http://" + opsAddr + "/healthz"); code != 0 {
 		t.Errorf("ops server still answering after shutdown: %d", code)
+	}
+}
+
+// TestDevHints checks the commands ponte dev prints: --nats only when the URL is not the default one.
+func TestDevHints(t *testing.T) {
+	tests := []struct {
+		url, want string
+	}{
+		{"nats://127.0.0.1:4222", "go run ./cmd/ponte watch\n"},
+		{"nats://127.0.0.1:14222", "go run ./cmd/ponte watch --nats nats://127.0.0.1:14222\n"},
+		{"nats://0.0.0.0:4222", "go run ./cmd/ponte watch --nats nats://0.0.0.0:4222\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			got := devHints(tc.url)
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("devHints(%q) lacks %q:\n%s", tc.url, tc.want, got)
+			}
+			publish := regexp.MustCompile(`go run \./cmd/ponte publish person\.hired --data @examples/data/person\.hired\.json .*\n`).FindString(got)
+			if wantNATS := strings.Contains(tc.want, "--nats"); strings.Contains(publish, "--nats "+tc.url) != wantNATS {
+				t.Errorf("publish command %q: --nats %s wanted: %v", publish, tc.url, wantNATS)
+			}
+		})
 	}
 }
 

@@ -172,10 +172,13 @@ func (c CidadESConfig) client() (cidades.Config, error) {
 	return cfg, cfg.Validate()
 }
 
+// defaultNATSURL is nats.url's default, and that of the --nats flag of publish and watch.
+const defaultNATSURL = "nats://127.0.0.1:4222"
+
 // withDefaults fills unset keys.
 func (c Config) withDefaults() Config {
 	if c.NATS.URL == "" {
-		c.NATS.URL = "nats://127.0.0.1:4222"
+		c.NATS.URL = defaultNATSURL
 	}
 	if c.NATS.Name == "" {
 		c.NATS.Name = "ponte"

@@ -109,13 +109,13 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 
-	fmt.Fprintf(env.stdout, `ponte dev: everything on 127.0.0.1, in one process
+	fmt.Fprintf(env.stdout, `ponte dev: everything on %s, in one process
   NATS (JetStream)   %s
   Zeev simulator     %s
   Senior simulator   %s
   CidadES simulator  %s
   metrics            %s
-`, srv.ClientURL(), simulators.zeevURL, simulators.seniorAPI(), simulators.cidadesURL, metricsURL)
+`, sims.host, srv.ClientURL(), simulators.zeevURL, simulators.seniorAPI(), simulators.cidadesURL, metricsURL)
 
 	// Follow every outcome from now on: the demo's, and those of events the user publishes.
 	cl, err := jetstream.New(nc)
@@ -151,14 +151,21 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 			return verdict
 		}
 	}
-	fmt.Fprintf(env.stdout, `
-running until Ctrl-C; new results and dead letters show up here. From another terminal in the repository:
-  go run ./cmd/ponte publish person.hired --data @examples/data/person.hired.json --id my-first-event
-  go run ./cmd/ponte watch
-
-`)
+	fmt.Fprintf(env.stdout, "\nrunning until Ctrl-C; new results and dead letters show up here. From another terminal in the repository:\n%s\n",
+		devHints(srv.ClientURL()))
 	<-ctx.Done()
 	return stop()
+}
+
+// devHints are the publish and watch commands to paste into another terminal, one per line, for the embedded
+// server at natsURL: with --nats unless it is the URL they default to.
+func devHints(natsURL string) string {
+	nats := ""
+	if natsURL != defaultNATSURL {
+		nats = " --nats " + natsURL
+	}
+	return fmt.Sprintf("  go run ./cmd/ponte publish person.hired --data @examples/data/person.hired.json --id my-first-event%s\n"+
+		"  go run ./cmd/ponte watch%s\n", nats, nats)
 }
 
 // devConfig is the configuration of ponte dev: the profiles and tuning of the example (or given) file, with the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -48,5 +49,19 @@ func TestDemoTrackerFailsOnWrongOutcome(t *testing.T) {
 	tr.expect("id-2", dl)
 	if err := tr.verdict(); err == nil {
 		t.Fatalf("verdict passed with unsettled events:\n%s", out.String())
+	}
+}
+
+// TestMakeRunPassesArgs checks that `make run ARGS="..."` hands ARGS to `ponte dev --demo` (a dry run of make).
+func TestMakeRunPassesArgs(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	out, err := exec.Command("make", "-n", "-C", "../..", "run", "ARGS=--nats-port 14222 --http -").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n run: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "./cmd/ponte dev --demo --nats-port 14222 --http -\n") {
+		t.Errorf("make run does not pass ARGS to ponte dev --demo:\n%s", out)
 	}
 }

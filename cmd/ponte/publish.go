@@ -27,7 +27,7 @@ type natsFlags struct {
 func (n *natsFlags) register(fs *flagSet, getenv func(string) string) {
 	def := getenv("PONTE_NATS_URL")
 	if def == "" {
-		def = "nats://127.0.0.1:4222"
+		def = defaultNATSURL
 	}
 	fs.StringVar(&n.url, "nats", def, "NATS server URL(s), comma-separated (env PONTE_NATS_URL)")
 	fs.StringVar(&n.creds, "creds", getenv("PONTE_NATS_CREDS_FILE"), "NATS user credentials file (env PONTE_NATS_CREDS_FILE)")
