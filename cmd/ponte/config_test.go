@@ -591,7 +591,15 @@ func TestConfigEnvErrors(t *testing.T) {
 		want []string
 	}{
 		{name: "integer", env: map[string]string{"PONTE_WORKER_CONCURRENCY": "abc"},
-			want: []string{"config environment: PONTE_WORKER_CONCURRENCY: ", `"abc"`}},
+			want: []string{`config environment: PONTE_WORKER_CONCURRENCY: "abc" is not an integer`}},
+		{name: "integer with a fraction", env: map[string]string{"PONTE_WORKER_CONCURRENCY": "2.5"},
+			want: []string{`PONTE_WORKER_CONCURRENCY: "2.5" is not an integer`}},
+		{name: "integer overflow", env: map[string]string{"PONTE_WORKER_CONCURRENCY": "99999999999999999999"},
+			want: []string{`PONTE_WORKER_CONCURRENCY: "99999999999999999999" is too large (at most 9223372036854775807)`}},
+		{name: "integer underflow", env: map[string]string{"PONTE_WORKER_CONCURRENCY": "-99999999999999999999"},
+			want: []string{`PONTE_WORKER_CONCURRENCY: "-99999999999999999999" is too small (at least -9223372036854775808)`}},
+		{name: "number overflow", env: map[string]string{"PONTE_ZEEV_RATE_LIMIT": "1e999"},
+			want: []string{`PONTE_ZEEV_RATE_LIMIT: "1e999" is too large`}},
 		{name: "duration without unit", env: map[string]string{"PONTE_NATS_CONNECT_TIMEOUT": "10"},
 			want: []string{"PONTE_NATS_CONNECT_TIMEOUT"}},
 		{name: "boolean", env: map[string]string{"PONTE_JETSTREAM_MANAGE": "yes"},
@@ -599,7 +607,7 @@ func TestConfigEnvErrors(t *testing.T) {
 		{name: "number", env: map[string]string{"PONTE_ZEEV_RATE_LIMIT": "fast"},
 			want: []string{"PONTE_ZEEV_RATE_LIMIT"}},
 		{name: "negative unsigned", env: map[string]string{"PONTE_BREAKERS_HALF_OPEN_REQUESTS": "-1"},
-			want: []string{"PONTE_BREAKERS_HALF_OPEN_REQUESTS"}},
+			want: []string{`PONTE_BREAKERS_HALF_OPEN_REQUESTS: "-1" is not a non-negative integer`}},
 		{name: "valid type, invalid value", env: map[string]string{"PONTE_WORKER_CONCURRENCY": "-3"},
 			want: []string{"config: worker.concurrency"}},
 		{name: "map entry", env: map[string]string{"PONTE_CIDADES_UGS_001002_VIA": "009999"},
@@ -607,7 +615,7 @@ func TestConfigEnvErrors(t *testing.T) {
 		{name: "token file while the file has the token", env: map[string]string{"PONTE_ZEEV_TOKEN_FILE": secretFile(t, "x")},
 			want: []string{"zeev.token", "not both"}},
 		{name: "unsigned overflow", env: map[string]string{"PONTE_BREAKERS_CONSECUTIVE_FAILURES": "4294967296"},
-			want: []string{"PONTE_BREAKERS_CONSECUTIVE_FAILURES"}},
+			want: []string{`PONTE_BREAKERS_CONSECUTIVE_FAILURES: "4294967296" is too large (at most 4294967295)`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -619,6 +627,9 @@ func TestConfigEnvErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), "bits") {
+				t.Errorf("error %q talks of bits", err)
 			}
 		})
 	}

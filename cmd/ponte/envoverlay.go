@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -124,20 +125,35 @@ func setScalar(v reflect.Value, raw string) error {
 		}
 		v.SetBool(b)
 	case v.CanInt():
-		n, err := strconv.ParseInt(raw, 10, v.Type().Bits())
-		if err != nil {
-			return fmt.Errorf("%q is not an integer of %d bits", raw, v.Type().Bits())
+		bits := v.Type().Bits()
+		n, err := strconv.ParseInt(raw, 10, bits)
+		switch {
+		case errors.Is(err, strconv.ErrRange) && strings.HasPrefix(raw, "-"):
+			return fmt.Errorf("%q is too small (at least %d)", raw, int64(-1)<<(bits-1))
+		case errors.Is(err, strconv.ErrRange):
+			return fmt.Errorf("%q is too large (at most %d)", raw, int64(1<<(bits-1)-1))
+		case err != nil:
+			return fmt.Errorf("%q is not an integer", raw)
 		}
 		v.SetInt(n)
 	case v.CanUint():
-		n, err := strconv.ParseUint(raw, 10, v.Type().Bits())
-		if err != nil {
-			return fmt.Errorf("%q is not a non-negative integer of %d bits", raw, v.Type().Bits())
+		bits := v.Type().Bits()
+		n, err := strconv.ParseUint(raw, 10, bits)
+		switch {
+		case errors.Is(err, strconv.ErrRange):
+			return fmt.Errorf("%q is too large (at most %d)", raw, uint64(1<<bits-1))
+		case err != nil:
+			return fmt.Errorf("%q is not a non-negative integer", raw)
 		}
 		v.SetUint(n)
 	case v.CanFloat():
-		f, err := strconv.ParseFloat(raw, 64)
-		if err != nil {
+		f, err := strconv.ParseFloat(raw, v.Type().Bits())
+		switch {
+		case errors.Is(err, strconv.ErrRange) && f < 0:
+			return fmt.Errorf("%q is too small", raw)
+		case errors.Is(err, strconv.ErrRange):
+			return fmt.Errorf("%q is too large", raw)
+		case err != nil:
 			return fmt.Errorf("%q is not a number", raw)
 		}
 		v.SetFloat(f)
