@@ -500,6 +500,16 @@ func TestConfigEnvOverrides(t *testing.T) {
 			},
 		},
 		{
+			name: "an optional key the file does not set",
+			yaml: example,
+			env:  map[string]string{"PONTE_SENIOR_SEARCH_SITUATION": "0"},
+			check: func(t *testing.T, c Config) {
+				if c.Senior.SearchSituation == nil || *c.Senior.SearchSituation != 0 {
+					t.Errorf("senior.searchSituation = %v, want 0", c.Senior.SearchSituation)
+				}
+			},
+		},
+		{
 			name: "a UG the file does not list is not created",
 			yaml: example,
 			env:  map[string]string{"PONTE_CIDADES_UGS_009999_CLIENT_ID": "x", "PONTE_CIDADES_UGS_009999_CLIENT_SECRET": "y"},
