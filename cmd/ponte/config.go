@@ -386,9 +386,10 @@ func yamlKeys(t reflect.Type) []string {
 	return keys
 }
 
-// loadConfig reads the YAML file at path (strict: an unknown key is an error naming it), applies the PONTE_*
-// environment overrides, fills defaults and validates.
-func loadConfig(path string, getenv func(string) string) (Config, error) {
+// loadConfig reads the YAML file at path (strict: an unknown key is an error naming it), rejects the PONTE_*
+// variables of environ that are no key's (see checkEnvNames; environ nil skips the check, for ponte dev, which
+// reads no variables), applies the PONTE_* overrides read with getenv, fills defaults and validates.
+func loadConfig(path string, getenv func(string) string, environ func() []string) (Config, error) {
 	var b []byte
 	if path != "" {
 		var err error
@@ -396,11 +397,11 @@ func loadConfig(path string, getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("config: %w", err)
 		}
 	}
-	return parseConfig(path, b, getenv)
+	return parseConfig(path, b, getenv, environ)
 }
 
 // parseConfig is loadConfig on the bytes of the file named name.
-func parseConfig(name string, b []byte, getenv func(string) string) (Config, error) {
+func parseConfig(name string, b []byte, getenv func(string) string, environ func() []string) (Config, error) {
 	var c Config
 	if len(bytes.TrimSpace(b)) > 0 {
 		dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -410,6 +411,11 @@ func parseConfig(name string, b []byte, getenv func(string) string) (Config, err
 			msg = unknownField.ReplaceAllStringFunc(msg, explainUnknown)
 			msg = nameKeys(msg, b)
 			return c, fmt.Errorf("config %s: %s", name, strings.TrimSpace(msg))
+		}
+	}
+	if environ != nil {
+		if err := checkEnvNames(&c, environ()); err != nil {
+			return c, fmt.Errorf("config environment: %w", err)
 		}
 	}
 	if _, err := overlayEnv(&c, getenv); err != nil {

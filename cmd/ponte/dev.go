@@ -168,6 +168,11 @@ func devHints(natsURL string) string {
 		"  go run ./cmd/ponte watch%s\n", nats, nats)
 }
 
+// noEnv and noEnviron are an empty environment: ponte dev reads no variables.
+func noEnv(string) string { return "" }
+
+func noEnviron() []string { return nil }
+
 // devConfig is the configuration of ponte dev: the profiles and tuning of the example (or given) file, with the
 // embedded NATS server's and simulators' addresses and credentials.
 func devConfig(path, natsURL string, s *simulators, set simSettings, httpAddr, level string) (Config, error) {
@@ -182,8 +187,7 @@ func devConfig(path, natsURL string, s *simulators, set simSettings, httpAddr, l
 	if err != nil {
 		return Config{}, fmt.Errorf("dev: %w", err)
 	}
-	noEnv := func(string) string { return "" }
-	cfg, err := parseConfig(name, b, noEnv)
+	cfg, err := parseConfig(name, b, noEnv, noEnviron)
 	if err != nil {
 		return cfg, err
 	}

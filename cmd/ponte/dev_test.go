@@ -17,7 +17,7 @@ func TestDevDemoOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	err := run(ctx, []string{"dev", "--demo", "--once", "--nats-port", "0", "--http", "-", "--timeout", "60s"},
-		func(string) string { return "" }, &stdout, &stderr)
+		noEnv, noEnviron, &stdout, &stderr)
 	out := stdout.String()
 	if err != nil {
 		t.Fatalf("ponte dev --demo --once: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr.String())

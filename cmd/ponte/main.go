@@ -27,7 +27,7 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Environ, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ponte:", err)
@@ -77,8 +77,10 @@ type command struct {
 // environment is what every subcommand gets from main.
 type environment struct {
 	getenv func(string) string
-	stdout io.Writer
-	stderr io.Writer
+	// environ lists the variables as "NAME=value" (os.Environ), for ponte run to find unknown PONTE_* names.
+	environ func() []string
+	stdout  io.Writer
+	stderr  io.Writer
 }
 
 func commands() []command {
@@ -96,8 +98,8 @@ func commands() []command {
 // run is the whole program: it dispatches args to a subcommand. `ponte help CMD` and `ponte CMD help` are
 // `ponte CMD -h`. Help goes to stdout and returns nil; a usage error prints the usage on stderr and returns a
 // *usageError.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	env := &environment{getenv: getenv, stdout: stdout, stderr: stderr}
+func run(ctx context.Context, args []string, getenv func(string) string, environ func() []string, stdout, stderr io.Writer) error {
+	env := &environment{getenv: getenv, environ: environ, stdout: stdout, stderr: stderr}
 	topUsage := func(w io.Writer) { usage(w) }
 	if len(args) == 0 {
 		usage(stderr)

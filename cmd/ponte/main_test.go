@@ -40,7 +40,7 @@ func TestHelp(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			var stdout, stderr bytes.Buffer
-			err := run(ctx, f.args, noEnv, &stdout, &stderr)
+			err := run(ctx, f.args, noEnv, noEnviron, &stdout, &stderr)
 			if err != nil {
 				t.Errorf("run: %v (exit status %d), want nil (0)", err, exitCode(err))
 			}
@@ -83,7 +83,7 @@ func TestUsageErrors(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			var stdout, stderr bytes.Buffer
-			err := run(ctx, tc.args, noEnv, &stdout, &stderr)
+			err := run(ctx, tc.args, noEnv, noEnviron, &stdout, &stderr)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("run: %v, want an error containing %q", err, tc.wantErr)
 			}

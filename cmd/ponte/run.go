@@ -7,12 +7,12 @@ import (
 
 func runRun(ctx context.Context, env *environment, args []string) error {
 	fs := newFlagSet("run", "Usage: ponte run --config FILE [flags]\n\nRuns the production worker against an external NATS cluster and the real APIs until SIGTERM, then\ndrains. Every key is documented in docs/configuration.md.")
-	path := fs.String("config", env.getenv("PONTE_CONFIG"), "YAML configuration file (env PONTE_CONFIG); PONTE_* variables override its keys")
+	path := fs.String("config", env.getenv(configVar), "YAML configuration file (env "+configVar+"); PONTE_* variables override its keys")
 	check := fs.Bool("check", false, "validate the configuration and exit")
 	if err := fs.parse(args, 0); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path, env.getenv)
+	cfg, err := loadConfig(*path, env.getenv, env.environ)
 	if err != nil {
 		return err
 	}

@@ -61,13 +61,13 @@ profiles:
 	var logs syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"run", "--config", path}, func(string) string { return "" }, &bytes.Buffer{}, &logs)
+		done <- run(ctx, []string{"run", "--config", path}, noEnv, noEnviron, &bytes.Buffer{}, &logs)
 	}()
 	eventually(t, "/readyz 200", func() bool { code, _ := get("http://" + opsAddr + "/readyz"); return code == 200 })
 
 	var out bytes.Buffer
 	if err := run(ctx, []string{"publish", "person.hired", "--nats", srv.ClientURL(), "--data", "@../../examples/data/person.hired.json"},
-		func(string) string { return "" }, &out, &out); err != nil {
+		noEnv, noEnviron, &out, &out); err != nil {
 		t.Fatalf("publish: %v %s", err, out.String())
 	}
 	eventually(t, "the event to be processed", func() bool {
