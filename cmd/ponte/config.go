@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -206,6 +207,9 @@ func (c Config) withDefaults() Config {
 // validate checks the whole configuration and names the first bad key.
 func (c Config) validate() error {
 	n := c.NATS
+	if err := checkNATSURLs(n.URL); err != nil {
+		return fmt.Errorf("nats.url: %w", err)
+	}
 	auth := 0
 	for _, f := range []string{n.CredsFile, n.NKeySeedFile, n.UserFile} {
 		if f != "" {
@@ -418,10 +422,16 @@ func parseConfig(name string, b []byte, getenv func(string) string, environ func
 			return c, fmt.Errorf("config environment: %w", err)
 		}
 	}
-	if _, err := overlayEnv(&c, getenv); err != nil {
+	applied, err := overlayEnv(&c, getenv)
+	if err != nil {
 		return c, fmt.Errorf("config environment: %w", err)
 	}
 	c = c.withDefaults()
+	if v := envName([]string{"nats", "url"}); slices.Contains(applied, v) {
+		if err := checkNATSURLs(c.NATS.URL); err != nil {
+			return c, fmt.Errorf("config: nats.url (from %s): %w", v, err)
+		}
+	}
 	if err := c.validate(); err != nil {
 		return c, fmt.Errorf("config: %w", err)
 	}

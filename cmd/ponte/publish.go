@@ -19,13 +19,15 @@ import (
 	"github.com/ponte-dev/ponte/schemas"
 )
 
-// natsFlags are the connection flags shared by publish, watch and dlq.
+// natsFlags are the connection flags shared by publish and watch.
 type natsFlags struct {
 	url, creds, nkey, ca, cert, key string
+	envURL                          string // PONTE_NATS_URL, the default of --nats
 }
 
 func (n *natsFlags) register(fs *flagSet, getenv func(string) string) {
-	def := getenv("PONTE_NATS_URL")
+	n.envURL = getenv("PONTE_NATS_URL")
+	def := n.envURL
 	if def == "" {
 		def = defaultNATSURL
 	}
@@ -38,6 +40,13 @@ func (n *natsFlags) register(fs *flagSet, getenv func(string) string) {
 }
 
 func (n *natsFlags) connect() (*nats.Conn, jetstream.JetStream, error) {
+	if err := checkNATSURLs(n.url); err != nil {
+		source := "--nats"
+		if n.url == n.envURL {
+			source = "PONTE_NATS_URL"
+		}
+		return nil, nil, fmt.Errorf("%s: %w", source, err)
+	}
 	cfg := NATSConfig{URL: n.url, Name: "ponte-cli", CredsFile: n.creds, NKeySeedFile: n.nkey,
 		TLS: TLSConfig{CAFile: n.ca, CertFile: n.cert, KeyFile: n.key}, ConnectTimeout: 5 * time.Second, DrainTimeout: 5 * time.Second}
 	nc, err := connectNATS(cfg, nil, nil)
