@@ -21,6 +21,9 @@ type Options struct {
 	MonitorPort int
 	// StoreDir holds the JetStream data. Required.
 	StoreDir string
+	// MaxPayload is the largest message payload the server accepts, in bytes. Default 0: nats-server's own
+	// default, 1 MiB (server.MAX_PAYLOAD_SIZE), as on a server installed with no configuration.
+	MaxPayload int32
 	// ReadyTimeout bounds the start. Default 10s.
 	ReadyTimeout time.Duration
 }
@@ -53,7 +56,7 @@ func Start(o Options) (*Server, error) {
 		StoreDir:   o.StoreDir,
 		NoSigs:     true,
 		NoLog:      true,
-		MaxPayload: 8 << 20,
+		MaxPayload: o.MaxPayload,
 	}
 	if o.MonitorPort > 0 {
 		opts.HTTPHost, opts.HTTPPort = o.Host, o.MonitorPort
