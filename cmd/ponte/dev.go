@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -63,7 +65,14 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	}
 	srv, err := embedded.Start(embedded.Options{Host: sims.host, Port: *natsPort, MonitorPort: *monitorPort, StoreDir: store})
 	if err != nil {
-		return fmt.Errorf("dev: %w (choose another port with --nats-port)", err)
+		// The error names the address that failed, if one did: say which flag moves it.
+		switch {
+		case *natsPort > 0 && strings.Contains(err.Error(), net.JoinHostPort(sims.host, strconv.Itoa(*natsPort))):
+			return fmt.Errorf("dev: %w (choose another port with --nats-port)", err)
+		case *monitorPort > 0 && strings.Contains(err.Error(), net.JoinHostPort(sims.host, strconv.Itoa(*monitorPort))):
+			return fmt.Errorf("dev: %w (choose another port with --monitor-port)", err)
+		}
+		return fmt.Errorf("dev: %w", err)
 	}
 	defer srv.Stop()
 	simulators, err := startSimulators(sims)
