@@ -27,6 +27,9 @@ import (
 	"github.com/ponte-dev/ponte/examples"
 )
 
+// errDemoOver is why ponte dev --demo --once stops the worker.
+var errDemoOver = errors.New("ponte dev --once: the demo is over")
+
 // demoFailed is the error of a demo whose outcomes differ from the expected ones (ponte exits 1, as on any error).
 type demoFailed struct{ failed, total int }
 
@@ -106,15 +109,22 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 		defer ops.Close()
 		metricsURL = "http://" + ops.Addr() + "/metrics"
 	}
-	workerCtx, stopWorker := context.WithCancel(ctx)
-	defer stopWorker()
-	workerDone := make(chan error, 1)
-	go func() { workerDone <- svc.run(workerCtx, cfg.NATS.DrainTimeout) }()
-	stop := func() error {
-		stopWorker()
-		return <-workerDone
+	// The worker stops with ctx (its cause is the signal: "interrupt signal received"), or with the cause given to
+	// stop, so that what it logs when it stops says why.
+	workerCtx, stopWorker := context.WithCancelCause(ctx)
+	defer stopWorker(nil)
+	workerDone := make(chan struct{})
+	var workerErr error
+	go func() { workerErr = svc.run(workerCtx, cfg.NATS.DrainTimeout); close(workerDone) }()
+	stop := func(cause error) error {
+		stopWorker(cause)
+		<-workerDone
+		return workerErr
 	}
-	if err := waitReady(ctx, svc, workerDone); err != nil {
+	if err := waitReady(ctx, svc, workerDone, &workerErr); err != nil {
+		if serr := stop(context.Cause(ctx)); ctx.Err() != nil && (serr == nil || stoppedEarly(ctx, serr)) {
+			return nil // asked to stop while starting: not a failure
+		}
 		return err
 	}
 
@@ -134,14 +144,14 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	tracker := newDemoTracker(env.stdout)
 	for _, stream := range []string{cfg.JetStream.ResultStream, cfg.JetStream.DeadLetterStream} {
 		if err := follow(workerCtx, cl, stream, false, tracker.outcome); err != nil {
-			_ = stop()
+			_ = stop(err)
 			return err
 		}
 	}
 	if *demo {
 		fmt.Fprintf(env.stdout, "\ndemo: publishing the events of examples/events\n")
 		if err := publishDemo(ctx, cl, tracker); err != nil {
-			_ = stop()
+			_ = stop(err)
 			return err
 		}
 	}
@@ -154,7 +164,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 		cancel()
 		verdict := tracker.verdict()
 		if *once || ctx.Err() != nil {
-			if err := stop(); err != nil {
+			if err := stop(errDemoOver); err != nil {
 				return err
 			}
 			return verdict
@@ -163,7 +173,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	fmt.Fprintf(env.stdout, "\nrunning until Ctrl-C; new results and dead letters show up here. From another terminal in the repository:\n%s\n",
 		devHints(srv.ClientURL()))
 	<-ctx.Done()
-	return stop()
+	return stop(context.Cause(ctx))
 }
 
 // devHints are the publish and watch commands to paste into another terminal, one per line, for the embedded
@@ -225,16 +235,18 @@ func devConfig(path, natsURL string, s *simulators, set simSettings, httpAddr, l
 	return cfg, cfg.validate()
 }
 
-func waitReady(ctx context.Context, svc *service, done <-chan error) error {
+// waitReady waits until svc is ready. It returns ctx's error if ctx ends first, and the worker's (*result, once
+// done is closed) if the worker ends first.
+func waitReady(ctx context.Context, svc *service, done <-chan struct{}, result *error) error {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for svc.ready() != nil {
 		select {
-		case err := <-done:
-			if err == nil {
-				err = errors.New("worker stopped")
+		case <-done:
+			if *result == nil {
+				return errors.New("worker stopped")
 			}
-			return err
+			return *result
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:

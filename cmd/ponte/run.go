@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -41,5 +42,17 @@ func runRun(ctx context.Context, env *environment, args []string) error {
 		log.Info("serving /metrics, /healthz, /readyz", "addr", ops.Addr())
 	}
 	log.Info("ponte starting", "version", version, "nats", redactURL(cfg.NATS.URL))
-	return svc.run(ctx, cfg.NATS.DrainTimeout)
+	// ctx ends on SIGTERM or SIGINT, its cause naming the signal; the worker gets it as is.
+	err = svc.run(ctx, cfg.NATS.DrainTimeout)
+	if stoppedEarly(ctx, err) {
+		log.Info("ponte stopped before it was ready", "cause", context.Cause(ctx).Error())
+		return nil
+	}
+	return err
+}
+
+// stoppedEarly says whether err only reports that ctx ended while ponte was starting: a stop that was asked for
+// (SIGTERM, Ctrl-C), not a failure.
+func stoppedEarly(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
