@@ -100,10 +100,9 @@ func commands() []command {
 // *usageError.
 func run(ctx context.Context, args []string, getenv func(string) string, environ func() []string, stdout, stderr io.Writer) error {
 	env := &environment{getenv: getenv, environ: environ, stdout: stdout, stderr: stderr}
-	topUsage := func(w io.Writer) { usage(w) }
 	if len(args) == 0 {
 		usage(stderr)
-		return &usageError{err: errors.New("missing command"), usage: topUsage}
+		return &usageError{err: errors.New("missing command"), usage: usage}
 	}
 	switch {
 	case args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || (args[0] == "help" && len(args) == 1):
@@ -113,7 +112,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 		args = []string{args[1], "-h"}
 	case args[0] == "help":
 		usage(stderr)
-		return &usageError{err: errors.New("help: at most one command"), usage: topUsage}
+		return &usageError{err: errors.New("help: at most one command"), usage: usage}
 	case len(args) == 2 && args[1] == "help":
 		args = []string{args[0], "-h"}
 	}
@@ -134,7 +133,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 		return err
 	}
 	usage(stderr)
-	return &usageError{err: fmt.Errorf("unknown command %q", args[0]), usage: topUsage}
+	return &usageError{err: fmt.Errorf("unknown command %q", args[0]), usage: usage}
 }
 
 func usage(w io.Writer) {
