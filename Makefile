@@ -4,6 +4,8 @@ BIN       ?= bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
+# Extra flags for `make run`, e.g. make run ARGS="--nats-port 14222" (see ponte dev -h).
+ARGS      ?=
 # Tools run from the Go module proxy at pinned versions; nothing to install by hand.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -18,8 +20,8 @@ build: ## Build the static ponte binary into bin/.
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ponte ./cmd/ponte
 
 .PHONY: run
-run: ## Run the embedded default: NATS, the three simulators and a worker in one process, with the demo events.
-	$(GO) run ./cmd/ponte dev --demo
+run: ## Run the embedded default: NATS, the three simulators and a worker in one process, with the demo events (flags: ARGS="...").
+	$(GO) run ./cmd/ponte dev --demo $(ARGS)
 
 .PHONY: test
 test: lint ## Run every test with the race detector (plus vet, staticcheck and gofmt).

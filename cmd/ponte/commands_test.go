@@ -67,14 +67,13 @@ func get(url string) (int, string) {
 // TestDevPublishWatchAndOps runs `ponte dev` (no demo), then drives it the way a user would: /healthz, /readyz,
 // `ponte publish` (valid, invalid, the same id again), `ponte watch`, and /metrics.
 func TestDevPublishWatchAndOps(t *testing.T) {
-	noEnv := func(string) string { return "" }
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	opsAddr := freeAddr(t)
 	var devOut, devErr syncBuffer
 	devDone := make(chan error, 1)
 	go func() {
-		devDone <- run(ctx, []string{"dev", "--nats-port", "0", "--http", opsAddr}, noEnv, &devOut, &devErr)
+		devDone <- run(ctx, []string{"dev", "--nats-port", "0", "--http", opsAddr}, noEnv, noEnviron, &devOut, &devErr)
 	}()
 	natsURL := regexp.MustCompile(`NATS \(JetStream\)\s+(nats://\S+)`)
 	eventually(t, "ponte dev to start", func() bool { return natsURL.MatchString(devOut.String()) })
@@ -88,12 +87,14 @@ func TestDevPublishWatchAndOps(t *testing.T) {
 	var watchOut syncBuffer
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watchDone := make(chan error, 1)
-	go func() { watchDone <- run(watchCtx, []string{"watch", "--nats", url}, noEnv, &watchOut, io.Discard) }()
+	go func() {
+		watchDone <- run(watchCtx, []string{"watch", "--nats", url}, noEnv, noEnviron, &watchOut, io.Discard)
+	}()
 	time.Sleep(300 * time.Millisecond) // let watch subscribe before publishing (it follows new events only)
 
 	publish := func(args ...string) (string, string, error) {
 		var out, errOut bytes.Buffer
-		err := run(ctx, append([]string{"publish", "--nats", url}, args...), noEnv, &out, &errOut)
+		err := run(ctx, append([]string{"publish", "--nats", url}, args...), noEnv, noEnviron, &out, &errOut)
 		return out.String(), errOut.String(), err
 	}
 	out, _, err := publish("person.hired", "--data", "@../../examples/data/person.hired.json", "--id", "cmd-test-1")
@@ -151,6 +152,25 @@ func TestDevPublishWatchAndOps(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	// The commands ponte dev prints work as printed (the data path aside: the test runs in cmd/ponte).
+	hints := regexp.MustCompile(`(?m)^  go run \./cmd/ponte (publish|watch)(.*)$`)
+	eventually(t, "ponte dev to print the publish and watch commands", func() bool {
+		return len(hints.FindAllString(devOut.String(), -1)) == 2
+	})
+	for _, m := range hints.FindAllStringSubmatch(devOut.String(), -1) {
+		if !strings.HasSuffix(m[0], " --nats "+url) {
+			t.Errorf("printed command %q does not end with --nats %s", m[0], url)
+		}
+		if m[1] != "publish" {
+			continue
+		}
+		args := strings.Fields(strings.ReplaceAll(m[2], "@examples/", "@../../examples/"))
+		var out bytes.Buffer
+		if err := run(ctx, append([]string{"publish"}, args...), noEnv, noEnviron, &out, &out); err != nil || !strings.Contains(out.String(), "published person.hired") {
+			t.Errorf("the printed publish command: %v\n%s", err, out.String())
+		}
+	}
+
 	cancel()
 	select {
 	case err := <-devDone:
@@ -165,14 +185,37 @@ func TestDevPublishWatchAndOps(t *testing.T) {
 	}
 }
 
+// TestDevHints checks the commands ponte dev prints: --nats only when the URL is not the default one.
+func TestDevHints(t *testing.T) {
+	tests := []struct {
+		url, want string
+	}{
+		{"nats://127.0.0.1:4222", "go run ./cmd/ponte watch\n"},
+		{"nats://127.0.0.1:14222", "go run ./cmd/ponte watch --nats nats://127.0.0.1:14222\n"},
+		{"nats://0.0.0.0:4222", "go run ./cmd/ponte watch --nats nats://0.0.0.0:4222\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			got := devHints(tc.url)
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("devHints(%q) lacks %q:\n%s", tc.url, tc.want, got)
+			}
+			publish := regexp.MustCompile(`go run \./cmd/ponte publish person\.hired --data @examples/data/person\.hired\.json .*\n`).FindString(got)
+			if wantNATS := strings.Contains(tc.want, "--nats"); strings.Contains(publish, "--nats "+tc.url) != wantNATS {
+				t.Errorf("publish command %q: --nats %s wanted: %v", publish, tc.url, wantNATS)
+			}
+		})
+	}
+}
+
 func TestUnknownCommand(t *testing.T) {
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), []string{"frobnicate"}, func(string) string { return "" }, &out, &errOut)
+	err := run(context.Background(), []string{"frobnicate"}, noEnv, noEnviron, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "frobnicate") || !strings.Contains(errOut.String(), "publish") {
 		t.Fatalf("err=%v usage=%q", err, errOut.String())
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"version"}, func(string) string { return "" }, &out, &errOut); err != nil || !strings.HasPrefix(out.String(), "ponte ") {
+	if err := run(context.Background(), []string{"version"}, noEnv, noEnviron, &out, &errOut); err != nil || !strings.HasPrefix(out.String(), "ponte ") {
 		t.Fatalf("version: %v %q", err, out.String())
 	}
 }

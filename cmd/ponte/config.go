@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -172,10 +173,13 @@ func (c CidadESConfig) client() (cidades.Config, error) {
 	return cfg, cfg.Validate()
 }
 
+// defaultNATSURL is nats.url's default, and that of the --nats flag of publish and watch.
+const defaultNATSURL = "nats://127.0.0.1:4222"
+
 // withDefaults fills unset keys.
 func (c Config) withDefaults() Config {
 	if c.NATS.URL == "" {
-		c.NATS.URL = "nats://127.0.0.1:4222"
+		c.NATS.URL = defaultNATSURL
 	}
 	if c.NATS.Name == "" {
 		c.NATS.Name = "ponte"
@@ -203,6 +207,9 @@ func (c Config) withDefaults() Config {
 // validate checks the whole configuration and names the first bad key.
 func (c Config) validate() error {
 	n := c.NATS
+	if err := checkNATSURLs(n.URL); err != nil {
+		return fmt.Errorf("nats.url: %w", err)
+	}
 	auth := 0
 	for _, f := range []string{n.CredsFile, n.NKeySeedFile, n.UserFile} {
 		if f != "" {
@@ -383,9 +390,10 @@ func yamlKeys(t reflect.Type) []string {
 	return keys
 }
 
-// loadConfig reads the YAML file at path (strict: an unknown key is an error naming it), applies the PONTE_*
-// environment overrides, fills defaults and validates.
-func loadConfig(path string, getenv func(string) string) (Config, error) {
+// loadConfig reads the YAML file at path (strict: an unknown key is an error naming it), rejects the PONTE_*
+// variables of environ that are no key's (see checkEnvNames; environ nil skips the check, for ponte dev, which
+// reads no variables), applies the PONTE_* overrides read with getenv, fills defaults and validates.
+func loadConfig(path string, getenv func(string) string, environ func() []string) (Config, error) {
 	var b []byte
 	if path != "" {
 		var err error
@@ -393,11 +401,11 @@ func loadConfig(path string, getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("config: %w", err)
 		}
 	}
-	return parseConfig(path, b, getenv)
+	return parseConfig(path, b, getenv, environ)
 }
 
 // parseConfig is loadConfig on the bytes of the file named name.
-func parseConfig(name string, b []byte, getenv func(string) string) (Config, error) {
+func parseConfig(name string, b []byte, getenv func(string) string, environ func() []string) (Config, error) {
 	var c Config
 	if len(bytes.TrimSpace(b)) > 0 {
 		dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -409,10 +417,21 @@ func parseConfig(name string, b []byte, getenv func(string) string) (Config, err
 			return c, fmt.Errorf("config %s: %s", name, strings.TrimSpace(msg))
 		}
 	}
-	if _, err := overlayEnv(&c, getenv); err != nil {
+	if environ != nil {
+		if err := checkEnvNames(&c, environ()); err != nil {
+			return c, fmt.Errorf("config environment: %w", err)
+		}
+	}
+	applied, err := overlayEnv(&c, getenv)
+	if err != nil {
 		return c, fmt.Errorf("config environment: %w", err)
 	}
 	c = c.withDefaults()
+	if v := envName([]string{"nats", "url"}); slices.Contains(applied, v) {
+		if err := checkNATSURLs(c.NATS.URL); err != nil {
+			return c, fmt.Errorf("config: nats.url (from %s): %w", v, err)
+		}
+	}
 	if err := c.validate(); err != nil {
 		return c, fmt.Errorf("config: %w", err)
 	}

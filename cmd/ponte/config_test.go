@@ -23,12 +23,20 @@ const (
 	configDoc     = "../../docs/configuration.md"
 )
 
-// noEnv is an empty environment.
-func noEnv(string) string { return "" }
-
-// envOf is an environment holding m.
+// envOf is an environment holding m, as getenv sees it.
 func envOf(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
+}
+
+// environOf is an environment holding m, as environ lists it.
+func environOf(m map[string]string) func() []string {
+	return func() []string {
+		var out []string
+		for k, v := range m {
+			out = append(out, k+"="+v)
+		}
+		return out
+	}
 }
 
 func readExampleConfig(t *testing.T) string {
@@ -71,7 +79,7 @@ func secretFile(t *testing.T, content string) string {
 }
 
 func TestConfigExampleLoads(t *testing.T) {
-	cfg, err := loadConfig(exampleConfig, noEnv)
+	cfg, err := loadConfig(exampleConfig, noEnv, noEnviron)
 	if err != nil {
 		t.Fatalf("loadConfig(%s): %v", exampleConfig, err)
 	}
@@ -120,6 +128,9 @@ func TestConfigCheckCommand(t *testing.T) {
 			wantOut: "configuration OK\n"},
 		{name: "env override checked too", args: []string{"run", "--check", "--config", exampleConfig},
 			env: map[string]string{"PONTE_LOG_LEVEL": "loud"}, wantErr: "log.level"},
+		{name: "unknown variable", args: []string{"run", "--check", "--config", exampleConfig},
+			env:     map[string]string{"PONTE_WORKER_CONCURENCY": "8"},
+			wantErr: "config environment: PONTE_WORKER_CONCURENCY is not a configuration variable (did you mean PONTE_WORKER_CONCURRENCY?)"},
 		{name: "bad file", args: []string{"run", "--check", "--config", bad}, wantErr: `line 2: unknown key "baseUrl" in zeev (did you mean "baseURL"?)`},
 		{name: "missing file", args: []string{"run", "--check", "--config", filepath.Join(t.TempDir(), "nope.yaml")},
 			wantErr: "no such file"},
@@ -127,7 +138,7 @@ func TestConfigCheckCommand(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			err := run(context.Background(), tc.args, envOf(tc.env), &stdout, &stderr)
+			err := run(context.Background(), tc.args, envOf(tc.env), environOf(tc.env), &stdout, &stderr)
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("run: %v", err)
@@ -416,7 +427,7 @@ func TestConfigRejects(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			text := tc.yaml(t)
-			_, err := parseConfig("ponte.yaml", []byte(text), noEnv)
+			_, err := parseConfig("ponte.yaml", []byte(text), noEnv, noEnviron)
 			if err == nil {
 				t.Fatal("parseConfig accepted the configuration")
 			}
@@ -500,12 +511,39 @@ func TestConfigEnvOverrides(t *testing.T) {
 			},
 		},
 		{
-			name: "a UG the file does not list is not created",
+			name: "an optional key the file does not set",
 			yaml: example,
-			env:  map[string]string{"PONTE_CIDADES_UGS_009999_CLIENT_ID": "x", "PONTE_CIDADES_UGS_009999_CLIENT_SECRET": "y"},
+			env:  map[string]string{"PONTE_SENIOR_SEARCH_SITUATION": "0"},
 			check: func(t *testing.T, c Config) {
-				if _, ok := c.CidadES.UGs["009999"]; ok || len(c.CidadES.UGs) != 3 {
-					t.Errorf("cidades.ugs = %v, want the file's three UGs", c.CidadES.UGs)
+				if c.Senior.SearchSituation == nil || *c.Senior.SearchSituation != 0 {
+					t.Errorf("senior.searchSituation = %v, want 0", c.Senior.SearchSituation)
+				}
+			},
+		},
+		{
+			name: "variables that are not ponte's keys but are allowed",
+			yaml: example,
+			env: map[string]string{
+				"PONTE_CONFIG":                           "ponte.yaml", // read by ponte run itself
+				"PONTE_WORKER_CONCURENCY":                "",           // empty: ignored like any empty variable
+				"PONTE_SERVICE_HOST":                     "10.0.0.7",   // Kubernetes service links of a Service "ponte"
+				"PONTE_SERVICE_PORT":                     "8080",
+				"PONTE_SERVICE_PORT_HTTP":                "8080",
+				"PONTE_PORT":                             "tcp://10.0.0.7:8080",
+				"PONTE_PORT_8080_TCP":                    "tcp://10.0.0.7:8080",
+				"PONTE_PORT_8080_TCP_PROTO":              "tcp",
+				"PONTE_PORT_8080_TCP_PORT":               "8080",
+				"PONTE_PORT_8080_TCP_ADDR":               "10.0.0.7",
+				"PONTE_METRICS_SERVICE_HOST":             "10.0.0.8", // ... and of a Service "ponte-metrics"
+				"PONTE_METRICS_PORT_9090_UDP":            "udp://10.0.0.8:9090",
+				"PONTE_CIDADES_UGS_001002_CLIENT_SECRET": "from-env", // a map entry the file lists
+				"PONTE_SENIOR_SEARCH_SITUATION":          "1",
+				"PONTE_NATS_URL":                         "nats://127.0.0.1:4222",
+				"PONTE_JETSTREAM_INPUT_SUBJECTS":         "person.>,contract.>",
+			},
+			check: func(t *testing.T, c Config) {
+				if got := c.CidadES.UGs["001002"].ClientSecret; got != "from-env" {
+					t.Errorf("cidades.ugs.001002.clientSecret = %q, want from-env", got)
 				}
 			},
 		},
@@ -554,7 +592,7 @@ func TestConfigEnvOverrides(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := parseConfig("ponte.yaml", []byte(tc.yaml), envOf(tc.env))
+			c, err := parseConfig("ponte.yaml", []byte(tc.yaml), envOf(tc.env), environOf(tc.env))
 			if err != nil {
 				t.Fatalf("parseConfig: %v", err)
 			}
@@ -566,20 +604,75 @@ func TestConfigEnvOverrides(t *testing.T) {
 // TestConfigEnvWithoutFile: the environment alone applies, but cannot list UGs, so it is never enough.
 func TestConfigEnvWithoutFile(t *testing.T) {
 	env := map[string]string{
-		"PONTE_LOG_LEVEL":                        "debug",
-		"PONTE_ZEEV_BASE_URL":                    "https://acme.zeev.it",
-		"PONTE_ZEEV_TOKEN":                       "t",
-		"PONTE_SENIOR_TOKEN":                     "t",
-		"PONTE_CIDADES_BASE_URL":                 "https://cidades.example",
-		"PONTE_CIDADES_UGS_001001_CLIENT_ID":     "id",
-		"PONTE_CIDADES_UGS_001001_CLIENT_SECRET": "s",
+		"PONTE_LOG_LEVEL":        "debug",
+		"PONTE_ZEEV_BASE_URL":    "https://acme.zeev.it",
+		"PONTE_ZEEV_TOKEN":       "t",
+		"PONTE_SENIOR_TOKEN":     "t",
+		"PONTE_CIDADES_BASE_URL": "https://cidades.example",
 	}
-	c, err := loadConfig("", envOf(env))
+	c, err := loadConfig("", envOf(env), environOf(env))
 	if err == nil || !strings.Contains(err.Error(), "cidades.ugs: at least one UG is required") {
 		t.Fatalf("loadConfig without a file: %v, want cidades.ugs: at least one UG is required", err)
 	}
 	if c.Log.Level != "debug" || c.Zeev.BaseURL != "https://acme.zeev.it" {
 		t.Errorf("log.level = %q, zeev.baseURL = %q: the environment was not applied", c.Log.Level, c.Zeev.BaseURL)
+	}
+
+	env["PONTE_CIDADES_UGS_001001_CLIENT_ID"] = "id"
+	env["PONTE_CIDADES_UGS_001001_CLIENT_SECRET"] = "s"
+	_, err = loadConfig("", envOf(env), environOf(env))
+	want := "config environment: PONTE_CIDADES_UGS_001001_CLIENT_ID: UG 001001 is not in the configuration file " +
+		"(the environment can only change the entries of cidades.ugs that the file lists)\n" +
+		"  PONTE_CIDADES_UGS_001001_CLIENT_SECRET: UG 001001 is not in the configuration file"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("loadConfig with UG variables but no file:\n%v\nwant:\n%s", err, want)
+	}
+}
+
+// TestConfigEnvUnknown checks that a PONTE_* variable that is no key's stops the start, named, with the key
+// meant when one is close.
+func TestConfigEnvUnknown(t *testing.T) {
+	example := readExampleConfig(t)
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // the whole error
+	}{
+		{name: "letter missing", env: map[string]string{"PONTE_WORKER_CONCURENCY": "8"},
+			want: "config environment: PONTE_WORKER_CONCURENCY is not a configuration variable (did you mean PONTE_WORKER_CONCURRENCY?)"},
+		{name: "letters swapped", env: map[string]string{"PONTE_WROKER_CONCURRENCY": "8"},
+			want: "config environment: PONTE_WROKER_CONCURRENCY is not a configuration variable (did you mean PONTE_WORKER_CONCURRENCY?)"},
+		{name: "underscore missing", env: map[string]string{"PONTE_ZEEV_BASEURL": "https://acme.zeev.it"},
+			want: "config environment: PONTE_ZEEV_BASEURL is not a configuration variable (did you mean PONTE_ZEEV_BASE_URL?)"},
+		{name: "word missing", env: map[string]string{"PONTE_ZEEV_URL": "https://acme.zeev.it"},
+			want: "config environment: PONTE_ZEEV_URL is not a configuration variable (did you mean PONTE_ZEEV_BASE_URL?)"},
+		{name: "camelCase key not split", env: map[string]string{"PONTE_NATS_CREDSFILE": "/x"},
+			want: "config environment: PONTE_NATS_CREDSFILE is not a configuration variable (did you mean PONTE_NATS_CREDS_FILE?)"},
+		{name: "nothing close", env: map[string]string{"PONTE_FROBNICATE": "1"},
+			want: "config environment: PONTE_FROBNICATE is not a configuration variable (docs/configuration.md lists them)"},
+		{name: "a UG the file does not list", env: map[string]string{"PONTE_CIDADES_UGS_009999_CLIENT_SECRET_FILE": "/x"},
+			want: "config environment: PONTE_CIDADES_UGS_009999_CLIENT_SECRET_FILE: UG 009999 is not in the configuration file " +
+				"(the environment can only change the entries of cidades.ugs that the file lists)"},
+		{name: "a UG code mistyped", env: map[string]string{"PONTE_CIDADES_UGS_00101_CLIENT_ID": "x"},
+			want: "config environment: PONTE_CIDADES_UGS_00101_CLIENT_ID: UG 00101 is not in the configuration file " +
+				"(the environment can only change the entries of cidades.ugs that the file lists; did you mean PONTE_CIDADES_UGS_001001_CLIENT_ID?)"},
+		{name: "a field of a UG mistyped", env: map[string]string{"PONTE_CIDADES_UGS_001001_CLIENT_SECRT": "x"},
+			want: "config environment: PONTE_CIDADES_UGS_001001_CLIENT_SECRT is not a configuration variable (did you mean PONTE_CIDADES_UGS_001001_CLIENT_SECRET?)"},
+		{name: "not a Kubernetes service link", env: map[string]string{"PONTE_HTTP_PORT": "9090"},
+			want: "config environment: PONTE_HTTP_PORT is not a configuration variable (docs/configuration.md lists them)"},
+		{name: "profiles", env: map[string]string{"PONTE_PROFILES_0_ORG_UNIT": "TI"},
+			want: "config environment: PONTE_PROFILES_0_ORG_UNIT: profiles cannot be set from the environment, only in the file"},
+		{name: "several, in name order", env: map[string]string{"PONTE_LOG_LEVL": "debug", "PONTE_HTTP_LISTN": ":9090"},
+			want: "config environment: PONTE_HTTP_LISTN is not a configuration variable (did you mean PONTE_HTTP_LISTEN?)\n" +
+				"  PONTE_LOG_LEVL is not a configuration variable (did you mean PONTE_LOG_LEVEL?)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseConfig("ponte.yaml", []byte(example), envOf(tc.env), environOf(tc.env))
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("parseConfig:\n%v\nwant:\n%s", err, tc.want)
+			}
+		})
 	}
 }
 
@@ -591,7 +684,15 @@ func TestConfigEnvErrors(t *testing.T) {
 		want []string
 	}{
 		{name: "integer", env: map[string]string{"PONTE_WORKER_CONCURRENCY": "abc"},
-			want: []string{"config environment: PONTE_WORKER_CONCURRENCY: ", `"abc"`}},
+			want: []string{`config environment: PONTE_WORKER_CONCURRENCY: "abc" is not an integer`}},
+		{name: "integer with a fraction", env: map[string]string{"PONTE_WORKER_CONCURRENCY": "2.5"},
+			want: []string{`PONTE_WORKER_CONCURRENCY: "2.5" is not an integer`}},
+		{name: "integer overflow", env: map[string]string{"PONTE_WORKER_CONCURRENCY": "99999999999999999999"},
+			want: []string{`PONTE_WORKER_CONCURRENCY: "99999999999999999999" is too large (at most 9223372036854775807)`}},
+		{name: "integer underflow", env: map[string]string{"PONTE_WORKER_CONCURRENCY": "-99999999999999999999"},
+			want: []string{`PONTE_WORKER_CONCURRENCY: "-99999999999999999999" is too small (at least -9223372036854775808)`}},
+		{name: "number overflow", env: map[string]string{"PONTE_ZEEV_RATE_LIMIT": "1e999"},
+			want: []string{`PONTE_ZEEV_RATE_LIMIT: "1e999" is too large`}},
 		{name: "duration without unit", env: map[string]string{"PONTE_NATS_CONNECT_TIMEOUT": "10"},
 			want: []string{"PONTE_NATS_CONNECT_TIMEOUT"}},
 		{name: "boolean", env: map[string]string{"PONTE_JETSTREAM_MANAGE": "yes"},
@@ -599,7 +700,7 @@ func TestConfigEnvErrors(t *testing.T) {
 		{name: "number", env: map[string]string{"PONTE_ZEEV_RATE_LIMIT": "fast"},
 			want: []string{"PONTE_ZEEV_RATE_LIMIT"}},
 		{name: "negative unsigned", env: map[string]string{"PONTE_BREAKERS_HALF_OPEN_REQUESTS": "-1"},
-			want: []string{"PONTE_BREAKERS_HALF_OPEN_REQUESTS"}},
+			want: []string{`PONTE_BREAKERS_HALF_OPEN_REQUESTS: "-1" is not a non-negative integer`}},
 		{name: "valid type, invalid value", env: map[string]string{"PONTE_WORKER_CONCURRENCY": "-3"},
 			want: []string{"config: worker.concurrency"}},
 		{name: "map entry", env: map[string]string{"PONTE_CIDADES_UGS_001002_VIA": "009999"},
@@ -607,11 +708,11 @@ func TestConfigEnvErrors(t *testing.T) {
 		{name: "token file while the file has the token", env: map[string]string{"PONTE_ZEEV_TOKEN_FILE": secretFile(t, "x")},
 			want: []string{"zeev.token", "not both"}},
 		{name: "unsigned overflow", env: map[string]string{"PONTE_BREAKERS_CONSECUTIVE_FAILURES": "4294967296"},
-			want: []string{"PONTE_BREAKERS_CONSECUTIVE_FAILURES"}},
+			want: []string{`PONTE_BREAKERS_CONSECUTIVE_FAILURES: "4294967296" is too large (at most 4294967295)`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := parseConfig("ponte.yaml", []byte(example), envOf(tc.env))
+			_, err := parseConfig("ponte.yaml", []byte(example), envOf(tc.env), environOf(tc.env))
 			if err == nil {
 				t.Fatal("parseConfig accepted the environment")
 			}
@@ -619,6 +720,9 @@ func TestConfigEnvErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), "bits") {
+				t.Errorf("error %q talks of bits", err)
 			}
 		})
 	}
@@ -946,7 +1050,7 @@ func TestConfigDocProductionExample(t *testing.T) {
 		}
 		env[k] = v
 	}
-	cfg, err := parseConfig("production example", []byte(yml), envOf(env))
+	cfg, err := parseConfig("production example", []byte(yml), envOf(env), environOf(env))
 	if err != nil {
 		t.Fatalf("production example: %v", err)
 	}

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +27,9 @@ import (
 	"github.com/ponte-dev/ponte/examples"
 )
 
+// errDemoOver is why ponte dev --demo --once stops the worker.
+var errDemoOver = errors.New("ponte dev --once: the demo is over")
+
 // demoFailed is the error of a demo whose outcomes differ from the expected ones (ponte exits 1, as on any error).
 type demoFailed struct{ failed, total int }
 
@@ -33,7 +38,7 @@ func (e demoFailed) Error() string {
 }
 
 func runDev(ctx context.Context, env *environment, args []string) error {
-	fs := newFlagSet("dev", env)
+	fs := newFlagSet("dev", "Usage: ponte dev [--demo [--once]] [flags]\n\nRuns everything in one process on 127.0.0.1: an embedded NATS server with JetStream, the Zeev,\nSenior and CidadES simulators, and the worker wired to both. Publish events with `ponte publish`.")
 	demo := fs.Bool("demo", false, "publish the example events (examples/events) and print one line per outcome")
 	once := fs.Bool("once", false, "with --demo: exit when the demo's events are settled; status 0 only if every outcome was the expected one")
 	timeout := fs.Duration("timeout", 2*time.Minute, "with --demo: how long to wait for the demo's outcomes")
@@ -45,15 +50,11 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	logLevel := fs.String("log-level", "error", "worker log level on stderr: debug, info, warn, error")
 	var sims simSettings
 	registerSimFlags(fs, &sims, 0, 0, 0)
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "Usage: ponte dev [--demo [--once]] [flags]\n\nRuns everything in one process on 127.0.0.1: an embedded NATS server with JetStream, the Zeev,\nSenior and CidadES simulators, and the worker wired to both. Publish events with `ponte publish`.\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args, 0); err != nil {
 		return err
 	}
 	if *once && !*demo {
-		return errors.New("dev: --once needs --demo")
+		return fs.usageError(errors.New("dev: --once needs --demo"))
 	}
 
 	store := *dataDir
@@ -67,7 +68,14 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	}
 	srv, err := embedded.Start(embedded.Options{Host: sims.host, Port: *natsPort, MonitorPort: *monitorPort, StoreDir: store})
 	if err != nil {
-		return fmt.Errorf("dev: %w (choose another port with --nats-port)", err)
+		// The error names the address that failed, if one did: say which flag moves it.
+		switch {
+		case *natsPort > 0 && strings.Contains(err.Error(), net.JoinHostPort(sims.host, strconv.Itoa(*natsPort))):
+			return fmt.Errorf("dev: %w (choose another port with --nats-port)", err)
+		case *monitorPort > 0 && strings.Contains(err.Error(), net.JoinHostPort(sims.host, strconv.Itoa(*monitorPort))):
+			return fmt.Errorf("dev: %w (choose another port with --monitor-port)", err)
+		}
+		return fmt.Errorf("dev: %w", err)
 	}
 	defer srv.Stop()
 	simulators, err := startSimulators(sims)
@@ -101,25 +109,32 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 		defer ops.Close()
 		metricsURL = "http://" + ops.Addr() + "/metrics"
 	}
-	workerCtx, stopWorker := context.WithCancel(ctx)
-	defer stopWorker()
-	workerDone := make(chan error, 1)
-	go func() { workerDone <- svc.run(workerCtx, cfg.NATS.DrainTimeout) }()
-	stop := func() error {
-		stopWorker()
-		return <-workerDone
+	// The worker stops with ctx (its cause is the signal: "interrupt signal received"), or with the cause given to
+	// stop, so that what it logs when it stops says why.
+	workerCtx, stopWorker := context.WithCancelCause(ctx)
+	defer stopWorker(nil)
+	workerDone := make(chan struct{})
+	var workerErr error
+	go func() { workerErr = svc.run(workerCtx, cfg.NATS.DrainTimeout); close(workerDone) }()
+	stop := func(cause error) error {
+		stopWorker(cause)
+		<-workerDone
+		return workerErr
 	}
-	if err := waitReady(ctx, svc, workerDone); err != nil {
+	if err := waitReady(ctx, svc, workerDone, &workerErr); err != nil {
+		if serr := stop(context.Cause(ctx)); ctx.Err() != nil && (serr == nil || stoppedEarly(ctx, serr)) {
+			return nil // asked to stop while starting: not a failure
+		}
 		return err
 	}
 
-	fmt.Fprintf(env.stdout, `ponte dev: everything on 127.0.0.1, in one process
+	fmt.Fprintf(env.stdout, `ponte dev: everything on %s, in one process
   NATS (JetStream)   %s
   Zeev simulator     %s
   Senior simulator   %s
   CidadES simulator  %s
   metrics            %s
-`, srv.ClientURL(), simulators.zeevURL, simulators.seniorAPI(), simulators.cidadesURL, metricsURL)
+`, sims.host, srv.ClientURL(), simulators.zeevURL, simulators.seniorAPI(), simulators.cidadesURL, metricsURL)
 
 	// Follow every outcome from now on: the demo's, and those of events the user publishes.
 	cl, err := jetstream.New(nc)
@@ -129,14 +144,14 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	tracker := newDemoTracker(env.stdout)
 	for _, stream := range []string{cfg.JetStream.ResultStream, cfg.JetStream.DeadLetterStream} {
 		if err := follow(workerCtx, cl, stream, false, tracker.outcome); err != nil {
-			_ = stop()
+			_ = stop(err)
 			return err
 		}
 	}
 	if *demo {
 		fmt.Fprintf(env.stdout, "\ndemo: publishing the events of examples/events\n")
 		if err := publishDemo(ctx, cl, tracker); err != nil {
-			_ = stop()
+			_ = stop(err)
 			return err
 		}
 	}
@@ -149,21 +164,33 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 		cancel()
 		verdict := tracker.verdict()
 		if *once || ctx.Err() != nil {
-			if err := stop(); err != nil {
+			if err := stop(errDemoOver); err != nil {
 				return err
 			}
 			return verdict
 		}
 	}
-	fmt.Fprintf(env.stdout, `
-running until Ctrl-C; new results and dead letters show up here. From another terminal in the repository:
-  go run ./cmd/ponte publish person.hired --data @examples/data/person.hired.json --id my-first-event
-  go run ./cmd/ponte watch
-
-`)
+	fmt.Fprintf(env.stdout, "\nrunning until Ctrl-C; new results and dead letters show up here. From another terminal in the repository:\n%s\n",
+		devHints(srv.ClientURL()))
 	<-ctx.Done()
-	return stop()
+	return stop(context.Cause(ctx))
 }
+
+// devHints are the publish and watch commands to paste into another terminal, one per line, for the embedded
+// server at natsURL: with --nats unless it is the URL they default to.
+func devHints(natsURL string) string {
+	nats := ""
+	if natsURL != defaultNATSURL {
+		nats = " --nats " + natsURL
+	}
+	return fmt.Sprintf("  go run ./cmd/ponte publish person.hired --data @examples/data/person.hired.json --id my-first-event%s\n"+
+		"  go run ./cmd/ponte watch%s\n", nats, nats)
+}
+
+// noEnv and noEnviron are an empty environment: ponte dev reads no variables.
+func noEnv(string) string { return "" }
+
+func noEnviron() []string { return nil }
 
 // devConfig is the configuration of ponte dev: the profiles and tuning of the example (or given) file, with the
 // embedded NATS server's and simulators' addresses and credentials.
@@ -179,8 +206,7 @@ func devConfig(path, natsURL string, s *simulators, set simSettings, httpAddr, l
 	if err != nil {
 		return Config{}, fmt.Errorf("dev: %w", err)
 	}
-	noEnv := func(string) string { return "" }
-	cfg, err := parseConfig(name, b, noEnv)
+	cfg, err := parseConfig(name, b, noEnv, noEnviron)
 	if err != nil {
 		return cfg, err
 	}
@@ -209,16 +235,18 @@ func devConfig(path, natsURL string, s *simulators, set simSettings, httpAddr, l
 	return cfg, cfg.validate()
 }
 
-func waitReady(ctx context.Context, svc *service, done <-chan error) error {
+// waitReady waits until svc is ready. It returns ctx's error if ctx ends first, and the worker's (*result, once
+// done is closed) if the worker ends first.
+func waitReady(ctx context.Context, svc *service, done <-chan struct{}, result *error) error {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for svc.ready() != nil {
 		select {
-		case err := <-done:
-			if err == nil {
-				err = errors.New("worker stopped")
+		case <-done:
+			if *result == nil {
+				return errors.New("worker stopped")
 			}
-			return err
+			return *result
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -49,17 +50,36 @@ func yamlField(f reflect.StructField) (key string, inline, ok bool) {
 }
 
 // overlayEnv sets every scalar field of the struct v points to from its environment variable, when set. Map
-// entries that already exist (from the file) are walked too, with their key in the name. It returns the names
-// it applied, and an error naming the variable for an unparsable value.
+// entries that already exist (from the file) are walked too, with their key in the name; an optional scalar (a
+// nil pointer) is allocated when its variable is set. It returns the names it applied, and an error naming the
+// variable for an unparsable value.
 func overlayEnv(v any, getenv func(string) string) ([]string, error) {
 	var applied []string
-	err := walkEnv(reflect.ValueOf(v).Elem(), nil, getenv, &applied)
+	err := walkEnv(reflect.ValueOf(v).Elem(), nil, func(name string, f reflect.Value, settable bool) error {
+		raw := getenv(name)
+		if raw == "" || !settable {
+			return nil
+		}
+		if err := setScalar(f, raw); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		applied = append(applied, name)
+		return nil
+	})
 	return applied, err
 }
 
-func walkEnv(v reflect.Value, path []string, getenv func(string) string, applied *[]string) error {
-	switch v.Kind() {
-	case reflect.Struct:
+// envVisitor is called by walkEnv for every key below the structs, maps and pointers to structs: name is its
+// environment variable, v its value (settable through the walk), and settable false for a value setScalar cannot
+// parse, such as a list of structs (profiles).
+type envVisitor func(name string, v reflect.Value, settable bool) error
+
+// walkEnv calls visit for every key of v, whose path is path, the way the YAML decoder nests them: yaml tags,
+// ",inline", the entries v's maps hold (their keys in the name), nil pointers to structs skipped.
+func walkEnv(v reflect.Value, path []string, visit envVisitor) error {
+	switch {
+	case v.Type() == durationType:
+	case v.Kind() == reflect.Struct:
 		t := v.Type()
 		for i := range t.NumField() {
 			key, inline, ok := yamlField(t.Field(i))
@@ -70,44 +90,62 @@ func walkEnv(v reflect.Value, path []string, getenv func(string) string, applied
 			if !inline {
 				sub = append(append([]string{}, path...), key)
 			}
-			if err := walkEnv(v.Field(i), sub, getenv, applied); err != nil {
+			if err := walkEnv(v.Field(i), sub, visit); err != nil {
 				return err
 			}
 		}
 		return nil
-	case reflect.Map:
+	case v.Kind() == reflect.Map:
 		keys := v.MapKeys()
 		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
 		for _, k := range keys {
 			elem := reflect.New(v.Type().Elem()).Elem()
 			elem.Set(v.MapIndex(k))
-			if err := walkEnv(elem, append(append([]string{}, path...), k.String()), getenv, applied); err != nil {
+			if err := walkEnv(elem, append(append([]string{}, path...), k.String()), visit); err != nil {
 				return err
 			}
 			v.SetMapIndex(k, elem)
 		}
 		return nil
-	case reflect.Pointer:
+	case v.Kind() == reflect.Pointer && v.Type().Elem().Kind() == reflect.Struct:
 		if v.IsNil() {
 			return nil
 		}
-		return walkEnv(v.Elem(), path, getenv, applied)
+		return walkEnv(v.Elem(), path, visit)
 	}
-	name := envName(path)
-	raw := getenv(name)
-	if raw == "" {
-		return nil
+	return visit(envName(path), v, scalar(v.Type()))
+}
+
+// scalar says whether setScalar can set a value of type t.
+func scalar(t reflect.Type) bool {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	if err := setScalar(v, raw); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	switch {
+	case t == durationType, t.Kind() == reflect.String, t.Kind() == reflect.Bool, isIntKind(t.Kind()), t.Kind() == reflect.Float32, t.Kind() == reflect.Float64:
+		return true
+	case t.Kind() == reflect.Slice:
+		return t.Elem().Kind() == reflect.String
 	}
-	*applied = append(*applied, name)
-	return nil
+	return false
+}
+
+func isIntKind(k reflect.Kind) bool {
+	return (k >= reflect.Int && k <= reflect.Int64) || (k >= reflect.Uint && k <= reflect.Uintptr)
 }
 
 var durationType = reflect.TypeOf(time.Duration(0))
 
+// setScalar parses raw into v, a scalar or a pointer to one (allocated), per scalar's types.
 func setScalar(v reflect.Value, raw string) error {
+	if v.Kind() == reflect.Pointer {
+		p := reflect.New(v.Type().Elem())
+		if err := setScalar(p.Elem(), raw); err != nil {
+			return err
+		}
+		v.Set(p)
+		return nil
+	}
 	switch {
 	case v.Type() == durationType:
 		d, err := time.ParseDuration(raw)
@@ -124,20 +162,35 @@ func setScalar(v reflect.Value, raw string) error {
 		}
 		v.SetBool(b)
 	case v.CanInt():
-		n, err := strconv.ParseInt(raw, 10, v.Type().Bits())
-		if err != nil {
-			return fmt.Errorf("%q is not an integer of %d bits", raw, v.Type().Bits())
+		bits := v.Type().Bits()
+		n, err := strconv.ParseInt(raw, 10, bits)
+		switch {
+		case errors.Is(err, strconv.ErrRange) && strings.HasPrefix(raw, "-"):
+			return fmt.Errorf("%q is too small (at least %d)", raw, int64(-1)<<(bits-1))
+		case errors.Is(err, strconv.ErrRange):
+			return fmt.Errorf("%q is too large (at most %d)", raw, int64(1<<(bits-1)-1))
+		case err != nil:
+			return fmt.Errorf("%q is not an integer", raw)
 		}
 		v.SetInt(n)
 	case v.CanUint():
-		n, err := strconv.ParseUint(raw, 10, v.Type().Bits())
-		if err != nil {
-			return fmt.Errorf("%q is not a non-negative integer of %d bits", raw, v.Type().Bits())
+		bits := v.Type().Bits()
+		n, err := strconv.ParseUint(raw, 10, bits)
+		switch {
+		case errors.Is(err, strconv.ErrRange):
+			return fmt.Errorf("%q is too large (at most %d)", raw, uint64(1<<bits-1))
+		case err != nil:
+			return fmt.Errorf("%q is not a non-negative integer", raw)
 		}
 		v.SetUint(n)
 	case v.CanFloat():
-		f, err := strconv.ParseFloat(raw, 64)
-		if err != nil {
+		f, err := strconv.ParseFloat(raw, v.Type().Bits())
+		switch {
+		case errors.Is(err, strconv.ErrRange) && f < 0:
+			return fmt.Errorf("%q is too small", raw)
+		case errors.Is(err, strconv.ErrRange):
+			return fmt.Errorf("%q is too large", raw)
+		case err != nil:
 			return fmt.Errorf("%q is not a number", raw)
 		}
 		v.SetFloat(f)

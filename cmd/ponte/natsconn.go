@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/nats-io/nats.go"
@@ -112,15 +114,72 @@ func readTrimmed(path string) (string, error) {
 	return s, nil
 }
 
-// redactURL hides user:password in NATS URLs.
+// redactURL hides the user information (user:password, or a token) of NATS URLs, with or without a scheme.
 func redactURL(u string) string {
 	parts := strings.Split(u, ",")
 	for i, p := range parts {
-		if at := strings.LastIndex(p, "@"); at >= 0 {
-			if scheme := strings.Index(p, "://"); scheme >= 0 && scheme < at {
-				parts[i] = p[:scheme+3] + "[REDACTED]" + p[at:]
+		at := strings.LastIndex(p, "@")
+		if at < 0 {
+			continue
+		}
+		start := 0
+		if scheme := strings.Index(p, "://"); scheme >= 0 && scheme < at {
+			start = scheme + 3
+		}
+		parts[i] = p[:start] + "[REDACTED]" + p[at:]
+	}
+	return strings.Join(parts, ",")
+}
+
+// checkNATSURLs checks a comma-separated list of NATS server URLs the way nats.Connect reads it (spaces trimmed,
+// empty entries skipped, nats:// assumed without a scheme) and rejects what it would only fail on when dialling:
+// a scheme other than nats, tls, ws and wss, no host, a port out of 1-65535, a path on a nats or tls URL, and
+// websocket URLs mixed with others. Errors quote the bad URL with its user information redacted.
+func checkNATSURLs(list string) error {
+	n, websocket := 0, 0
+	for _, raw := range strings.Split(list, ",") {
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
+			continue
+		}
+		n++
+		s := raw
+		if !strings.Contains(s, "://") {
+			s = "nats://" + s
+		}
+		quoted := strconv.Quote(redactURL(raw))
+		u, err := url.Parse(s)
+		if err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // url.Error repeats the URL, password included
+			}
+			return fmt.Errorf("%s is not a URL: %w", quoted, err)
+		}
+		switch u.Scheme {
+		case "nats", "tls":
+			if u.Path != "" && u.Path != "/" {
+				return fmt.Errorf("%s: unexpected path %q (a nats or tls URL is [user:password@]host[:port])", quoted, u.Path)
+			}
+		case "ws", "wss":
+			websocket++
+		default:
+			return fmt.Errorf("%s: scheme %q is not nats, tls, ws or wss", quoted, u.Scheme)
+		}
+		if u.Hostname() == "" {
+			return fmt.Errorf("%s: no host", quoted)
+		}
+		if p := u.Port(); p != "" {
+			if port, err := strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
+				return fmt.Errorf("%s: port %s is not between 1 and 65535", quoted, p)
 			}
 		}
 	}
-	return strings.Join(parts, ",")
+	switch {
+	case n == 0:
+		return errors.New("no URL")
+	case websocket > 0 && websocket < n:
+		return errors.New("websocket (ws, wss) and other URLs cannot be mixed")
+	}
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,15 +19,17 @@ import (
 	"github.com/ponte-dev/ponte/schemas"
 )
 
-// natsFlags are the connection flags shared by publish, watch and dlq.
+// natsFlags are the connection flags shared by publish and watch.
 type natsFlags struct {
 	url, creds, nkey, ca, cert, key string
+	envURL                          string // PONTE_NATS_URL, the default of --nats
 }
 
-func (n *natsFlags) register(fs *flag.FlagSet, getenv func(string) string) {
-	def := getenv("PONTE_NATS_URL")
+func (n *natsFlags) register(fs *flagSet, getenv func(string) string) {
+	n.envURL = getenv("PONTE_NATS_URL")
+	def := n.envURL
 	if def == "" {
-		def = "nats://127.0.0.1:4222"
+		def = defaultNATSURL
 	}
 	fs.StringVar(&n.url, "nats", def, "NATS server URL(s), comma-separated (env PONTE_NATS_URL)")
 	fs.StringVar(&n.creds, "creds", getenv("PONTE_NATS_CREDS_FILE"), "NATS user credentials file (env PONTE_NATS_CREDS_FILE)")
@@ -39,6 +40,13 @@ func (n *natsFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 }
 
 func (n *natsFlags) connect() (*nats.Conn, jetstream.JetStream, error) {
+	if err := checkNATSURLs(n.url); err != nil {
+		source := "--nats"
+		if n.url == n.envURL {
+			source = "PONTE_NATS_URL"
+		}
+		return nil, nil, fmt.Errorf("%s: %w", source, err)
+	}
 	cfg := NATSConfig{URL: n.url, Name: "ponte-cli", CredsFile: n.creds, NKeySeedFile: n.nkey,
 		TLS: TLSConfig{CAFile: n.ca, CertFile: n.cert, KeyFile: n.key}, ConnectTimeout: 5 * time.Second, DrainTimeout: 5 * time.Second}
 	nc, err := connectNATS(cfg, nil, nil)
@@ -55,11 +63,11 @@ func (n *natsFlags) connect() (*nats.Conn, jetstream.JetStream, error) {
 
 // parseInterleaved parses flags and positional arguments in any order (`publish TYPE --data x` and
 // `publish --data x TYPE`) and returns the positional ones.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+func parseInterleaved(fs *flagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			return nil, fs.check(err)
 		}
 		if fs.NArg() == 0 {
 			return pos, nil
@@ -70,7 +78,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func runPublish(ctx context.Context, env *environment, args []string) error {
-	fs := newFlagSet("publish", env)
+	fs := newFlagSet("publish", "Usage: ponte publish TYPE --data @file.json [flags]\n\nBuilds a CloudEvent, validates its data against the schema of TYPE, publishes it to JetStream\nand waits for the acknowledgement.")
 	var nf natsFlags
 	nf.register(fs, env.getenv)
 	data := fs.String("data", "", "event data: inline JSON, @file.json, or @- for stdin (required)")
@@ -80,17 +88,12 @@ func runPublish(ctx context.Context, env *environment, args []string) error {
 	source := fs.String("source", "urn:ponte:cli", "CloudEvent source")
 	structured := fs.Bool("structured", false, "publish in structured mode (application/cloudevents+json) instead of binary mode")
 	noValidate := fs.Bool("no-validate", false, "publish even if the data does not match the schema")
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "Usage: ponte publish TYPE --data @file.json [flags]\n\nBuilds a CloudEvent, validates its data against the schema of TYPE, publishes it to JetStream\nand waits for the acknowledgement.\n\nFlags:")
-		fs.PrintDefaults()
-	}
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		fs.Usage()
-		return errors.New("publish: exactly one event TYPE is required")
+		return fs.usageError(errors.New("publish: exactly one event TYPE is required"))
 	}
 	typ := pos[0]
 	catalog, err := schemas.New()
@@ -101,7 +104,7 @@ func runPublish(ctx context.Context, env *environment, args []string) error {
 		return fmt.Errorf("publish: unknown event type %q; known types: %s", typ, strings.Join(catalog.Types(), ", "))
 	}
 	if *data == "" {
-		return errors.New("publish: --data is required")
+		return fs.usageError(errors.New("publish: --data is required"))
 	}
 	body, err := readData(*data)
 	if err != nil {

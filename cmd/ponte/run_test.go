@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,20 +16,22 @@ import (
 	"github.com/ponte-dev/ponte/events/embedded"
 )
 
-// TestRunProcessesAndDrains runs the production command against an external (here: separately started) NATS
-// server and the simulators, with secrets in files, processes one event, then stops it as SIGTERM would.
-func TestRunProcessesAndDrains(t *testing.T) {
+// runFixture starts what ponte run needs (a separate NATS server and the simulators, stopped when the test
+// ends) and writes its configuration, secrets in files and JSON logs at level info. It returns them, the
+// configuration's path and the address of the operations endpoint.
+func runFixture(t *testing.T) (*embedded.Server, *simulators, string, string) {
+	t.Helper()
 	srv, err := embedded.Start(embedded.Options{StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Stop()
+	t.Cleanup(srv.Stop)
 	sims, err := startSimulators(simSettings{host: "127.0.0.1", zeevToken: zeevsim.DefaultToken, seniorToken: seniorsim.DefaultToken,
 		seniorAccessKey: seniorsim.DefaultAccessKey, seniorSecret: seniorsim.DefaultSecret, seniorTenant: seniorsim.DefaultTenantName})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sims.Close()
+	t.Cleanup(sims.Close)
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "zeev-token")
 	os.WriteFile(tokenFile, []byte(zeevsim.DefaultToken+"\n"), 0o600)
@@ -55,19 +58,26 @@ profiles:
 		secretFile, seniorsim.DefaultTenantName, sims.cidadesURL)
 	path := filepath.Join(dir, "ponte.yaml")
 	os.WriteFile(path, []byte(cfg), 0o600)
+	return srv, sims, path, opsAddr
+}
+
+// TestRunProcessesAndDrains runs the production command against an external (here: separately started) NATS
+// server and the simulators, with secrets in files, processes one event, then stops it as SIGTERM would.
+func TestRunProcessesAndDrains(t *testing.T) {
+	srv, sims, path, opsAddr := runFixture(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var logs syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"run", "--config", path}, func(string) string { return "" }, &bytes.Buffer{}, &logs)
+		done <- run(ctx, []string{"run", "--config", path}, noEnv, noEnviron, &bytes.Buffer{}, &logs)
 	}()
 	eventually(t, "/readyz 200", func() bool { code, _ := get("http://" + opsAddr + "/readyz"); return code == 200 })
 
 	var out bytes.Buffer
 	if err := run(ctx, []string{"publish", "person.hired", "--nats", srv.ClientURL(), "--data", "@../../examples/data/person.hired.json"},
-		func(string) string { return "" }, &out, &out); err != nil {
+		noEnv, noEnviron, &out, &out); err != nil {
 		t.Fatalf("publish: %v %s", err, out.String())
 	}
 	eventually(t, "the event to be processed", func() bool {
@@ -95,5 +105,36 @@ profiles:
 	}
 	if !strings.Contains(logs.String(), "worker stopped") {
 		t.Errorf("no orderly stop in the logs:\n%s", logs.String())
+	}
+}
+
+// TestStopWhileStarting checks that a signal arriving while ponte run or ponte dev is still starting stops it
+// cleanly: no error (exit status 0), and for run one log line saying why it stopped.
+func TestStopWhileStarting(t *testing.T) {
+	_, _, path, _ := runFixture(t)
+	signal := errors.New("terminated signal received") // what context.Cause says after SIGTERM
+	tests := []struct {
+		name     string
+		args     []string
+		wantLogs string
+	}{
+		{"run", []string{"run", "--config", path}, `"msg":"ponte stopped before it was ready","cause":"terminated signal received"`},
+		{"dev", []string{"dev", "--nats-port", "0", "--http", "-"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancelCause(context.Background())
+			cancel(signal)
+			var stdout, logs bytes.Buffer
+			if err := run(ctx, tc.args, noEnv, noEnviron, &stdout, &logs); err != nil {
+				t.Errorf("run: %v, want nil (a stop that was asked for)", err)
+			}
+			if !strings.Contains(logs.String(), tc.wantLogs) {
+				t.Errorf("logs lack %s:\n%s", tc.wantLogs, logs.String())
+			}
+			if strings.Contains(logs.String(), `"level":"ERROR"`) || strings.Contains(logs.String(), "level=ERROR") {
+				t.Errorf("an error is logged:\n%s", logs.String())
+			}
+		})
 	}
 }

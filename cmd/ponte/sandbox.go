@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -12,7 +11,7 @@ import (
 )
 
 // registerSimFlags adds the simulator flags with the given default ports.
-func registerSimFlags(fs *flag.FlagSet, s *simSettings, zeevPort, seniorPort, cidadesPort int) {
+func registerSimFlags(fs *flagSet, s *simSettings, zeevPort, seniorPort, cidadesPort int) {
 	fs.StringVar(&s.host, "host", "127.0.0.1", "address the simulators listen on")
 	fs.IntVar(&s.zeevPort, "zeev-port", zeevPort, "port of the Zeev simulator (0: any free port)")
 	fs.IntVar(&s.seniorPort, "senior-port", seniorPort, "port of the Senior simulator (0: any free port)")
@@ -27,14 +26,10 @@ func registerSimFlags(fs *flag.FlagSet, s *simSettings, zeevPort, seniorPort, ci
 }
 
 func runSandbox(ctx context.Context, env *environment, args []string) error {
-	fs := newFlagSet("sandbox", env)
+	fs := newFlagSet("sandbox", "Usage: ponte sandbox [flags]\n\nServes faithful simulators of Zeev, Senior Ronda senior X and CidadES on loopback ports, seeded\nfrom fixtures, until interrupted. See docs/sandbox.md.")
 	var s simSettings
 	registerSimFlags(fs, &s, 8081, 8082, 8083)
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "Usage: ponte sandbox [flags]\n\nServes faithful simulators of Zeev, Senior Ronda senior X and CidadES on loopback ports, seeded\nfrom fixtures, until interrupted. See docs/sandbox.md.\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args, 0); err != nil {
 		return err
 	}
 	sims, err := startSimulators(s)

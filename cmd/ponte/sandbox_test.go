@@ -99,7 +99,7 @@ func startSandbox(t *testing.T) (info sandboxInfo, stop func() error) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"sandbox", "--zeev-port", "0", "--senior-port", "0", "--cidades-port", "0"},
-			func(string) string { return "" }, &stdout, &stderr)
+			noEnv, noEnviron, &stdout, &stderr)
 	}()
 	var (
 		once   sync.Once

@@ -9,11 +9,8 @@ import (
 )
 
 func runSchemas(_ context.Context, env *environment, args []string) error {
-	fs := newFlagSet("schemas", env)
-	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "Usage: ponte schemas [NAME]\n\nPrints a JSON Schema or the AsyncAPI document. Without NAME, lists the names:\n  %s\n", strings.Join(schemas.Names(), "\n  "))
-	}
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet("schemas", fmt.Sprintf("Usage: ponte schemas [NAME]\n\nPrints a JSON Schema or the AsyncAPI document. Without NAME, lists the names:\n  %s", strings.Join(schemas.Names(), "\n  ")))
+	if err := fs.parse(args, 1); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {

@@ -14,18 +14,14 @@ import (
 )
 
 func runWatch(ctx context.Context, env *environment, args []string) error {
-	fs := newFlagSet("watch", env)
+	fs := newFlagSet("watch", "Usage: ponte watch [flags]\n\nFollows results and dead letters live, one line each, until interrupted.")
 	var nf natsFlags
 	nf.register(fs, env.getenv)
 	all := fs.Bool("all", false, "show every result and dead letter kept in the streams, not only new ones")
 	resultStream := fs.String("result-stream", "PONTE_RESULTS", "stream of result events")
 	dlqStream := fs.String("dlq-stream", "PONTE_DLQ", "stream of dead letters")
 	verbose := fs.Bool("v", false, "print every step of results and every error of dead letters")
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "Usage: ponte watch [flags]\n\nFollows results and dead letters live, one line each, until interrupted.\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args, 0); err != nil {
 		return err
 	}
 	nc, js, err := nf.connect()

@@ -23,15 +23,24 @@ import (
 	"github.com/ponte-dev/ponte/schemas"
 )
 
-// newLogger returns the process logger: JSON or text on w at the configured level.
+// newLogger returns the process logger: JSON or text on w at the configured level, durations written as Go
+// duration strings ("1.5s"; slog's JSON handler would write nanoseconds).
 func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(cfg.Level))
-	opts := &slog.HandlerOptions{Level: lvl}
+	opts := &slog.HandlerOptions{Level: lvl, ReplaceAttr: durationString}
 	if cfg.Format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// durationString is a slog ReplaceAttr that writes a time.Duration as its String ("1.5s", "1m0s").
+func durationString(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // newRegistry returns the process registry with the Go and process collectors and ponte_build_info.

@@ -21,6 +21,9 @@ type Options struct {
 	MonitorPort int
 	// StoreDir holds the JetStream data. Required.
 	StoreDir string
+	// MaxPayload is the largest message payload the server accepts, in bytes. Default 0: nats-server's own
+	// default, 1 MiB (server.MAX_PAYLOAD_SIZE), as on a server installed with no configuration.
+	MaxPayload int32
 	// ReadyTimeout bounds the start. Default 10s.
 	ReadyTimeout time.Duration
 }
@@ -30,7 +33,9 @@ type Server struct {
 	*server.Server
 }
 
-// Start starts a server and waits until it accepts connections.
+// Start starts a server and waits until it accepts connections. A server that cannot start (a port in use, a
+// store directory it cannot use) makes Start fail as soon as nats-server reports it, with its reason, which names
+// the address; otherwise Start fails after ReadyTimeout.
 func Start(o Options) (*Server, error) {
 	if o.StoreDir == "" {
 		return nil, errors.New("embedded nats: StoreDir is required")
@@ -53,7 +58,7 @@ func Start(o Options) (*Server, error) {
 		StoreDir:   o.StoreDir,
 		NoSigs:     true,
 		NoLog:      true,
-		MaxPayload: 8 << 20,
+		MaxPayload: o.MaxPayload,
 	}
 	if o.MonitorPort > 0 {
 		opts.HTTPHost, opts.HTTPPort = o.Host, o.MonitorPort
@@ -62,13 +67,46 @@ func Start(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
+	// nats-server reports a failed start (a listener it cannot open, JetStream it cannot enable) only through its
+	// logger's Fatalf, then gives up; ReadyForConnections would wait out its whole timeout.
+	fatal := fatalLogger(make(chan string, 1))
+	s.SetLoggerV2(fatal, false, false, false)
 	go s.Start()
-	if !s.ReadyForConnections(o.ReadyTimeout) {
-		s.Shutdown()
-		return nil, fmt.Errorf("embedded nats: not ready after %s (is %s:%d in use?)", o.ReadyTimeout, o.Host, o.Port)
+	deadline := time.Now().Add(o.ReadyTimeout)
+	for !s.ReadyForConnections(50 * time.Millisecond) {
+		select {
+		case msg := <-fatal:
+			s.Shutdown()
+			s.WaitForShutdown()
+			return nil, fmt.Errorf("embedded nats: %s", msg)
+		default:
+		}
+		if time.Now().After(deadline) {
+			s.Shutdown()
+			s.WaitForShutdown()
+			return nil, fmt.Errorf("embedded nats: not ready after %s", o.ReadyTimeout)
+		}
 	}
 	return &Server{s}, nil
 }
+
+// fatalLogger is the server's logger: it keeps the first fatal message and discards everything else.
+type fatalLogger chan string
+
+var _ server.Logger = fatalLogger(nil)
+
+func (l fatalLogger) Fatalf(format string, v ...any) {
+	select {
+	case l <- fmt.Sprintf(format, v...):
+	default:
+	}
+}
+
+func (fatalLogger) Noticef(string, ...any) {}
+func (fatalLogger) Warnf(string, ...any)   {}
+func (fatalLogger) Errorf(string, ...any)  {}
+func (fatalLogger) Debugf(string, ...any)  {}
+func (fatalLogger) Tracef(string, ...any)  {}
 
 // Connect returns a client connection to the server.
 func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
