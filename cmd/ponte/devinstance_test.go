@@ -33,7 +33,7 @@ func startDev(t *testing.T) *devInstance {
 	var out, errOut syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"dev", "--nats-port", "0", "--http", "-"}, func(string) string { return "" }, &out, &errOut)
+		done <- run(ctx, []string{"dev", "--nats-port", "0", "--http", "-"}, func(string) string { return "" }, noEnviron, &out, &errOut)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -63,7 +63,7 @@ func startDev(t *testing.T) *devInstance {
 // publishCLI runs `ponte publish` against the instance.
 func (d *devInstance) publishCLI(args ...string) (string, error) {
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), append([]string{"publish", "--nats", d.url}, args...), func(string) string { return "" }, &out, &errOut)
+	err := run(context.Background(), append([]string{"publish", "--nats", d.url}, args...), func(string) string { return "" }, noEnviron, &out, &errOut)
 	if err != nil {
 		return out.String() + errOut.String(), err
 	}
