@@ -281,7 +281,7 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	<-ctx.Done()
 	w.ready.Store(false)
-	w.log.Info("stopping: fetching ends, in-flight events finish", "cause", context.Cause(ctx),
+	w.log.Info("stopping: no more fetching; draining the events in flight", "cause", context.Cause(ctx),
 		"in_flight", w.inflight.Load(), "drain_timeout", w.cfg.DrainTimeout)
 	loops.Wait()
 	done := make(chan struct{})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -66,8 +67,8 @@ profiles:
 func TestRunProcessesAndDrains(t *testing.T) {
 	srv, sims, path, opsAddr := runFixture(t)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
 	var logs syncBuffer
 	done := make(chan error, 1)
 	go func() {
@@ -94,7 +95,7 @@ func TestRunProcessesAndDrains(t *testing.T) {
 		t.Error("a CPF appears unmasked in the logs")
 	}
 
-	cancel() // what SIGTERM does through signal.NotifyContext
+	cancel(errors.New("terminated signal received")) // what SIGTERM does through signal.NotifyContext
 	select {
 	case err := <-done:
 		if err != nil {
@@ -105,6 +106,10 @@ func TestRunProcessesAndDrains(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "worker stopped") {
 		t.Errorf("no orderly stop in the logs:\n%s", logs.String())
+	}
+	// One line says why it stops and how many events it drains.
+	if !regexp.MustCompile(`"msg":"stopping[^"]*","cause":"terminated signal received","in_flight":0,"drain_timeout":"25s"`).MatchString(logs.String()) {
+		t.Errorf("no line with the signal and the events being drained:\n%s", logs.String())
 	}
 }
 
