@@ -125,12 +125,26 @@ func describe(ev *event.Event, verbose bool) string {
 		}
 		line := fmt.Sprintf("DLQ  %-18s %-18s id=%s  %s%s: %s", typ, ev.Subject(), id, d.Reason, where, msg)
 		if verbose {
-			raw, _ := base64.StdEncoding.DecodeString(d.Original.Data)
-			line += fmt.Sprintf("\n     original on %s: %s", d.Original.Subject, truncate(string(raw), 200))
+			line += "\n     " + describeOriginal(d.Original)
 		}
 		return line
 	}
 	return fmt.Sprintf("?    %s %s", ev.Type(), ev.ID())
+}
+
+// describeOriginal says what the dead letter holds of the input message: its start, or, when the body was left
+// out, its size and where it is in the input stream.
+func describeOriginal(o events.Original) string {
+	where := ""
+	if o.Stream != "" {
+		where = fmt.Sprintf(" (%s seq %d)", o.Stream, o.Sequence)
+	}
+	if o.Data == "" {
+		raw, _ := base64.StdEncoding.DecodeString(o.Excerpt)
+		return fmt.Sprintf("original on %s%s: %d bytes, not carried; it starts %s", o.Subject, where, o.Size, truncate(string(raw), 200))
+	}
+	raw, _ := base64.StdEncoding.DecodeString(o.Data)
+	return fmt.Sprintf("original on %s%s: %s", o.Subject, where, truncate(string(raw), 200))
 }
 
 func ids(m map[string]int64) string {
