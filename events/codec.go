@@ -124,6 +124,9 @@ func normalizeHeaders(h nats.Header) (nats.Header, []FieldError) {
 		}
 	}) {
 		vs := h[k]
+		if len(vs) == 0 {
+			continue // a name with no value carries nothing
+		}
 		lk := strings.ToLower(k)
 		if !strings.HasPrefix(lk, headerPrefix) && lk != headerContentType {
 			out[k] = vs

@@ -150,6 +150,7 @@ func TestDecodeRejectsNamingTheAttribute(t *testing.T) {
 		{"bad source", binaryHeaders("ce-source", "%zz"), sampleData, "ev-1", []string{"source"}, "not a URI-reference"},
 		{"content type headers disagree", binaryHeaders("ce-datacontenttype", "text/plain"), sampleData, "ev-1", []string{"datacontenttype"}, "disagree"},
 		{"header twice", headers("ce-specversion", "1.0", "ce-id", "a", "Ce-Id", "b", "ce-source", "s", "ce-type", "t"), sampleData, "", []string{"id"}, "given more than once"},
+		{"a header with no value", nats.Header{"ce-specversion": {"1.0"}, "ce-id": {}, "ce-source": {"s"}, "ce-type": {"t"}}, sampleData, "", []string{"id"}, "header ce-id is missing"},
 		{"attribute not UTF-8", binaryHeaders("ce-subject", "E-\xff"), sampleData, "ev-1", []string{"subject"}, "not valid UTF-8"},
 	}
 	for _, tt := range tests {
@@ -197,4 +198,35 @@ func TestEncodedEventsDecode(t *testing.T) {
 			t.Errorf("%s: got %s", name, got)
 		}
 	}
+}
+
+// FuzzDecode feeds Decode arbitrary headers and bodies: it must never panic, and must either return an event that
+// passes the SDK's validation or a *DecodeError with at least one error.
+func FuzzDecode(f *testing.F) {
+	f.Add("ce-specversion", "1.0", "ce-id", "x", "ce-time", "2026-11-20T14:03:11-03:00", []byte(sampleData))
+	f.Add("content-type", events.ContentTypeStructured, "x", "", "", "", []byte(`{"specversion":"1.0","id":"1","source":"s","type":"t","data":{}}`))
+	f.Add("Ce-Specversion", "0.3", "ce-datacontenttype", "text/plain", "ce-", "", []byte("\xff"))
+	f.Add("", "", "", "", "", "", []byte(`{"specversion":"1.0","id":"1","source":"s","type":"t","data_base64":"e30="}`))
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2, k3, v3 string, body []byte) {
+		h := nats.Header{}
+		for _, kv := range [][2]string{{k1, v1}, {k2, v2}, {k3, v3}} {
+			if kv[0] != "" {
+				h[kv[0]] = []string{kv[1]}
+			}
+		}
+		if h.Get("ce-specversion") != "" || len(h) > 0 {
+			h["ce-source"], h["ce-type"] = []string{"s"}, []string{"t"}
+		}
+		ev, err := events.Decode(h, body)
+		if err == nil {
+			if verr := ev.Validate(); verr != nil {
+				t.Fatalf("decoded an invalid event: %v", verr)
+			}
+			return
+		}
+		de, ok := errors.AsType[*events.DecodeError](err)
+		if !ok || len(de.Errors) == 0 {
+			t.Fatalf("error %T %v: want a *DecodeError with errors", err, err)
+		}
+	})
 }

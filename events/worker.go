@@ -683,6 +683,9 @@ func fieldErrorsOf(de *DecodeError) []FieldError {
 func peekRef(h nats.Header, data []byte) eventRef {
 	var ref eventRef
 	for k, vs := range h {
+		if len(vs) == 0 {
+			continue
+		}
 		switch strings.ToLower(k) {
 		case headerPrefix + "id":
 			ref.id = vs[0]
