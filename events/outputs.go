@@ -118,16 +118,18 @@ func (w *Worker) deadLetterEvent(d *delivery, rej rejection, now time.Time, limi
 			dl.FirstFailureAt = ff
 		}
 	}
-	if se, ok := errors.AsType[*StepError](rej.cause); ok {
-		dl.Target, dl.Operation = se.Target, se.Operation
-	}
-	if ce, ok := errors.AsType[*ConfigError](rej.cause); ok && ce.Target != "" {
-		dl.Target = ce.Target
-	}
+	// Target and operation are the step's (what the result would have listed); a client's error fills them in for
+	// a failure outside any step, and gives the HTTP status and excerpt.
 	if se, ok := errors.AsType[*clients.StatusError](rej.cause); ok {
 		dl.Target, dl.Operation, dl.Status, dl.Excerpt = se.Target, se.Operation, se.Status, se.Body
 	} else if te, ok := errors.AsType[*clients.TransportError](rej.cause); ok {
 		dl.Target, dl.Operation = te.Target, te.Operation
+	}
+	if ce, ok := errors.AsType[*ConfigError](rej.cause); ok && ce.Target != "" {
+		dl.Target = ce.Target
+	}
+	if se, ok := errors.AsType[*StepError](rej.cause); ok {
+		dl.Target, dl.Operation = se.Target, se.Operation
 	}
 	body, err := fitDeadLetter(dl, limit)
 	if err != nil {

@@ -115,10 +115,16 @@ func (d Deps) contract(h events.HandlerFunc) events.Handler {
 type EventError struct {
 	Fields  []string
 	Message string
+	// Err is the downstream answer behind the problem, if there was one (a 404), so that the dead letter shows
+	// its status and excerpt.
+	Err error
 }
 
 // Error implements error.
 func (e *EventError) Error() string { return e.Message }
+
+// Unwrap returns Err.
+func (e *EventError) Unwrap() error { return e.Err }
 
 // Permanent always reports true.
 func (e *EventError) Permanent() bool { return true }
@@ -134,6 +140,11 @@ func (e *EventError) FieldPairs() [][2]string {
 
 func eventErrorf(fields []string, format string, args ...any) error {
 	return &EventError{Fields: fields, Message: fmt.Sprintf(format, args...)}
+}
+
+// eventErrorFrom is eventErrorf for a problem a downstream answer (cause) revealed.
+func eventErrorFrom(cause error, fields []string, format string, args ...any) error {
+	return &EventError{Fields: fields, Message: fmt.Sprintf(format, args...), Err: cause}
 }
 
 // decode reads the event's data into v. The data was validated against its schema before the handler runs, so

@@ -281,6 +281,18 @@ func TestPermanentErrorsBecomeDeadLetters(t *testing.T) {
 			errors:    [][2]string{{"ug", `UG "500100" has no CidadES key`}},
 		},
 		{
+			// The event names a Senior person id that does not exist: Senior's 404 is the refusal, with its status.
+			name: "person id unknown to Senior",
+			ev: inputEvent(handlers.PersonHired, "hired-unknown-id", "E-0131", strings.Replace(hiredDaniela,
+				`"position": "ANALISTA"`, `"position": "ANALISTA", "senior": {"personId": 999}`, 1)),
+			target:    "senior",
+			operation: "find_person",
+			status:    404,
+			errors:    [][2]string{{"/senior/personId", "Senior has no person 999"}},
+			zeev:      []call{post("/api/2/users", 200, upsertDaniela)},
+			senior:    []call{login(seniorLogin), get("/api/v1/person/999", 404)},
+		},
+		{
 			// Senior knows neither the CPF nor the registry: the Zeev user is created (a replay after the
 			// person is registered in Senior replays it), then the event is dead-lettered naming both fields.
 			name:      "person unknown to Senior",

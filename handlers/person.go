@@ -113,7 +113,7 @@ func (d Deps) findSeniorPerson(ctx context.Context, p person, s *seniorOverride,
 			if s != nil && s.PersonID > 0 {
 				if _, err := d.Senior.GetPerson(ctx, s.PersonID); err != nil {
 					if errors.Is(err, senior.ErrNotFound) {
-						return events.StepOutcome{}, eventErrorf([]string{"/senior/personId"}, "Senior has no person %d", s.PersonID)
+						return events.StepOutcome{}, eventErrorFrom(err, []string{"/senior/personId"}, "Senior has no person %d", s.PersonID)
 					}
 					return events.StepOutcome{}, err
 				}
@@ -164,7 +164,7 @@ func (d Deps) grantRoles(ctx context.Context, personID int64, want []int64, from
 				link, err := d.Senior.CreatePersonRole(ctx, senior.PersonRoleInput{PersonID: personID, RoleID: roleID, StartDate: senior.Time{Time: from}})
 				if err != nil {
 					if errors.Is(err, senior.ErrNotFound) {
-						return events.StepOutcome{}, eventErrorf([]string{"/senior/roleIds", "/orgUnit", "/position"},
+						return events.StepOutcome{}, eventErrorFrom(err, []string{"/senior/roleIds", "/orgUnit", "/position"},
 							"Senior has no role %d (from the event or its access profile)", roleID)
 					}
 					return events.StepOutcome{}, err
