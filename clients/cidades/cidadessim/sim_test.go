@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ponte-dev/ponte/clients/cidades/cidadessim"
+	"github.com/ponte-dev/ponte/clients/fault/faulttest"
 	"github.com/ponte-dev/ponte/examples"
 )
 
@@ -737,28 +738,13 @@ func TestInjectedErrorsInProblemShape(t *testing.T) {
 	}
 }
 
-// filler is an endless run of "x", the inside of a JSON string or form value that a decoder must read on.
-type filler struct{}
-
-func (filler) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = 'x'
-	}
-	return len(p), nil
-}
-
-// bigBody is prefix followed by "x" up to size bytes.
-func bigBody(prefix string, size int) io.Reader {
-	return io.MultiReader(strings.NewReader(prefix), io.LimitReader(filler{}, int64(size-len(prefix))))
-}
-
 // TestBodyLimit: a request body over MaxBodyBytes is a 413 ProblemDetails, on /v1 and on the token endpoint,
 // whether its length is announced or not, and costs the simulator no more than the limit.
 func TestBodyLimit(t *testing.T) {
 	s := newSandbox(t, cidadessim.Options{})
 	tok := s.token(t, cidadessim.DefaultClientID001001, cidadessim.DefaultClientSecret001001)
-	huge := func() io.Reader { return bigBody(`{"numeroContrato":"`, 100<<20) }
-	over := func() io.Reader { return bigBody(`{"objeto":"`, cidadessim.MaxBodyBytes+1) }
+	huge := func() io.Reader { return faulttest.BigBody(`{"numeroContrato":"`, 100<<20) }
+	over := func() io.Reader { return faulttest.BigBody(`{"objeto":"`, cidadessim.MaxBodyBytes+1) }
 	tests := []struct {
 		name, method, path string
 		body               func() io.Reader
@@ -767,7 +753,7 @@ func TestBodyLimit(t *testing.T) {
 		{"POST contratacoes, 100 MiB announced", "POST", "/v1/contratacoes", huge, 100 << 20},
 		{"POST contratacoes, 100 MiB chunked", "POST", "/v1/contratacoes", huge, -1},
 		{"PUT contratacao, one byte over", "PUT", "/v1/contratacoes/1", over, -1},
-		{"token, 100 MiB chunked", "POST", "/oauth/token", func() io.Reader { return bigBody("grant_type=client_credentials&client_id=", 100<<20) }, -1},
+		{"token, 100 MiB chunked", "POST", "/oauth/token", func() io.Reader { return faulttest.BigBody("grant_type=client_credentials&client_id=", 100<<20) }, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ponte-dev/ponte/clients/fault/faulttest"
 	"github.com/ponte-dev/ponte/clients/senior/seniorsim"
 )
 
@@ -656,27 +657,12 @@ func FuzzPagedSearchAll(f *testing.F) {
 	})
 }
 
-// filler is an endless run of "x", the inside of a JSON string or form value that a decoder must read on.
-type filler struct{}
-
-func (filler) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = 'x'
-	}
-	return len(p), nil
-}
-
-// bigBody is prefix followed by "x" up to size bytes.
-func bigBody(prefix string, size int) io.Reader {
-	return io.MultiReader(strings.NewReader(prefix), io.LimitReader(filler{}, int64(size-len(prefix))))
-}
-
 // TestBodyLimit: a request body over MaxBodyBytes is a 413 in the called service's error shape, whether its
 // length is announced or not, and costs the simulator no more than the limit.
 func TestBodyLimit(t *testing.T) {
 	sim, _, _ := start(t, seniorsim.Options{})
-	huge := func() io.Reader { return bigBody(`{"id":39,"personId":29,"roleId":2,"startDate":"`, 100<<20) }
-	over := func() io.Reader { return bigBody(`{"accessKey":"`, seniorsim.MaxBodyBytes+1) }
+	huge := func() io.Reader { return faulttest.BigBody(`{"id":39,"personId":29,"roleId":2,"startDate":"`, 100<<20) }
+	over := func() io.Reader { return faulttest.BigBody(`{"accessKey":"`, seniorsim.MaxBodyBytes+1) }
 	const sam = `{"code":413,"message":"Request body larger than 1048576 bytes"}`
 	const platform = `{"message":"Request body larger than 1048576 bytes","errorCode":"loginResponse","reason":"REQUEST_ENTITY_TOO_LARGE","domain":"platform","service":"authentication"}`
 	tests := []struct {

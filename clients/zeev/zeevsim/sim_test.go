@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ponte-dev/ponte/clients/fault"
+	"github.com/ponte-dev/ponte/clients/fault/faulttest"
 	"github.com/ponte-dev/ponte/clients/zeev/zeevsim"
 )
 
@@ -909,21 +910,6 @@ func FuzzListUsersPaging(f *testing.F) {
 	})
 }
 
-// filler is an endless run of "x", the inside of a JSON string or form value that a decoder must read on.
-type filler struct{}
-
-func (filler) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = 'x'
-	}
-	return len(p), nil
-}
-
-// bigBody is prefix followed by "x" up to size bytes.
-func bigBody(prefix string, size int) io.Reader {
-	return io.MultiReader(strings.NewReader(prefix), io.LimitReader(filler{}, int64(size-len(prefix))))
-}
-
 // TestBodyLimit: a request body over MaxBodyBytes is a 413 in the ErrorResponse shape, whether its length is
 // announced or not, and costs the simulator no more than the limit; a body just within it is served.
 func TestBodyLimit(t *testing.T) {
@@ -937,7 +923,7 @@ func TestBodyLimit(t *testing.T) {
 		sim.ServeHTTP(rec, req)
 		return rec
 	}
-	huge := func() io.Reader { return bigBody(`{"username":"`, 100<<20) }
+	huge := func() io.Reader { return faulttest.BigBody(`{"username":"`, 100<<20) }
 	tests := []struct {
 		name   string
 		path   string
@@ -946,7 +932,7 @@ func TestBodyLimit(t *testing.T) {
 	}{
 		{"100 MiB announced", "/api/2/users", huge, 100 << 20},
 		{"100 MiB chunked", "/api/2/users", huge, -1},
-		{"one byte over, chunked, on the login", "/api/2/tokens", func() io.Reader { return bigBody(`{"login":"a","password":"`, zeevsim.MaxBodyBytes+1) }, -1},
+		{"one byte over, chunked, on the login", "/api/2/tokens", func() io.Reader { return faulttest.BigBody(`{"login":"a","password":"`, zeevsim.MaxBodyBytes+1) }, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
