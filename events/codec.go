@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/url"
 	"slices"
@@ -116,13 +117,7 @@ func normalizeHeaders(h nats.Header) (nats.Header, []FieldError) {
 	out := make(nats.Header, len(h))
 	ambiguous := map[string]bool{}
 	var errs []FieldError
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range h {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
 		vs := h[k]
 		if len(vs) == 0 {
 			continue // a name with no value carries nothing
@@ -194,7 +189,7 @@ func checkBinary(h nats.Header) []FieldError {
 			errs = append(errs, FieldError{Field: name, Message: fmt.Sprintf("header %s%s is missing or empty; it is required", headerPrefix, name)})
 		}
 	}
-	for _, name := range slices.Sorted(mapKeys(attrs)) {
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
 		v := attrs[name]
 		if !utf8.ValidString(v) {
 			errs = append(errs, FieldError{Field: name, Message: fmt.Sprintf("header %s%s is not valid UTF-8", headerPrefix, name)})
@@ -250,7 +245,7 @@ func checkStructured(h nats.Header, data []byte) (envelope, []FieldError) {
 			errs = append(errs, FieldError{Field: "data_base64", Message: `attribute "data_base64" is not base64 (standard encoding, with padding)`})
 		}
 	}
-	for _, name := range slices.Sorted(mapKeys(attrs)) {
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
 		raw := attrs[name]
 		if name == "data" || name == "data_base64" || string(raw) == "null" {
 			continue
@@ -340,7 +335,7 @@ func validationErrors(err error) []FieldError {
 		return []FieldError{{Message: oneLine(err.Error())}}
 	}
 	out := make([]FieldError, 0, len(ve))
-	for _, name := range slices.Sorted(mapKeys(ve)) {
+	for _, name := range slices.Sorted(maps.Keys(ve)) {
 		out = append(out, FieldError{Field: name, Message: fmt.Sprintf("attribute %q is not valid: %s", name, oneLine(ve[name].Error()))})
 	}
 	return out
@@ -358,9 +353,9 @@ func isJSON(ct string) bool {
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
-// IsJSONContentType reports whether datacontenttype says the data is JSON: absent (JSON by default in ponte's
-// catalogue), application/json or a +json type, with any parameters.
-func IsJSONContentType(datacontenttype string) bool {
+// isJSONData reports whether datacontenttype says the data is JSON: absent (JSON by default in ponte's catalogue),
+// application/json or a +json type, with any parameters.
+func isJSONData(datacontenttype string) bool {
 	return datacontenttype == "" || isJSON(datacontenttype) && !isStructured(datacontenttype)
 }
 
@@ -413,16 +408,6 @@ func oneLine(s string) string {
 		lines[i] = strings.TrimSpace(lines[i])
 	}
 	return strings.Join(slices.DeleteFunc(lines, func(l string) bool { return l == "" }), "; ")
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // Encode returns a NATS message carrying ev in structured mode on subject, with header Nats-Msg-Id set to msgID

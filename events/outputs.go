@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -263,13 +264,11 @@ func truncateText(s string, n int) string {
 		return s
 	}
 	cut := n - len("…")
-	for cut > 0 && !isRuneStart(s[cut]) {
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
 	return s[:cut] + "…"
 }
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // resultEvent builds the result CloudEvent of the input event in, with the given id.
 func (w *Worker) resultEvent(in *event.Event, id string, steps []StepOutcome, completed, now time.Time) (*event.Event, error) {

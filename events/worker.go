@@ -601,12 +601,8 @@ func (w *Worker) admit(subject string, h nats.Header, data []byte, route *Route)
 	}
 	ev, err := Decode(h, data)
 	if err != nil {
-		de, _ := errors.AsType[*DecodeError](err)
-		ref := eventRef{}
-		if de != nil {
-			ref.id, ref.source = de.ID, de.Source
-		}
-		return ref, &rejection{reason: ReasonNotCloudEvent, message: err.Error(), errors: fieldErrorsOf(de)}
+		de, _ := errors.AsType[*DecodeError](err) // Decode's errors always are
+		return eventRef{id: de.ID, source: de.Source}, &rejection{reason: ReasonNotCloudEvent, message: err.Error(), errors: de.Errors}
 	}
 	ref := eventRef{id: ev.ID(), source: ev.Source(), ev: ev}
 	if route == nil {
@@ -637,7 +633,7 @@ func (w *Worker) violations(ev *event.Event, route *Route) []FieldError {
 	if ev.Time().IsZero() {
 		errs = append(errs, FieldError{Field: "time", Message: `CloudEvent attribute "time" is required`})
 	}
-	if ct := ev.DataContentType(); !IsJSONContentType(ct) {
+	if ct := ev.DataContentType(); !isJSONData(ct) {
 		errs = append(errs, FieldError{Field: "datacontenttype", Message: fmt.Sprintf(
 			"%q is not JSON: ponte reads data as application/json (leave datacontenttype out, or set it to application/json)", ct)})
 	}
@@ -649,10 +645,8 @@ func (w *Worker) violations(ev *event.Event, route *Route) []FieldError {
 			errs = append(errs, FieldError{Field: ext, Message: fmt.Sprintf("CloudEvent extension %q must be a string, e.g. \"001001\", got %v", ext, v)})
 		}
 	}
-	dataOK := true
 	if w.validator != nil {
 		if err := w.validator.Validate(ev.Type(), ev.DataSchema(), ev.Data()); err != nil {
-			dataOK = false
 			fe := fieldErrors(err)
 			if len(fe) == 0 {
 				fe = []FieldError{{Message: err.Error()}}
@@ -660,7 +654,8 @@ func (w *Worker) violations(ev *event.Event, route *Route) []FieldError {
 			errs = append(errs, fe...)
 		}
 	}
-	if dataOK && route.EntityKey != nil && ev.Subject() != "" && len(errs) == 0 {
+	// The entity key is read from the data, so only from data that passed (which also means a subject is set).
+	if route.EntityKey != nil && len(errs) == 0 {
 		if key, from := route.EntityKey(*ev); ev.Subject() != key {
 			errs = append(errs, FieldError{Field: "subject", Message: fmt.Sprintf(
 				"%q is not the entity key of this event: want %q (%s)", ev.Subject(), key, from)})
@@ -670,13 +665,6 @@ func (w *Worker) violations(ev *event.Event, route *Route) []FieldError {
 }
 
 func isString(v any) bool { _, ok := v.(string); return ok }
-
-func fieldErrorsOf(de *DecodeError) []FieldError {
-	if de == nil {
-		return nil
-	}
-	return de.Errors
-}
 
 // peekRef reads the id and source of a message without decoding it: the ce-id and ce-source headers (any case),
 // or the top-level id and source of a structured body.

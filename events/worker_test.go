@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -421,30 +420,13 @@ func TestLongHandlerIsKeptAlive(t *testing.T) {
 	}
 }
 
-// defaultServer starts a JetStream server with nats-server's defaults (max_payload 1 MiB), as production runs
-// them: a limit the tests of large messages must respect.
+// defaultServer is eventstest.JetStream, checked to have nats-server's default max_payload (1 MiB) as production
+// runs it: the limit the tests of large messages are about.
 func defaultServer(t *testing.T) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc, js := eventstest.JetStream(t)
 	if nc.MaxPayload() != 1<<20 {
 		t.Fatalf("max_payload %d, want the default 1 MiB", nc.MaxPayload())
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
 	}
 	return nc, js
 }

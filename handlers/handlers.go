@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -68,6 +69,20 @@ func Routes(d Deps) []events.Route {
 	}
 }
 
+// EntityKey returns the entity key of an event of the catalogue, the subject it must carry, from its data and
+// its ug extension: the person id for person.*, <ug>/<numero>/<ano> for contract.*. It returns "" for a type
+// outside those two families, or data that names no person or contract.
+func EntityKey(ev event.Event) string {
+	var key string
+	switch {
+	case strings.HasPrefix(ev.Type(), "person."):
+		key, _ = personKey(ev)
+	case strings.HasPrefix(ev.Type(), "contract."):
+		key, _ = contractKey(ev)
+	}
+	return key
+}
+
 // personKey is the entity key of a person event: the person's id.
 func personKey(ev event.Event) (string, string) {
 	var data struct {
@@ -81,10 +96,13 @@ func personKey(ev event.Event) (string, string) {
 
 // contractKey is the entity key of a contract event: <ug>/<numero>/<ano>.
 func contractKey(ev event.Event) (string, string) {
+	const from = "<ug>/<numero>/<ano>: the ug extension, data.contrato.numero and data.contrato.ano"
 	var data contractData
-	_ = json.Unmarshal(ev.Data(), &data)
+	if json.Unmarshal(ev.Data(), &data) != nil || data.Contrato.Numero == "" {
+		return "", from
+	}
 	ug, _ := ev.Extensions()["ug"].(string)
-	return ContractKey(ug, data.Contrato.Numero, data.Contrato.Ano), "<ug>/<numero>/<ano>: the ug extension, data.contrato.numero and data.contrato.ano"
+	return ContractKey(ug, data.Contrato.Numero, data.Contrato.Ano), from
 }
 
 // ContractKey returns the entity key of a contract, the subject of its events: "<ug>/<numero>/<ano>", e.g.

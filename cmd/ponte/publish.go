@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ponte-dev/ponte/events"
+	"github.com/ponte-dev/ponte/handlers"
 	"github.com/ponte-dev/ponte/schemas"
 )
 
@@ -129,9 +130,6 @@ func runPublish(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 	}
-	if *subject == "" {
-		*subject = defaultSubject(typ, *ug, body)
-	}
 	if *id == "" {
 		*id = uuid.NewString()
 	}
@@ -140,9 +138,6 @@ func runPublish(ctx context.Context, env *environment, args []string) error {
 	ev.SetSource(*source)
 	ev.SetType(typ)
 	ev.SetTime(time.Now())
-	if *subject != "" {
-		ev.SetSubject(*subject)
-	}
 	if *ug != "" {
 		ev.SetExtension("ug", *ug)
 	}
@@ -151,6 +146,12 @@ func runPublish(ctx context.Context, env *environment, args []string) error {
 	}
 	if err := ev.SetData(event.ApplicationJSON, json.RawMessage(body)); err != nil {
 		return err
+	}
+	if *subject == "" {
+		*subject = handlers.EntityKey(ev) // the key the worker checks the subject against
+	}
+	if *subject != "" {
+		ev.SetSubject(*subject)
 	}
 	var msg *nats.Msg
 	if *structured {
@@ -195,23 +196,4 @@ func readData(arg string) ([]byte, error) {
 		return os.ReadFile(arg[1:])
 	}
 	return []byte(arg), nil
-}
-
-// defaultSubject derives the entity key from the data: person.id, or <ug>/<numero>/<ano>.
-func defaultSubject(typ, ug string, body []byte) string {
-	var d struct {
-		Person   struct{ ID string } `json:"person"`
-		Contrato struct {
-			Numero string `json:"numero"`
-			Ano    int    `json:"ano"`
-		} `json:"contrato"`
-	}
-	_ = json.Unmarshal(body, &d)
-	switch {
-	case strings.HasPrefix(typ, "person."):
-		return d.Person.ID
-	case strings.HasPrefix(typ, "contract.") && d.Contrato.Numero != "":
-		return fmt.Sprintf("%s/%s/%d", ug, d.Contrato.Numero, d.Contrato.Ano)
-	}
-	return ""
 }
