@@ -99,11 +99,8 @@ func (w *Worker) deadLetterEvent(d *delivery, rej rejection, now time.Time, limi
 		Reason:   rej.reason,
 		Message:  clients.MaskCPF(oneLine(rej.message)),
 		Errors:   rej.errors,
-		Original: d.original(),
+		Original: d.original(rej.reason != ReasonTooLarge),
 		Attempts: 1, LastFailureAt: now, FirstFailureAt: now,
-	}
-	if rej.reason == ReasonTooLarge {
-		dl.Original.dropData()
 	}
 	if d.ref.known() {
 		dl.EventID = d.ref.id
@@ -132,7 +129,7 @@ func (w *Worker) deadLetterEvent(d *delivery, rej rejection, now time.Time, limi
 	if se, ok := errors.AsType[*StepError](rej.cause); ok {
 		dl.Target, dl.Operation = se.Target, se.Operation
 	}
-	body, err := fitDeadLetter(dl, limit)
+	body, err := fitDeadLetter(dl, d.msg.Data(), limit)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -165,13 +162,17 @@ func (w *Worker) deadLetterEvent(d *delivery, rej rejection, now time.Time, limi
 	return &ev, dl, nil
 }
 
-// original returns the message as received, whole.
-func (d *delivery) original() Original {
+// original returns the message as received: its body whole, or with whole false only an excerpt of it.
+func (d *delivery) original(whole bool) Original {
 	o := Original{
 		Subject: d.msg.Subject(),
 		Headers: map[string][]string(d.msg.Headers()),
-		Data:    base64.StdEncoding.EncodeToString(d.msg.Data()),
 		Size:    len(d.msg.Data()),
+	}
+	if whole {
+		o.Data = base64.StdEncoding.EncodeToString(d.msg.Data())
+	} else {
+		o.dropData(d.msg.Data())
 	}
 	if d.meta != nil {
 		o.Stream, o.Sequence = d.meta.Stream, d.meta.Sequence.Stream
@@ -182,9 +183,8 @@ func (d *delivery) original() Original {
 	return o
 }
 
-// dropData replaces the body by its excerpt.
-func (o *Original) dropData() {
-	raw, _ := base64.StdEncoding.DecodeString(o.Data)
+// dropData replaces the body, raw, by its excerpt.
+func (o *Original) dropData(raw []byte) {
 	o.Data, o.Truncated = "", true
 	o.Excerpt = base64.StdEncoding.EncodeToString(raw[:min(len(raw), ExcerptSize)])
 }
@@ -197,14 +197,14 @@ const (
 	maxErrors      = 100
 )
 
-// fitDeadLetter encodes dl, leaving out, one after the other and only as far as needed, the original body (kept
-// as an excerpt), the length of header values and the number of headers, and the length of the message and of
-// the errors list, so that the encoding is at most limit bytes.
-func fitDeadLetter(dl *DeadLetter, limit int) ([]byte, error) {
+// fitDeadLetter encodes dl, leaving out, one after the other and only as far as needed, the original body (raw;
+// kept as an excerpt), the length of header values and the number of headers, and the length of the message and
+// of the errors list, so that the encoding is at most limit bytes.
+func fitDeadLetter(dl *DeadLetter, raw []byte, limit int) ([]byte, error) {
 	shrink := []func(){
 		func() {
 			if dl.Original.Data != "" {
-				dl.Original.dropData()
+				dl.Original.dropData(raw)
 			}
 		},
 		func() {
