@@ -202,12 +202,10 @@ func checkBinary(h nats.Header) []FieldError {
 	return errs
 }
 
-// envelope is what checkStructured could read of a structured event, for the dead letter of one that fails.
-type envelope struct{ id, source string }
-
-// checkStructured checks a structured-mode message: its content type, and each attribute of the JSON event.
-func checkStructured(h nats.Header, data []byte) (envelope, []FieldError) {
-	var env envelope
+// checkStructured checks a structured-mode message: its content type, and each attribute of the JSON event. It
+// returns the id and source it could read, for the dead letter of an event that fails.
+func checkStructured(h nats.Header, data []byte) (eventRef, []FieldError) {
+	var env eventRef
 	ct := h.Get(headerContentType)
 	var attrs map[string]json.RawMessage
 	jsonErr := json.Unmarshal(data, &attrs)
