@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -88,9 +89,10 @@ type Breakers struct {
 }
 
 type breaker struct {
-	cb       *gobreaker.CircuitBreaker[any]
-	mu       sync.Mutex
-	openedAt time.Time
+	cb          *gobreaker.CircuitBreaker[any]
+	mu          sync.Mutex
+	openedAt    time.Time
+	lastSuccess atomic.Int64 // unix nanoseconds of the last call the target answered (a success or a permanent error)
 }
 
 // NewBreakers returns an empty set whose breakers use settings. reg may be nil to skip metrics.
@@ -155,8 +157,9 @@ func (b *Breakers) get(key BreakerKey) *breaker {
 			return err == nil || IsPermanent(err)
 		},
 		IsExcluded: func(err error) bool {
-			// The caller gave up; that says nothing about the target.
-			return errors.Is(err, context.Canceled)
+			// The caller gave up, or failed here before: neither says anything new about the target.
+			_, repeat := err.(*repeatFailure)
+			return repeat || errors.Is(err, context.Canceled)
 		},
 		OnStateChange: func(_ string, from, to gobreaker.State) {
 			if to == gobreaker.StateOpen {
@@ -178,30 +181,83 @@ func (b *Breakers) get(key BreakerKey) *breaker {
 	return br
 }
 
+// priorFailureKey is the context key of WithPriorFailure.
+type priorFailureKey struct{}
+
+// WithPriorFailure returns a context saying that the caller (the event being handled) already failed at time at,
+// on an earlier attempt. The breakers use it to tell one bad request from a target failing for everyone: see
+// Execute.
+func WithPriorFailure(ctx context.Context, at time.Time) context.Context {
+	return context.WithValue(ctx, priorFailureKey{}, at)
+}
+
+func priorFailure(ctx context.Context) (time.Time, bool) {
+	at, ok := ctx.Value(priorFailureKey{}).(time.Time)
+	return at, ok && !at.IsZero()
+}
+
+// repeatFailure marks, inside the breaker, a failure of a caller that failed before: gobreaker excludes it from
+// its counts while the breaker is closed.
+type repeatFailure struct{ err error }
+
+func (r *repeatFailure) Error() string { return r.err.Error() }
+
 // Execute runs fn inside key's breaker. When the breaker refuses the call it returns an *OpenError without
-// calling fn; when fn's failure leaves the breaker open (it tripped it, or it was the failed half-open probe) it
-// returns that failure wrapped in an *OutageError.
-func (b *Breakers) Execute(key BreakerKey, fn func() error) error {
+// calling fn. When fn fails (retryably) it decides who is to blame:
+//
+//   - the target, when it has answered no call since the caller's prior failure (WithPriorFailure; for a
+//     first attempt, within the breaker's open timeout) or when its breaker is no longer closed: the failure comes
+//     back wrapped in an *OutageError, so that the caller delays without spending an attempt;
+//   - the request otherwise (the target answers others): the failure comes back as it is.
+//
+// A caller's repeated failures (a retry that fails again) do not count toward tripping a closed breaker: one
+// event that always fails can never open it by itself. Its first failure counts, as does any failure of a
+// half-open probe.
+func (b *Breakers) Execute(ctx context.Context, key BreakerKey, fn func() error) error {
 	br := b.get(key)
-	_, err := br.cb.Execute(func() (any, error) { return nil, fn() })
-	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		b.metrics.rejected.WithLabelValues(key.Target, key.Tenant).Inc()
-		wait := time.Duration(0)
-		if errors.Is(err, gobreaker.ErrOpenState) {
-			br.mu.Lock()
-			wait = b.settings.OpenTimeout - b.now().Sub(br.openedAt)
-			br.mu.Unlock()
-			if wait < 0 {
-				wait = 0
-			}
+	prior, repeat := priorFailure(ctx)
+	closed := br.cb.State() == gobreaker.StateClosed
+	_, err := br.cb.Execute(func() (any, error) {
+		err := fn()
+		if err != nil && repeat && closed && !IsPermanent(err) {
+			return nil, &repeatFailure{err}
 		}
-		return &OpenError{Target: key.Target, Tenant: key.Tenant, Wait: wait, Err: err}
+		return nil, err
+	})
+	if rf, ok := err.(*repeatFailure); ok {
+		err = rf.err
 	}
-	if err != nil && !IsPermanent(err) && !errors.Is(err, context.Canceled) && br.cb.State() == gobreaker.StateOpen {
-		// This failure tripped the breaker, or was the failed half-open probe: the target is down.
-		return &OutageError{Key: key, Wait: b.settings.OpenTimeout, Err: err}
+	now := b.now()
+	switch {
+	case errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests):
+		b.metrics.rejected.WithLabelValues(key.Target, key.Tenant).Inc()
+		return &OpenError{Target: key.Target, Tenant: key.Tenant, Wait: br.untilHalfOpen(b.settings.OpenTimeout, now), Err: err}
+	case err == nil || IsPermanent(err):
+		br.lastSuccess.Store(now.UnixNano())
+		return err
+	case errors.Is(err, context.Canceled):
+		return err
+	}
+	since := now.Add(-b.settings.OpenTimeout)
+	if repeat {
+		since = prior
+	}
+	answering := br.lastSuccess.Load() > since.UnixNano()
+	if state := br.cb.State(); !answering || state != gobreaker.StateClosed {
+		wait := time.Duration(0)
+		if state == gobreaker.StateOpen {
+			wait = br.untilHalfOpen(b.settings.OpenTimeout, now)
+		}
+		return &OutageError{Key: key, Wait: wait, Err: err}
 	}
 	return err
+}
+
+// untilHalfOpen returns how long the open breaker stays open, at least 0.
+func (br *breaker) untilHalfOpen(timeout time.Duration, now time.Time) time.Duration {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	return max(timeout-now.Sub(br.openedAt), 0)
 }
 
 type breakerMetrics struct {

@@ -197,16 +197,16 @@ func TestBreakerOpensOnFailuresOnly(t *testing.T) {
 
 	permanent := &StatusError{Status: 404}
 	for range 10 {
-		if err := b.Execute(key, func() error { return permanent }); err != permanent {
+		if err := b.Execute(context.Background(), key, func() error { return permanent }); err != permanent {
 			t.Fatalf("Execute = %v", err)
 		}
-		_ = b.Execute(key, func() error { return context.Canceled })
+		_ = b.Execute(context.Background(), key, func() error { return context.Canceled })
 	}
 	if b.State(key) != StateClosed {
 		t.Fatal("permanent errors and cancellations must not open the breaker")
 	}
 	for i := range 3 {
-		err := b.Execute(key, func() error { return &StatusError{Status: 503} })
+		err := b.Execute(context.Background(), key, func() error { return &StatusError{Status: 503} })
 		var oe *OutageError
 		// The failures before the trip are the request's; the one that trips the breaker says the target is down.
 		if got, want := errors.As(err, &oe), i == 2; got != want || IsOutage(err) != want || HTTPStatus(err) != 503 {
@@ -217,7 +217,7 @@ func TestBreakerOpensOnFailuresOnly(t *testing.T) {
 		t.Fatalf("state = %s, want open", b.State(key))
 	}
 	called := false
-	err := b.Execute(key, func() error { called = true; return nil })
+	err := b.Execute(context.Background(), key, func() error { called = true; return nil })
 	var oe *OpenError
 	if called || !errors.As(err, &oe) || !errors.Is(err, gobreaker.ErrOpenState) || oe.RetryAfter() <= 0 || IsPermanent(err) {
 		t.Fatalf("open breaker: called=%v err=%v", called, err)
@@ -229,11 +229,11 @@ func TestBreakerOpensOnFailuresOnly(t *testing.T) {
 		t.Errorf("rejected = %v", got)
 	}
 	time.Sleep(60 * time.Millisecond)
-	if err := b.Execute(key, func() error { return errors.New("still down") }); !IsOutage(err) {
+	if err := b.Execute(context.Background(), key, func() error { return errors.New("still down") }); !IsOutage(err) {
 		t.Fatalf("failed half-open probe: %v, want an outage", err)
 	}
 	time.Sleep(60 * time.Millisecond)
-	if err := b.Execute(key, func() error { return nil }); err != nil {
+	if err := b.Execute(context.Background(), key, func() error { return nil }); err != nil {
 		t.Fatalf("probe: %v", err)
 	}
 	if b.State(key) != StateClosed {
@@ -245,6 +245,64 @@ func TestBreakerOpensOnFailuresOnly(t *testing.T) {
 	}
 	if other := (BreakerKey{Target: "senior", Tenant: "x"}); b.State(other) != StateClosed {
 		t.Error("another tenant's breaker must be independent")
+	}
+}
+
+// TestBreakerBlame: a failure is the request's when the target answers others, the target's (an outage)
+// otherwise; one caller's repeated failures never open a closed breaker.
+func TestBreakerBlame(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	b := NewBreakers(BreakerSettings{ConsecutiveFailures: 2, OpenTimeout: time.Minute}, nil)
+	b.now = func() time.Time { return now }
+	key := BreakerKey{Target: "cidades", Tenant: "001001"}
+	fail := func() error { return &StatusError{Target: "cidades", Status: 500} }
+	ok := func() error { return nil }
+	bg := context.Background()
+	tick := func() { now = now.Add(time.Second) }
+
+	// Nobody was ever answered: a first failure is the target's.
+	if err := b.Execute(bg, key, fail); !IsOutage(err) || HTTPStatus(err) != 500 {
+		t.Fatalf("first failure of a target that answered no one: %v, want an outage", err)
+	}
+	tick()
+	if err := b.Execute(bg, key, ok); err != nil {
+		t.Fatal(err)
+	}
+	tick()
+	// The target answered another call within the open timeout: the request is to blame.
+	if err := b.Execute(bg, key, fail); IsOutage(err) || HTTPStatus(err) != 500 {
+		t.Fatalf("failure while the target answers others: %v, want the request's own failure", err)
+	}
+	failedAt := now
+	tick()
+	// A retry of that request: blamed if the target answered anyone since its failure, not otherwise.
+	retry := WithPriorFailure(bg, failedAt)
+	for i := range 10 {
+		if err := b.Execute(retry, key, fail); !IsOutage(err) {
+			t.Fatalf("retry %d with no answer since the prior failure: %v, want an outage", i, err)
+		}
+		tick()
+	}
+	if s := b.State(key); s != StateClosed {
+		t.Fatalf("one caller's repeated failures opened the breaker: %s", s)
+	}
+	if err := b.Execute(bg, key, ok); err != nil {
+		t.Fatal(err)
+	}
+	tick()
+	if err := b.Execute(retry, key, fail); IsOutage(err) {
+		t.Fatalf("retry after the target answered another call: %v, want the request's own failure", err)
+	}
+	// Distinct callers failing (first attempts) do open it, and then the failure is an outage.
+	tick()
+	if err := b.Execute(bg, key, fail); IsOutage(err) {
+		t.Fatalf("first distinct failure: %v", err)
+	}
+	if err := b.Execute(bg, key, fail); !IsOutage(err) || RetryAfter(err) != time.Minute {
+		t.Fatalf("the failure that opened the breaker: %v (retry after %s), want an outage until half-open", err, RetryAfter(err))
+	}
+	if s := b.State(key); s != StateOpen {
+		t.Fatalf("state = %s, want open", s)
 	}
 }
 

@@ -173,7 +173,7 @@ func (e *Endpoint) Do(ctx context.Context, req Request) (*Response, error) {
 	if req.NoBreaker {
 		err = call()
 	} else {
-		err = e.breakers.Execute(BreakerKey{Target: e.target, Tenant: req.Tenant}, call)
+		err = e.breakers.Execute(ctx, BreakerKey{Target: e.target, Tenant: req.Tenant}, call)
 		if IsBreakerOpen(err) {
 			e.metrics.observe(e.target, req.Operation, "breaker_open", 0)
 		}

@@ -99,18 +99,18 @@ func (e *OpenError) Permanent() bool { return false }
 // RetryAfter returns the time left until the breaker lets a probe through.
 func (e *OpenError) RetryAfter() time.Duration { return e.Wait }
 
-// OutageError is a failure after which the target's breaker is open: the call tripped it, or it was the
-// half-open probe that failed. It says the target is down rather than that the request is bad, so callers should
-// delay without counting an attempt against the request. Retryable after RetryAfter.
+// OutageError is a failure that the target, not the request, is to blame for: the target answered no call since
+// the caller's prior failure (or lately, for a first attempt), or its breaker opened. Callers delay it without
+// spending an attempt, so that an outage of any length dead-letters nothing. Retryable after RetryAfter.
 type OutageError struct {
 	Key  BreakerKey
-	Wait time.Duration // the breaker's open timeout
+	Wait time.Duration // time until the breaker half-opens; 0 when it is not open
 	Err  error
 }
 
 // Error implements error.
 func (e *OutageError) Error() string {
-	return fmt.Sprintf("%v (%s is down: circuit breaker opened)", e.Err, e.Key)
+	return fmt.Sprintf("%v (%s answers no one: an outage)", e.Err, e.Key)
 }
 
 // Unwrap returns the failure.
@@ -119,11 +119,11 @@ func (e *OutageError) Unwrap() error { return e.Err }
 // Permanent always reports false.
 func (e *OutageError) Permanent() bool { return false }
 
-// RetryAfter returns the breaker's open timeout.
-func (e *OutageError) RetryAfter() time.Duration { return e.Wait }
+// RetryAfter returns the time until the breaker half-opens, or the failure's own Retry-After.
+func (e *OutageError) RetryAfter() time.Duration { return max(e.Wait, RetryAfter(e.Err)) }
 
-// IsOutage reports whether err says the target is down: a call refused by an open breaker, or a failure that
-// opened it.
+// IsOutage reports whether err says the target is failing for everyone: a call refused by an open breaker, or a
+// failure the target is to blame for (see Breakers.Execute).
 func IsOutage(err error) bool {
 	var oe *OutageError
 	return IsBreakerOpen(err) || errors.As(err, &oe)

@@ -338,7 +338,7 @@ func TestOpenBreakerDelaysWithoutSpendingAttempts(t *testing.T) {
 	var down atomic.Bool
 	down.Store(true)
 	h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
-		return breakers.Execute(key, func() error {
+		return breakers.Execute(ctx, key, func() error {
 			calls.Add(1)
 			if down.Load() {
 				return &clients.StatusError{Target: "zeev", Status: 503}
