@@ -11,14 +11,16 @@ import (
 	"maps"
 	"math/big"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Record is what the ledger knows about one input event: the steps that succeeded, the failed attempts, and the
-// result once the event completed.
+// Record is what the ledger knows about one input event: the steps that succeeded, the failed attempts, and how
+// the event was settled (completed with a result, or dead-lettered).
 type Record struct {
 	EventID string `json:"eventId"`
 	Source  string `json:"source"`
@@ -28,39 +30,30 @@ type Record struct {
 	Digest string `json:"digest,omitempty"`
 	// EventTime is the CloudEvent time of the event that created the record.
 	EventTime time.Time `json:"eventTime,omitzero"`
-	// Sequence is the input stream sequence of the message that completed the event: a redelivery of that same
-	// message finds its result already published; another message with the event (a re-publish) gets its own.
+	// Sequence is the input stream sequence of the message that settled the event (completed or dead-lettered
+	// it): a redelivery of that same message is answered as it was; another message with the event (a
+	// re-publication) gets an answer of its own.
 	Sequence     uint64                 `json:"sequence,omitempty"`
 	Steps        map[string]StepOutcome `json:"steps,omitempty"`
 	Attempts     int                    `json:"attempts,omitempty"`
 	FirstFailure time.Time              `json:"firstFailureAt,omitzero"`
 	LastFailure  time.Time              `json:"lastFailureAt,omitzero"`
 	Completed    time.Time              `json:"completedAt,omitzero"`
-	// Result is the published result event (structured JSON), republished as is when the event comes again.
+	// Result is the result event (structured JSON), recorded before it is published and republished as is when
+	// the message that completed the event comes again.
 	Result json.RawMessage `json:"result,omitempty"`
-	// DeadLettered is set once a dead letter for the event was published.
-	DeadLettered time.Time `json:"deadLetteredAt,omitzero"`
-	// Claim is held by the delivery processing the event now; another delivery of the same event (a duplicate
-	// publish, a redelivery after ack wait) finds it and waits instead of running the steps a second time.
-	Claim *Claim `json:"claim,omitempty"`
+	// DeadLettered is set once the event was dead-lettered, with the reason and message of its dead letter: the
+	// event never runs again (a redelivery is termed).
+	DeadLettered      time.Time `json:"deadLetteredAt,omitzero"`
+	DeadLetterReason  string    `json:"deadLetterReason,omitempty"`
+	DeadLetterMessage string    `json:"deadLetterMessage,omitempty"`
+	// Fence is the revision of the claim under which the record was last written: a holder whose claim is older
+	// than Fence lost it and may not write.
+	Fence uint64 `json:"fence,omitempty"`
 }
 
-// Claim marks an event as being processed by one delivery until Until (after which a crashed holder's claim
-// lapses).
-type Claim struct {
-	Owner string    `json:"owner"`
-	Until time.Time `json:"until"`
-}
-
-// Ledger records, per input event (CloudEvent source + id), the steps that succeeded and whether the event
-// completed, in a JetStream key-value bucket. Writes use optimistic concurrency on the entry's revision, so two
-// workers that race on the same event never lose a step. Safe for concurrent use.
-type Ledger struct {
-	kv jetstream.KeyValue
-}
-
-// NewLedger returns a Ledger on kv.
-func NewLedger(kv jetstream.KeyValue) *Ledger { return &Ledger{kv: kv} }
+// settled reports whether the event completed or was dead-lettered.
+func (r *Record) settled() bool { return len(r.Result) > 0 || !r.DeadLettered.IsZero() }
 
 // LedgerKey returns the bucket key of the event (source, id): "ev." and a SHA-256 prefix, since CloudEvent ids may
 // hold characters a key cannot.
@@ -69,133 +62,309 @@ func LedgerKey(source, id string) string {
 	return "ev." + hex.EncodeToString(sum[:20])
 }
 
-// entry is a record with the revision it was read at (0: not in the bucket yet).
-type entry struct {
-	key string
-	rev uint64
-	rec Record
+// claimKey is the bucket key of the claim on the event whose record is at key: "claim.<hash>".
+func claimKey(key string) string { return "claim." + strings.TrimPrefix(key, "ev.") }
+
+// Store is where a Ledger keeps records and claims: the JetStream key-value bucket in production (KVStore), a
+// map in the tests of the decisions. Records are written with compare-and-set on their revision; claims expire
+// on their own after their TTL, on the store's clock.
+type Store interface {
+	// Load returns the record at key and its revision; revision 0 and a zero Record when there is none.
+	Load(ctx context.Context, key string) (Record, uint64, error)
+	// Save writes rec at key if the key is still at revision rev (0: absent) and returns the new revision, or
+	// ErrConflict.
+	Save(ctx context.Context, key string, rec Record, rev uint64) (uint64, error)
+	// Acquire creates the claim key for owner, expiring after ttl, and returns its revision. If another live
+	// claim holds the key it returns ErrBusy and how long that claim still lives.
+	Acquire(ctx context.Context, key, owner string, ttl time.Duration) (rev uint64, left time.Duration, err error)
+	// Renew extends the claim at revision rev for another ttl and returns its new revision, or ErrClaimLost if
+	// the claim is no longer at rev (it lapsed, and maybe another holder took it).
+	Renew(ctx context.Context, key, owner string, rev uint64, ttl time.Duration) (uint64, error)
+	// Release removes the claim if it is still at revision rev.
+	Release(ctx context.Context, key string, rev uint64) error
 }
 
-func (l *Ledger) load(ctx context.Context, key string) (*entry, error) {
-	e, err := l.kv.Get(ctx, key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-		return &entry{key: key}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("ledger get %s: %w", key, err)
-	}
-	ent := &entry{key: key, rev: e.Revision()}
-	if err := json.Unmarshal(e.Value(), &ent.rec); err != nil {
-		return nil, fmt.Errorf("ledger decode %s: %w", key, err)
-	}
-	return ent, nil
+// The errors of a Store.
+var (
+	ErrConflict  = errors.New("ledger: concurrent update")
+	ErrBusy      = errors.New("ledger: another delivery holds the claim")
+	ErrClaimLost = errors.New("ledger: the claim lapsed")
+)
+
+// errFenced is a write refused because a newer claim holder wrote the record.
+var errFenced = errors.New("ledger: a newer claim holder wrote the record: this delivery lost its claim")
+
+// Ledger records, per input event (CloudEvent source + id), the steps that succeeded and how the event was
+// settled, and hands out claims so that one delivery at a time works on an event. Safe for concurrent use.
+type Ledger struct {
+	st Store
 }
+
+// NewLedger returns a Ledger on st.
+func NewLedger(st Store) *Ledger { return &Ledger{st: st} }
 
 // Get returns the record of the event (source, id); a record with no steps if there is none.
 func (l *Ledger) Get(ctx context.Context, source, id string) (Record, error) {
-	e, err := l.load(ctx, LedgerKey(source, id))
-	if err != nil {
-		return Record{}, err
-	}
-	return e.rec, nil
+	rec, _, err := l.st.Load(ctx, LedgerKey(source, id))
+	return rec, err
 }
 
-// errConflict is a compare-and-set that lost against another writer.
-var errConflict = errors.New("ledger: concurrent update")
-
-// put writes rec over the entry if the entry is still at the revision it was read at.
-func (l *Ledger) put(ctx context.Context, e *entry, rec Record) error {
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("ledger encode: %w", err)
-	}
-	var rev uint64
-	if e.rev == 0 {
-		rev, err = l.kv.Create(ctx, e.key, b)
-	} else {
-		rev, err = l.kv.Update(ctx, e.key, b, e.rev)
-	}
-	switch {
-	case err == nil:
-		e.rev, e.rec = rev, rec
-		return nil
-	case errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch):
-		return errConflict
-	}
-	return fmt.Errorf("ledger write %s: %w", e.key, err)
+// holding is a delivery's claim on one event and the record as it last read or wrote it.
+type holding struct {
+	key   string // the record's key
+	claim uint64 // the claim's revision: the fence of every write
+	owner string
+	rev   uint64 // the record's revision
+	rec   Record
+	mu    sync.Mutex // guards rev, rec and claim: Step may be called from several goroutines
 }
 
-// update applies fn to the entry and writes it with a compare-and-set on its revision. On a conflict it reloads
-// the entry and applies fn again (fn must be safe to repeat), up to 5 times.
-func (l *Ledger) update(ctx context.Context, e *entry, fn func(*Record)) error {
-	for range 5 {
-		rec := e.rec
-		rec.Steps = cloneSteps(e.rec.Steps)
-		fn(&rec)
-		err := l.put(ctx, e, rec)
-		if !errors.Is(err, errConflict) {
-			return err
-		}
-		fresh, lerr := l.load(ctx, e.key)
-		if lerr != nil {
-			return lerr
-		}
-		*e = *fresh
-	}
-	return fmt.Errorf("ledger write %s: too many concurrent updates", e.key)
-}
-
-// claimResult says what claim found.
-type claimResult int
-
-const (
-	claimed   claimResult = iota // the caller holds the claim
-	completed                    // the event already completed: nothing to claim
-	busy                         // another delivery holds a live claim
-	conflict                     // the record is of another event with the same source and id (another digest)
-)
-
-// claimant is the delivery asking for a claim: who, until when, and what it knows of the event.
+// claimant is the delivery asking for a claim: who, for how long, and what it knows of the event.
 type claimant struct {
 	owner     string
-	now       time.Time
-	until     time.Time
+	ttl       time.Duration
 	digest    string
 	eventTime time.Time
 }
 
-// claim loads the event's entry and, unless the record belongs to an event with other data, completed, or another
-// delivery holds a live claim, takes the claim for c.owner until c.until. A new record remembers the event's digest
-// and time.
-func (l *Ledger) claim(ctx context.Context, key string, c claimant) (*entry, claimResult, error) {
+// found is what begin found.
+type found int
+
+const (
+	fresh        found = iota // the caller holds the claim and the event is to be run
+	busy                      // another delivery holds a live claim
+	completed                 // the event completed: its result is in the record
+	deadLettered              // the event was dead-lettered
+	conflict                  // the record is of another event with the same source and id (another digest)
+)
+
+// begin claims the event at key for c and reads its record. It returns the holding (with the record) when the
+// event is fresh: the caller holds the claim and runs the event. Otherwise it holds no claim and returns the record
+// with what it found: the event completed or was dead-lettered (even while a claim is still held), the record is of
+// another event with the same id, or another delivery holds a live claim (with its remaining lifetime).
+func (l *Ledger) begin(ctx context.Context, key string, c claimant) (*holding, Record, found, time.Duration, error) {
+	rev, left, err := l.st.Acquire(ctx, claimKey(key), c.owner, c.ttl)
+	if errors.Is(err, ErrBusy) {
+		// A settled event is answered at once, whoever still holds its claim.
+		rec, _, lerr := l.st.Load(ctx, key)
+		if lerr != nil {
+			return nil, Record{}, 0, 0, lerr
+		}
+		if f, settled := settledAs(rec, c); settled {
+			return nil, rec, f, 0, nil
+		}
+		return nil, rec, busy, left, nil
+	}
+	if err != nil {
+		return nil, Record{}, 0, 0, err
+	}
+	h := &holding{key: key, claim: rev, owner: c.owner}
+	h.rec, h.rev, err = l.st.Load(ctx, key)
+	if err != nil {
+		l.release(ctx, h)
+		return nil, Record{}, 0, 0, err
+	}
+	if f, settled := settledAs(h.rec, c); settled {
+		l.release(ctx, h)
+		return nil, h.rec, f, 0, nil
+	}
+	if h.rec.Digest == "" {
+		h.rec.Digest, h.rec.EventTime = c.digest, c.eventTime
+	}
+	return h, h.rec, fresh, 0, nil
+}
+
+// settledAs says whether rec settles the claimant's event already, and how: another event's record (conflict),
+// completed, or dead-lettered.
+func settledAs(rec Record, c claimant) (found, bool) {
+	switch {
+	case rec.Digest != "" && c.digest != "" && rec.Digest != c.digest:
+		return conflict, true
+	case len(rec.Result) > 0:
+		return completed, true
+	case !rec.DeadLettered.IsZero():
+		return deadLettered, true
+	}
+	return fresh, false
+}
+
+// release gives the claim up, so that the next delivery of the event need not wait for it to lapse. A failure
+// only costs that wait.
+func (l *Ledger) release(ctx context.Context, h *holding) {
+	h.mu.Lock()
+	claim := h.claim
+	h.mu.Unlock()
+	_ = l.st.Release(ctx, claimKey(h.key), claim)
+}
+
+// renew extends the holding's claim by ttl.
+func (l *Ledger) renew(ctx context.Context, h *holding, ttl time.Duration) error {
+	h.mu.Lock()
+	claim := h.claim
+	h.mu.Unlock()
+	rev, err := l.st.Renew(ctx, claimKey(h.key), h.owner, claim, ttl)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.claim = rev
+	h.mu.Unlock()
+	return nil
+}
+
+// update applies fn to the holding's record and writes it with a compare-and-set on its revision, fenced by the
+// claim: on a conflict it reloads the record and, unless a newer holder wrote it (errFenced) or the event was
+// settled meanwhile by another delivery (errSettled), applies fn again, up to 5 times.
+func (l *Ledger) update(ctx context.Context, h *holding, fn func(*Record)) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	for range 5 {
-		e, err := l.load(ctx, key)
-		if err != nil {
-			return nil, 0, err
+		if h.rec.Fence > h.claim {
+			return errFenced
 		}
-		if e.rec.Digest != "" && c.digest != "" && e.rec.Digest != c.digest {
-			return e, conflict, nil
+		rec := h.rec
+		rec.Steps = maps.Clone(h.rec.Steps)
+		if rec.Steps == nil {
+			rec.Steps = map[string]StepOutcome{}
 		}
-		if len(e.rec.Result) > 0 {
-			return e, completed, nil
-		}
-		if h := e.rec.Claim; h != nil && h.Owner != c.owner && h.Until.After(c.now) {
-			return e, busy, nil
-		}
-		rec := e.rec
-		rec.Claim = &Claim{Owner: c.owner, Until: c.until}
-		if rec.Digest == "" {
-			rec.Digest, rec.EventTime = c.digest, c.eventTime
-		}
-		err = l.put(ctx, e, rec)
+		fn(&rec)
+		rec.Fence = h.claim
+		rev, err := l.st.Save(ctx, h.key, rec, h.rev)
 		if err == nil {
-			return e, claimed, nil
+			h.rev, h.rec = rev, rec
+			return nil
 		}
-		if !errors.Is(err, errConflict) {
-			return nil, 0, err
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+		fresh, frev, lerr := l.st.Load(ctx, h.key)
+		if lerr != nil {
+			return lerr
+		}
+		settledBefore := h.rec.settled()
+		h.rec, h.rev = fresh, frev
+		if fresh.settled() && !settledBefore {
+			return errSettled
 		}
 	}
-	return nil, 0, fmt.Errorf("ledger claim %s: too many concurrent updates", key)
+	return fmt.Errorf("ledger write %s: too many concurrent updates", h.key)
+}
+
+// errSettled is a write refused because another delivery settled the event meanwhile.
+var errSettled = errors.New("ledger: the event was settled by another delivery meanwhile")
+
+// record returns a copy of the holding's record.
+func (h *holding) record() Record {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.rec
+	r.Steps = maps.Clone(h.rec.Steps)
+	return r
+}
+
+// KVStore is a Store on a JetStream key-value bucket whose per-message TTLs are enabled (LimitMarkerTTL): claims
+// are keys created with a TTL, renewed by writing them again with a TTL, fenced by their revision.
+type KVStore struct {
+	kv jetstream.KeyValue
+	js jetstream.JetStream
+	// subject is the prefix of the bucket's keys on the wire: "$KV.<bucket>.".
+	subject string
+	// markerTTL is how long the marker of a released claim stays.
+	markerTTL time.Duration
+}
+
+// NewKVStore returns the Store of bucket kv, reached through js.
+func NewKVStore(js jetstream.JetStream, kv jetstream.KeyValue) *KVStore {
+	return &KVStore{kv: kv, js: js, subject: "$KV." + kv.Bucket() + ".", markerTTL: claimMarkerTTL}
+}
+
+// claimMarkerTTL is the bucket's LimitMarkerTTL: how long the marker of a lapsed or released claim stays.
+const claimMarkerTTL = time.Minute
+
+// Load implements Store.
+func (s *KVStore) Load(ctx context.Context, key string) (Record, uint64, error) {
+	e, err := s.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		return Record{}, 0, nil
+	}
+	if err != nil {
+		return Record{}, 0, fmt.Errorf("ledger get %s: %w", key, err)
+	}
+	var rec Record
+	if err := json.Unmarshal(e.Value(), &rec); err != nil {
+		return Record{}, 0, fmt.Errorf("ledger decode %s: %w", key, err)
+	}
+	return rec, e.Revision(), nil
+}
+
+// Save implements Store.
+func (s *KVStore) Save(ctx context.Context, key string, rec Record, rev uint64) (uint64, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return 0, fmt.Errorf("ledger encode: %w", err)
+	}
+	if rev == 0 {
+		rev, err = s.kv.Create(ctx, key, b)
+	} else {
+		rev, err = s.kv.Update(ctx, key, b, rev)
+	}
+	switch {
+	case err == nil:
+		return rev, nil
+	case errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+		return 0, ErrConflict
+	}
+	return 0, fmt.Errorf("ledger write %s: %w", key, err)
+}
+
+// claimValue is what a claim key holds.
+type claimValue struct {
+	Owner string `json:"owner"`
+	TTL   string `json:"ttl"`
+}
+
+// Acquire implements Store.
+func (s *KVStore) Acquire(ctx context.Context, key, owner string, ttl time.Duration) (uint64, time.Duration, error) {
+	b, _ := json.Marshal(claimValue{Owner: owner, TTL: ttl.String()})
+	rev, err := s.kv.Create(ctx, key, b, jetstream.KeyTTL(ttl))
+	if err == nil {
+		return rev, 0, nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return 0, 0, fmt.Errorf("ledger claim %s: %w", key, err)
+	}
+	// Held: how long it lives is the holder's TTL from the time the server stored it.
+	e, gerr := s.kv.Get(ctx, key)
+	if gerr != nil {
+		return 0, time.Second, ErrBusy // it may have just lapsed: try again soon
+	}
+	var v claimValue
+	left := time.Second
+	if json.Unmarshal(e.Value(), &v) == nil {
+		if d, perr := time.ParseDuration(v.TTL); perr == nil {
+			left = max(time.Until(e.Created().Add(d)), 0)
+		}
+	}
+	return 0, left, ErrBusy
+}
+
+// Renew implements Store: it writes the claim again with a new TTL, expecting it at revision rev.
+func (s *KVStore) Renew(ctx context.Context, key, owner string, rev uint64, ttl time.Duration) (uint64, error) {
+	b, _ := json.Marshal(claimValue{Owner: owner, TTL: ttl.String()})
+	ack, err := s.js.Publish(ctx, s.subject+key, b, jetstream.WithMsgTTL(ttl), jetstream.WithExpectLastSequencePerSubject(rev))
+	if err != nil {
+		if apiErr, ok := errors.AsType[*jetstream.APIError](err); ok && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+			return 0, ErrClaimLost
+		}
+		return 0, fmt.Errorf("ledger renew claim %s: %w", key, err)
+	}
+	return ack.Sequence, nil
+}
+
+// Release implements Store: it purges the claim if it is still at revision rev, leaving a marker that lapses.
+func (s *KVStore) Release(ctx context.Context, key string, rev uint64) error {
+	return s.kv.Purge(ctx, key, jetstream.LastRevision(rev), jetstream.PurgeTTL(s.markerTTL))
 }
 
 // Digest returns what identifies the content of ev: a SHA-256 of its type, subject, the extensions named (those
@@ -278,15 +447,4 @@ func canonicalJSON(data []byte) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
-}
-
-func cloneSteps(m map[string]StepOutcome) map[string]StepOutcome {
-	if m == nil {
-		return map[string]StepOutcome{}
-	}
-	c := make(map[string]StepOutcome, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }

@@ -14,8 +14,8 @@ var Outcomes = []string{
 const (
 	OutcomeSuccess    = "success"     // handled; result published; acked
 	OutcomeDuplicate  = "duplicate"   // already completed earlier; result republished; no API call; acked
-	OutcomeRetry      = "retry"       // retryable failure; nak'ed with backoff
-	OutcomeDelayed    = "delayed"     // a needed breaker is open or the worker is stopping; nak'ed, no attempt counted
+	OutcomeRetry      = "retry"       // a retryable failure the event is to blame for: an attempt spent; nak'ed with backoff
+	OutcomeDelayed    = "delayed"     // not the event's fault (breaker open, outage, claim held elsewhere, stopping); nak'ed, no attempt spent
 	OutcomeDeadLetter = "dead_letter" // dead letter published; terminated
 	OutcomeError      = "error"       // settling failed (publish or ledger); nak'ed to try again
 )

@@ -108,12 +108,16 @@ func (w *Worker) deadLetterEvent(d *delivery, rej rejection, now time.Time, limi
 	if d.ref.ev != nil {
 		dl.EventType = d.ref.ev.Type()
 	}
-	if d.entry != nil {
-		if d.entry.rec.Attempts > 0 {
-			dl.Attempts = d.entry.rec.Attempts
+	if d.key != "" && rej.reason != ReasonIDConflict { // a conflict's record is the other event's
+		rec := d.record()
+		if rec.Attempts > 0 {
+			dl.Attempts = rec.Attempts
 		}
-		if ff := d.entry.rec.FirstFailure; !ff.IsZero() {
+		if ff := rec.FirstFailure; !ff.IsZero() {
 			dl.FirstFailureAt = ff
+		}
+		if lf := rec.LastFailure; !lf.IsZero() {
+			dl.LastFailureAt = lf
 		}
 	}
 	// Target and operation are the step's (what the result would have listed); a client's error fills them in for

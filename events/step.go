@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -97,10 +98,10 @@ func outcome(status string, ids []any) StepOutcome {
 // journal is the per-delivery view of the ledger that Step reads and writes.
 type journal struct {
 	ledger *Ledger
+	hold   *holding
 	now    func() time.Time
 
 	mu    sync.Mutex
-	entry *entry
 	order []string
 	steps map[string]StepOutcome
 }
@@ -111,26 +112,22 @@ func withJournal(ctx context.Context, j *journal) context.Context {
 	return context.WithValue(ctx, journalKey{}, j)
 }
 
+// ErrNoJournal is Step's error when its context comes from no Worker: a handler called directly, or with a
+// context it made from scratch. Such a step would run unrecorded, so it does not run.
+var ErrNoJournal = errors.New("events: Step called outside a Worker's handler (its context carries no ledger journal)")
+
 // Step runs fn as the step spec of the event being handled, unless the ledger shows it already succeeded on an
 // earlier delivery: then fn is not called and the recorded outcome is returned with StatusReplayed. A step that
 // succeeds is recorded in the ledger before Step returns; if that write fails, Step returns the (retryable) error
 // and the step's effect is left to its own idempotency on the next delivery. An error of fn comes back wrapped in
-// a *StepError naming the step's target and operation. Outside a Worker (a handler called directly) Step just
-// calls fn.
+// a *StepError naming the step's target and operation. ctx must be the one the Worker gave the handler (or derived
+// from it); otherwise Step returns ErrNoJournal without calling fn.
 func Step(ctx context.Context, spec StepSpec, fn func(ctx context.Context) (StepOutcome, error)) (StepOutcome, error) {
 	j, _ := ctx.Value(journalKey{}).(*journal)
 	if j == nil {
-		o, err := fn(ctx)
-		o.Target, o.Operation = spec.Target, spec.Operation
-		if err != nil {
-			return o, &StepError{Target: spec.Target, Operation: spec.Operation, Err: err}
-		}
-		return o, nil
+		return StepOutcome{}, fmt.Errorf("step %s: %w", spec.Key(), ErrNoJournal)
 	}
-	j.mu.Lock()
-	prev, done := j.entry.rec.Steps[spec.Key()]
-	j.mu.Unlock()
-	if done {
+	if prev, done := j.hold.record().Steps[spec.Key()]; done {
 		prev.Status = StatusReplayed
 		j.add(spec.Key(), prev)
 		return prev, nil
@@ -144,11 +141,8 @@ func Step(ctx context.Context, spec StepSpec, fn func(ctx context.Context) (Step
 		o.Status = StatusDone
 	}
 	o.At = j.now().UTC()
-	j.mu.Lock()
-	err = j.ledger.update(ctx, j.entry, func(r *Record) { r.Steps[spec.Key()] = o })
-	j.mu.Unlock()
-	if err != nil {
-		return o, fmt.Errorf("record step %s: %w", spec.Key(), err)
+	if err := j.ledger.update(ctx, j.hold, func(r *Record) { r.Steps[spec.Key()] = o }); err != nil {
+		return o, &ledgerError{fmt.Errorf("record step %s: %w", spec.Key(), err)}
 	}
 	j.add(spec.Key(), o)
 	return o, nil

@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/ponte-dev/ponte/events"
@@ -28,19 +29,19 @@ func TestOutcomes(t *testing.T) {
 	}
 }
 
-// Outside a Worker, Step just runs the function and labels its outcome.
-func TestStepOutsideWorker(t *testing.T) {
+// TestStepOutsideAWorkerIsAnError is defect 7 of the settlement issue: Step called with a context that no Worker
+// gave (a handler called directly) must fail, naming the step, and never run the side effect unrecorded.
+func TestStepOutsideAWorkerIsAnError(t *testing.T) {
 	spec := events.StepSpec{Target: "zeev", Operation: "upsert_user"}
-	o, err := events.Step(context.Background(), spec, func(context.Context) (events.StepOutcome, error) {
+	ran := false
+	_, err := events.Step(context.Background(), spec, func(context.Context) (events.StepOutcome, error) {
+		ran = true
 		return events.Done("id", 1), nil
 	})
-	if err != nil || o.Target != "zeev" || o.Operation != "upsert_user" || o.IDs["id"] != 1 {
-		t.Fatalf("Step = %+v, %v", o, err)
+	if err == nil || ran {
+		t.Fatalf("Step outside a worker: ran %v, err %v; want an error and no call", ran, err)
 	}
-	boom := errors.New("boom")
-	if _, err := events.Step(context.Background(), spec, func(context.Context) (events.StepOutcome, error) {
-		return events.StepOutcome{}, boom
-	}); !errors.Is(err, boom) {
-		t.Fatalf("Step error = %v", err)
+	if !errors.Is(err, events.ErrNoJournal) || !strings.Contains(err.Error(), "zeev.upsert_user") {
+		t.Fatalf("err = %v, want ErrNoJournal naming the step", err)
 	}
 }

@@ -83,7 +83,7 @@ func TestReasonsAreOneTaxonomy(t *testing.T) {
 			dlq[ch.Address] = true
 		}
 	}
-	if !dlq[events.DeadLetterPrefix+events.UnroutedType] {
+	if !dlq[events.OutputSubject(events.DeadLetterPrefix, events.UnroutedType, "{outputId}")] {
 		t.Errorf("the AsyncAPI document has no %s%s channel; dead-letter channels: %v", events.DeadLetterPrefix, events.UnroutedType, dlq)
 	}
 	for name, m := range doc.Components.Messages {

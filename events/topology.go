@@ -117,15 +117,20 @@ func (t Topology) Ensure(ctx context.Context, js jetstream.JetStream) (jetstream
 			Retention: jetstream.LimitsPolicy, MaxAge: t.InputMaxAge, Duplicates: t.DuplicateWindow, Replicas: t.Replicas,
 			Description: "ponte input events (CloudEvents); subject = event type",
 		},
+		// Each output has a subject of its own (OutputSubject) and the output streams keep one message per
+		// subject, refusing another: an output published again (a redelivery after a crash, past the duplicate
+		// window) is refused instead of duplicated.
 		{
 			Name: t.ResultStream, Subjects: []string{ResultPrefix + ">"}, Storage: jetstream.FileStorage,
 			MaxAge: t.ResultMaxAge, Duplicates: 2 * time.Minute, Replicas: t.Replicas,
-			Description: "ponte result events, one per completed input",
+			MaxMsgsPerSubject: 1, Discard: jetstream.DiscardNew, DiscardNewPerSubject: true,
+			Description: "ponte result events, one per completed input, each on its own subject",
 		},
 		{
 			Name: t.DeadLetterStream, Subjects: []string{DeadLetterPrefix + ">"}, Storage: jetstream.FileStorage,
 			MaxAge: t.DeadLetterMaxAge, Duplicates: 2 * time.Minute, Replicas: t.Replicas,
-			Description: "ponte dead letters, each carrying the original event",
+			MaxMsgsPerSubject: 1, Discard: jetstream.DiscardNew, DiscardNewPerSubject: true,
+			Description: "ponte dead letters, each carrying the original event, each on its own subject",
 		},
 	}
 	for _, cfg := range streams {
@@ -141,6 +146,8 @@ func (t Topology) Ensure(ctx context.Context, js jetstream.JetStream) (jetstream
 		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 			Bucket: t.LedgerBucket, Description: "ponte effect ledger: completed steps per event",
 			TTL: t.LedgerTTL, Storage: jetstream.FileStorage, Replicas: t.Replicas, History: 1,
+			// Per-message TTLs: claims are created with a TTL and lapse on the server.
+			LimitMarkerTTL: claimMarkerTTL,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("create or update key-value bucket %s: %w", t.LedgerBucket, err)

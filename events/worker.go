@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,13 +26,14 @@ import (
 type Config struct {
 	// Concurrency is how many messages each consumer processes at once. Default 4.
 	Concurrency int `yaml:"concurrency"`
-	// AckWait is how long JetStream waits for a settlement before redelivering; long handlers send
-	// InProgress to extend it. Default 60s.
+	// AckWait is how long JetStream waits for a settlement before redelivering, and the TTL of the event's claim
+	// in the ledger; both are renewed every AckWait/3 while the handler runs, so a worker that dies gives its
+	// events up within AckWait. Default 30s.
 	AckWait time.Duration `yaml:"ackWait"`
 	// MaxAckPending bounds the unacknowledged messages of each consumer across all replicas. Default 1000.
 	MaxAckPending int `yaml:"maxAckPending"`
-	// MaxAttempts is the attempt budget: retryable failures (breaker-open delays do not count) before the event
-	// is dead-lettered. Default 10.
+	// MaxAttempts is the attempt budget: retryable failures the event is to blame for (a request that reached a
+	// target answering others; see the attempt rule in docs/events.md) before it is dead-lettered. Default 10.
 	MaxAttempts int `yaml:"maxAttempts"`
 	// BackoffBase and BackoffMax shape the retry delay: BackoffBase·2^(attempt-1) with ±20% jitter, at most
 	// BackoffMax, never less than the server's Retry-After. Defaults 1s and 5m.
@@ -58,7 +58,7 @@ func (c Config) WithDefaults() Config {
 		c.Concurrency = 4
 	}
 	if c.AckWait == 0 {
-		c.AckWait = 60 * time.Second
+		c.AckWait = 30 * time.Second
 	}
 	if c.MaxAckPending == 0 {
 		c.MaxAckPending = 1000
@@ -160,6 +160,7 @@ type Worker struct {
 	now       func() time.Time
 
 	ledger     *Ledger
+	policy     policy
 	maxPayload int64 // the server's, learnt in Run
 	ready      atomic.Bool
 	inflight   atomic.Int64
@@ -199,6 +200,7 @@ func NewWorker(js jetstream.JetStream, topo Topology, cfg Config, routes []Route
 		js: js, topo: topo, cfg: cfg.WithDefaults(), routes: map[string]*Route{}, validator: v,
 		log: opts.Logger, breakers: opts.Breakers, now: opts.Now,
 	}
+	w.policy = policy{maxAttempts: w.cfg.MaxAttempts, backoffBase: w.cfg.BackoffBase, backoffMax: w.cfg.BackoffMax}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
 	}
@@ -244,7 +246,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.ledger = NewLedger(kv)
+	w.ledger = NewLedger(NewKVStore(w.js, kv))
 
 	type bound struct {
 		cons  jetstream.Consumer
@@ -460,9 +462,10 @@ type delivery struct {
 	meta    *jetstream.MsgMetadata
 	typ     string // the route's type, or UnroutedType: metrics label and dead-letter subject
 	ref     eventRef
-	key     string // ledger key
-	owner   string // the ledger claim this delivery holds
-	entry   *entry
+	key     string   // ledger key
+	hold    *holding // the event's claim and record, while this delivery holds it
+	rec     Record   // the record as last read (also without a claim)
+	steps   []StepOutcome
 	start   time.Time
 	log     *slog.Logger
 	settled string
@@ -476,8 +479,16 @@ func (d *delivery) seq() uint64 {
 	return d.meta.Sequence.Stream
 }
 
-// process runs one message to its settlement. It never returns an error: every path ends in Ack, Term or
-// NakWithDelay.
+// record is the event's record as this delivery knows it.
+func (d *delivery) record() Record {
+	if d.hold != nil {
+		return d.hold.record()
+	}
+	return d.rec
+}
+
+// process runs one message to its settlement: it gathers the facts (admission, the ledger, the handler's
+// outcome), lets decide choose the action and carries it out. Every path ends in Ack, Term or NakWithDelay.
 func (w *Worker) process(ctx context.Context, msg jetstream.Msg, route *Route) {
 	if _, routed := w.routes[msg.Subject()]; route == nil && routed {
 		// The unrouted consumer sees every input subject; routed ones belong to their own consumer.
@@ -506,9 +517,14 @@ func (w *Worker) process(ctx context.Context, msg jetstream.Msg, route *Route) {
 			}
 		}
 	}()
+	w.execute(ctx, d, decide(w.policy, w.gather(ctx, d, route)))
+}
 
-	// Admission: no HTTP call is made for an invalid message.
-	ref, rej := w.admit(msg.Subject(), msg.Headers(), msg.Data(), route)
+// gather establishes the facts of a delivery: the admission (no HTTP call is made for an invalid message), what
+// the ledger says, and, when this delivery holds the event's claim, the handler's outcome.
+func (w *Worker) gather(ctx context.Context, d *delivery, route *Route) facts {
+	f := facts{delivered: d.numDelivered()}
+	ref, rej := w.admit(d.msg.Subject(), d.msg.Headers(), d.msg.Data(), route)
 	d.ref = ref
 	if ref.known() {
 		d.log = d.log.With("event_id", ref.id)
@@ -517,69 +533,46 @@ func (w *Worker) process(ctx context.Context, msg jetstream.Msg, route *Route) {
 		d.log = d.log.With("type", ref.ev.Type())
 	}
 	if rej != nil {
-		w.deadLetter(ctx, d, *rej)
-		return
+		f.rejected = rej
+		return f
 	}
 	ev := ref.ev
-
-	// Ledger: an event already completed answers from the ledger and calls nothing; an event another delivery is
-	// processing right now (a duplicate publish, a redelivery) waits for it; an id used before by an event with
-	// other data is a conflict.
 	d.key = LedgerKey(ev.Source(), ev.ID())
-	d.owner = nuid.Next()
-	now := w.now()
-	entry, state, err := w.ledger.claim(ctx, d.key, claimant{
-		owner: d.owner, now: now, until: now.Add(w.cfg.HandlerTimeout + w.cfg.AckWait),
-		digest: Digest(ev, route.Extensions), eventTime: ev.Time(),
+	hold, rec, found, left, err := w.ledger.begin(ctx, d.key, claimant{
+		owner: nuid.Next(), ttl: w.cfg.AckWait, digest: Digest(ev, route.Extensions), eventTime: ev.Time(),
 	})
 	if err != nil {
-		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), err)
-		return
+		f.ledgerErr = err
+		return f
 	}
-	switch state {
-	case conflict:
-		// The record is the other event's: the dead letter must not touch it (d.entry stays nil).
-		w.deadLetter(ctx, d, rejection{reason: ReasonIDConflict, message: conflictMessage(ev, entry.rec),
-			errors: []FieldError{{Field: "id", Message: "already used by another event with other data"}}})
-		return
-	case completed:
-		d.entry = entry
-		w.answerCompleted(ctx, d)
-		return
-	case busy:
-		w.retryLater(d, OutcomeDelayed, jitter(time.Second), errors.New("another delivery of this event is being processed"))
-		return
+	d.rec, f.rec, f.found, f.busyFor = rec, rec, found, left
+	f.sameMessage = rec.Sequence != 0 && rec.Sequence == d.seq()
+	if found != fresh {
+		return f
 	}
-	d.entry = entry
-	defer w.release(ctx, d)
+	d.hold = hold
 
-	j := &journal{ledger: w.ledger, now: w.now, entry: d.entry, steps: map[string]StepOutcome{}}
-	hctx, cancel := context.WithTimeout(withJournal(ctx, j), w.cfg.HandlerTimeout)
-	stopProgress := w.keepAlive(msg)
-	herr := route.Handler.Handle(hctx, *ev)
-	stopProgress()
+	j := &journal{ledger: w.ledger, hold: hold, now: w.now, steps: map[string]StepOutcome{}}
+	hctx := withJournal(ctx, j)
+	if !rec.FirstFailure.IsZero() {
+		hctx = clients.WithPriorFailure(hctx, rec.FirstFailure)
+	}
+	hctx, cancel := context.WithTimeoutCause(hctx, w.cfg.HandlerTimeout, errors.New("handler timeout"))
+	lost := make(chan struct{})
+	stop := w.keepAlive(ctx, d, cancel, lost)
+	f.err = route.Handler.Handle(hctx, *ev)
+	stop()
 	cancel()
-
-	_, isConfig := errors.AsType[*ConfigError](herr)
-	switch {
-	case herr == nil:
-		w.complete(ctx, d, j.outcomes())
-	case clients.IsOutage(herr) || (ctx.Err() != nil && !clients.IsPermanent(herr)):
-		// A target that is down (its breaker open, or opened by this very failure) or a stopping worker says
-		// nothing about the event: delay it and count no attempt, so that an outage of any length
-		// dead-letters nothing.
-		delay := clients.RetryAfter(herr)
-		if delay <= 0 {
-			delay = time.Second
-		}
-		w.retryLater(d, OutcomeDelayed, jitter(delay), herr)
-	case isConfig:
-		w.deadLetter(ctx, d, rejection{reason: ReasonConfig, message: herr.Error(), errors: fieldErrors(herr), cause: herr})
-	case clients.IsPermanent(herr):
-		w.deadLetter(ctx, d, rejection{reason: ReasonPermanent, message: herr.Error(), errors: fieldErrors(herr), cause: herr})
+	f.ran = true
+	select {
+	case <-lost:
+		f.err = fmt.Errorf("%w: %v", ErrClaimLost, f.err)
 	default:
-		w.failed(ctx, d, herr)
 	}
+	f.stopping = ctx.Err() != nil
+	f.rec = hold.record()
+	d.steps = j.outcomes()
+	return f
 }
 
 // conflictMessage explains an id conflict, naming the time of the event that used the id first.
@@ -700,9 +693,12 @@ func (d *delivery) numDelivered() uint64 {
 	return d.meta.NumDelivered
 }
 
-// keepAlive tells JetStream the message is still being worked on every AckWait/3, until stopped. It costs a
-// timer, not a goroutine, per message: most handlers finish long before the first tick.
-func (w *Worker) keepAlive(msg jetstream.Msg) (stop func()) {
+// keepAlive renews the delivery's claim and tells JetStream the message is still being worked on, every
+// AckWait/3, until stopped: the claim's TTL is AckWait, so a worker that dies lets it lapse (on the server) about
+// when JetStream redelivers the message. If the claim is lost (it lapsed, and another delivery may hold it) the
+// handler is cancelled and lost is closed. It costs a timer, not a goroutine, per message: most handlers finish
+// long before the first tick.
+func (w *Worker) keepAlive(ctx context.Context, d *delivery, cancel context.CancelFunc, lost chan struct{}) (stop func()) {
 	every := w.cfg.AckWait / 3
 	var mu sync.Mutex
 	stopped := false
@@ -710,9 +706,24 @@ func (w *Worker) keepAlive(msg jetstream.Msg) (stop func()) {
 	mu.Lock() // t is assigned before the first tick reads it
 	defer mu.Unlock()
 	t = time.AfterFunc(every, func() {
-		_ = msg.InProgress()
+		_ = d.msg.InProgress()
+		rctx, rcancel := settleCtx(ctx)
+		err := w.ledger.renew(rctx, d.hold, w.cfg.AckWait)
+		rcancel()
 		mu.Lock()
 		defer mu.Unlock()
+		if errors.Is(err, ErrClaimLost) {
+			if !stopped {
+				d.log.Warn("the claim on this event lapsed: giving the event up", "err", err)
+				close(lost)
+				stopped = true
+				cancel()
+			}
+			return
+		}
+		if err != nil {
+			d.log.Warn("could not renew the claim; trying again", "err", err)
+		}
 		if !stopped {
 			t.Reset(every)
 		}
@@ -723,215 +734,4 @@ func (w *Worker) keepAlive(msg jetstream.Msg) (stop func()) {
 		stopped = true
 		t.Stop()
 	}
-}
-
-// release drops the delivery's claim if the settlement did not already clear it, so that the next delivery of
-// the event need not wait for the claim to lapse.
-func (w *Worker) release(ctx context.Context, d *delivery) {
-	if c := d.entry.rec.Claim; c == nil || c.Owner != d.owner {
-		return
-	}
-	sctx, cancel := settleCtx(ctx)
-	defer cancel()
-	err := w.ledger.update(sctx, d.entry, func(r *Record) {
-		if r.Claim != nil && r.Claim.Owner == d.owner {
-			r.Claim = nil
-		}
-	})
-	if err != nil {
-		d.log.Warn("could not release the claim; it lapses by itself", "err", err)
-	}
-}
-
-// settleCtx is the context for publishing and ledger writes at settlement: it survives the worker's shutdown
-// (the connection drains after Run returns) but is bounded.
-func settleCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-}
-
-// complete publishes the result, records completion in the ledger and acks.
-func (w *Worker) complete(ctx context.Context, d *delivery, steps []StepOutcome) {
-	sctx, cancel := settleCtx(ctx)
-	defer cancel()
-	ev := d.ref.ev
-	completed := w.now().UTC()
-	res, err := w.resultEvent(ev, resultMsgID(d.key), steps, completed, completed)
-	if err != nil {
-		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), err)
-		return
-	}
-	body, _ := json.Marshal(res)
-	if err := w.publish(sctx, ResultPrefix+ev.Type(), res, res.ID()); err != nil {
-		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("publish result: %w", err))
-		return
-	}
-	if err := w.ledger.update(sctx, d.entry, func(r *Record) {
-		r.EventID, r.Source, r.Type = ev.ID(), ev.Source(), ev.Type()
-		r.Completed, r.Result, r.Sequence = completed, body, d.seq()
-		r.Claim = nil
-	}); err != nil {
-		// The result is out; the redelivery will find the steps done and republish it with the same id.
-		w.retryLater(d, OutcomeError, time.Second, fmt.Errorf("record completion: %w", err))
-		return
-	}
-	w.ack(d, OutcomeSuccess)
-	d.log.Info("event processed", "steps", len(steps), "duration", w.now().Sub(d.start))
-}
-
-// answerCompleted settles a delivery of an event that already completed, without calling anything. A redelivery
-// of the message that completed it is acked: its result is out. Another message with the event (the same event
-// published again) gets a result of its own, whose steps say "replayed".
-func (w *Worker) answerCompleted(ctx context.Context, d *delivery) {
-	rec := d.entry.rec
-	if rec.Sequence != 0 && rec.Sequence == d.seq() {
-		w.ack(d, OutcomeDuplicate)
-		d.log.Info("redelivery of a completed event: its result is already published, no call made")
-		return
-	}
-	sctx, cancel := settleCtx(ctx)
-	defer cancel()
-	var first event.Event
-	var res Result
-	err := json.Unmarshal(rec.Result, &first)
-	if err == nil {
-		err = first.DataAs(&res)
-	}
-	if err != nil {
-		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("decode recorded result: %w", err))
-		return
-	}
-	for i := range res.Steps {
-		res.Steps[i].Status = StatusReplayed
-	}
-	replay, err := w.resultEvent(d.ref.ev, replayMsgID(d.key, d.seq()), res.Steps, res.CompletedAt, w.now().UTC())
-	if err == nil {
-		err = w.publish(sctx, ResultPrefix+d.ref.ev.Type(), replay, replay.ID())
-	}
-	if err != nil {
-		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("publish replayed result: %w", err))
-		return
-	}
-	w.ack(d, OutcomeDuplicate)
-	d.log.Info("event published again: answered from the ledger, no call made", "first_sequence", rec.Sequence)
-}
-
-// failed counts a retryable failure in the ledger and either delays the message or, past the budget,
-// dead-letters it.
-func (w *Worker) failed(ctx context.Context, d *delivery, herr error) {
-	sctx, cancel := settleCtx(ctx)
-	defer cancel()
-	ev := d.ref.ev
-	now := w.now().UTC()
-	err := w.ledger.update(sctx, d.entry, func(r *Record) {
-		r.EventID, r.Source, r.Type = ev.ID(), ev.Source(), ev.Type()
-		r.Attempts++
-		if r.FirstFailure.IsZero() {
-			r.FirstFailure = now
-		}
-		r.LastFailure = now
-		r.Claim = nil
-	})
-	if err != nil {
-		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("%w (and recording the attempt failed: %v)", herr, err))
-		return
-	}
-	attempts := d.entry.rec.Attempts
-	if attempts >= w.cfg.MaxAttempts {
-		w.deadLetter(ctx, d, rejection{reason: ReasonExhausted, message: fmt.Sprintf("gave up after %d attempts: %v", attempts, herr),
-			errors: fieldErrors(herr), cause: herr})
-		return
-	}
-	delay := w.backoff(attempts)
-	if ra := clients.RetryAfter(herr); ra > delay {
-		delay = ra
-	}
-	w.retryLater(d, OutcomeRetry, delay, herr)
-}
-
-// backoff returns the delay before attempt n+1: BackoffBase·2^(n-1) with ±20% jitter, capped at BackoffMax.
-func (w *Worker) backoff(n int) time.Duration {
-	if n < 1 {
-		n = 1
-	}
-	d := w.cfg.BackoffBase
-	for i := 1; i < n && d < w.cfg.BackoffMax; i++ {
-		d *= 2
-	}
-	if d > w.cfg.BackoffMax {
-		d = w.cfg.BackoffMax
-	}
-	return jitter(d)
-}
-
-func jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
-}
-
-func (w *Worker) retryLater(d *delivery, outcome string, delay time.Duration, cause error) {
-	d.settled = outcome
-	if err := d.msg.NakWithDelay(delay); err != nil {
-		d.log.Error("nak failed; JetStream will redeliver after ack wait", "err", err)
-	}
-	lvl := slog.LevelWarn
-	if outcome == OutcomeDelayed {
-		lvl = slog.LevelInfo
-	}
-	d.log.Log(context.Background(), lvl, "event delayed", "outcome", outcome, "retry_in", delay.Round(time.Millisecond), "err", clients.MaskCPF(fmt.Sprint(cause)))
-}
-
-func (w *Worker) ack(d *delivery, outcome string) {
-	d.settled = outcome
-	if err := d.msg.Ack(); err != nil {
-		d.log.Warn("ack failed; the redelivery will be answered from the ledger", "err", err)
-	}
-}
-
-// publish sends ev in binary mode and waits for the PubAck. msgID becomes Nats-Msg-Id.
-func (w *Worker) publish(ctx context.Context, subject string, ev *event.Event, msgID string) error {
-	_, err := w.js.PublishMsg(ctx, EncodeBinary(subject, ev, msgID))
-	return err
-}
-
-// deadLetter publishes the dead letter (the original message, whole when it fits, the reason and the failure) on
-// ponte.dlq.<type of the subject's route, or unrouted> and terminates the message. If the publish fails the
-// message is delayed, never dropped.
-func (w *Worker) deadLetter(ctx context.Context, d *delivery, rej rejection) {
-	sctx, cancel := settleCtx(ctx)
-	defer cancel()
-	now := w.now().UTC()
-	ev, dl, err := w.deadLetterEvent(d, rej, now, w.deadLetterLimit())
-	if err != nil {
-		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("build dead letter: %w", err))
-		return
-	}
-	if err := w.publish(sctx, DeadLetterPrefix+d.typ, ev, ev.ID()); err != nil {
-		w.retryLater(d, OutcomeError, w.backoff(int(d.numDelivered())), fmt.Errorf("publish dead letter: %w", err))
-		return
-	}
-	w.metrics.deadLetters.WithLabelValues(d.typ, rej.reason).Inc()
-	if d.entry != nil {
-		in := d.ref.ev
-		if err := w.ledger.update(sctx, d.entry, func(r *Record) {
-			r.EventID, r.Source, r.Type = in.ID(), in.Source(), in.Type()
-			r.DeadLettered, r.Attempts, r.FirstFailure = now, 0, time.Time{}
-			r.Claim = nil
-		}); err != nil {
-			d.log.Warn("dead letter published but not recorded in the ledger", "err", err)
-		}
-	}
-	d.settled = OutcomeDeadLetter
-	if err := d.msg.TermWithReason(rej.reason); err != nil {
-		d.log.Warn("term failed; the redelivery will publish the same dead letter (deduplicated)", "err", err)
-	}
-	attrs := []any{"reason", rej.reason, "message", dl.Message}
-	if dl.Target != "" {
-		attrs = append(attrs, "target", dl.Target)
-	}
-	if dl.Operation != "" {
-		attrs = append(attrs, "operation", dl.Operation)
-	}
-	if dl.Status != 0 {
-		attrs = append(attrs, "status", dl.Status)
-	}
-	d.log.Warn("event dead-lettered", attrs...)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,8 +125,9 @@ func TestInvalidEventsBecomeDeadLetters(t *testing.T) {
 			if err := o.ev.DataAs(&dl); err != nil {
 				t.Fatal(err)
 			}
-			if o.msg.Subject() != tt.subject {
-				t.Errorf("published on %s, want %s", o.msg.Subject(), tt.subject)
+			// Each output on its own subject: the channel, then the dead letter's id.
+			if want := events.OutputSubject(events.DeadLetterPrefix, strings.TrimPrefix(tt.subject, events.DeadLetterPrefix), o.ev.ID()); o.msg.Subject() != want {
+				t.Errorf("published on %s, want %s", o.msg.Subject(), want)
 			}
 			if !strings.Contains(dl.Message, tt.message) {
 				t.Errorf("message = %q, want it to contain %q", dl.Message, tt.message)
@@ -173,7 +175,7 @@ func TestInvalidEventsBecomeDeadLetters(t *testing.T) {
 			if got := o.ev.Extensions()["causationid"]; tt.eventID != "" && got != tt.eventID || tt.eventID == "" && got != nil {
 				t.Errorf("causationid = %v, want %q", got, tt.eventID)
 			}
-			if !strings.HasSuffix(o.ev.Type(), ".deadlettered") || strings.TrimPrefix(o.msg.Subject(), "ponte.dlq.")+".deadlettered" != o.ev.Type() {
+			if !strings.HasSuffix(o.ev.Type(), ".deadlettered") || strings.TrimPrefix(tt.subject, "ponte.dlq.")+".deadlettered" != o.ev.Type() {
 				t.Errorf("dead letter type %q on subject %s", o.ev.Type(), o.msg.Subject())
 			}
 		})
@@ -362,26 +364,34 @@ func TestPermanentErrorsBecomeDeadLetters(t *testing.T) {
 	}
 }
 
-// TestOutageDelaysWithoutDeadLetter takes Zeev down while a person.hired is processed: the breaker opens, the
-// consumer pauses, nothing is dead-lettered; when Zeev is back the event completes with one write per step.
+// TestOutageDelaysWithoutDeadLetter takes Zeev down while a person.hired is processed, alone: nothing answers,
+// so its failures are Zeev's, not the event's. It spends no attempt (MaxAttempts is 3), is dead-lettered never,
+// and cannot open the breaker by itself (one event's repeated failures say nothing about the target): it is
+// delayed with the backoff instead. When Zeev is back the event completes with one write per step.
 func TestOutageDelaysWithoutDeadLetter(t *testing.T) {
 	e := startEnv(t, envOptions{
-		cfg:      events.Config{MaxAttempts: 10},
+		cfg:      events.Config{MaxAttempts: 3},
 		breakers: clients.BreakerSettings{ConsecutiveFailures: 2, OpenTimeout: 300 * time.Millisecond},
+	})
+	var opened atomic.Int32
+	e.breakers.Watch(func(_ clients.BreakerKey, _, to clients.BreakerState) {
+		if to == clients.StateOpen {
+			opened.Add(1)
+		}
 	})
 	e.zeevSim.Faults().SetDown(true)
 	outageStart := time.Now()
 	ev := inputEvent(handlers.PersonHired, "hired-in-outage", "E-0131", hiredDaniela)
 	e.publishBinary(ev)
-	waitFor(t, 10*time.Second, "the consumer to pause", func() bool {
-		return e.metric("ponte_consumer_paused", "consumer", "ponte-person-hired") == 1
-	})
-	time.Sleep(time.Second)
+	waitFor(t, 10*time.Second, "6 calls during the outage", func() bool { return len(e.zeevSim.Faults().Requests()) >= 6 })
 	if n := len(e.outputs("PONTE_DLQ")); n > 0 {
 		t.Fatalf("the outage dead-lettered %d event(s): %s", n, e.outputs("PONTE_DLQ")[0].ev.Data())
 	}
 	if n := len(e.outputs("PONTE_RESULTS")); n > 0 {
 		t.Fatalf("a result during the outage")
+	}
+	if n := opened.Load(); n > 0 {
+		t.Errorf("one event alone opened the breaker %d times", n)
 	}
 	duringOutage := len(e.zeevSim.Faults().Requests())
 	outage := time.Since(outageStart)
@@ -394,13 +404,11 @@ func TestOutageDelaysWithoutDeadLetter(t *testing.T) {
 		step("senior", "add_role", "done", "", "roleId", 3, "personRoleId", 40),
 		step("senior", "add_role", "done", "", "roleId", 4, "personRoleId", 41),
 	})
-	// While down, every call was a POST that got no answer (status 0), and the open breaker held them back to a
-	// few probes; then exactly one succeeded.
+	// While down, every call was a POST that got no answer (status 0), held back by the backoff (20ms doubling
+	// up to 200ms: at most the first 4 plus one per 160ms); then exactly one succeeded.
 	log := e.zeevSim.Faults().Requests()
-	// At most one probe per open period (300ms), plus the 2 that open the breaker and one of slack.
-	if most := 3 + int(outage/(300*time.Millisecond)); duringOutage < 2 || duringOutage > most {
-		t.Errorf("zeev got %d requests during a %s outage: want the 2 that open the breaker and at most one probe per open period (%d in all)",
-			duringOutage, outage.Round(time.Millisecond), most)
+	if most := 5 + int(outage/(160*time.Millisecond)); duringOutage > most {
+		t.Errorf("zeev got %d requests during a %s outage: want at most %d (the backoff)", duringOutage, outage.Round(time.Millisecond), most)
 	}
 	var ok int
 	for _, en := range log {

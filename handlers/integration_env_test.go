@@ -76,6 +76,8 @@ type envOptions struct {
 	ugs      map[string]cidades.UGConfig
 	// seniorFault, when set, fails one precise request to the Senior simulator.
 	seniorFault *nthFault
+	// cidadesWrap, when set, wraps the CidadES simulator (its fault injector given) to disturb chosen requests.
+	cidadesWrap func(next http.Handler, inj *fault.Injector) http.Handler
 }
 
 // nthFault disturbs the nth request matching method and path. With status, the simulator's own fault injector
@@ -168,7 +170,11 @@ func startEnv(t *testing.T, o envOptions) *env {
 	if o.seniorFault != nil {
 		seniorHandler = o.seniorFault.wrap(e.seniorSim, e.seniorSim.Faults())
 	}
-	zeevSrv, seniorSrv, cidSrv := serve(t, e.zeevSim), serve(t, seniorHandler), serve(t, e.cidSim)
+	var cidHandler http.Handler = e.cidSim
+	if o.cidadesWrap != nil {
+		cidHandler = o.cidadesWrap(e.cidSim, e.cidSim.Faults())
+	}
+	zeevSrv, seniorSrv, cidSrv := serve(t, e.zeevSim), serve(t, seniorHandler), serve(t, cidHandler)
 
 	bs := o.breakers
 	if bs == (clients.BreakerSettings{}) {

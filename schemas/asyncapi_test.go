@@ -66,8 +66,8 @@ func TestAsyncAPIDocument(t *testing.T) {
 				address, action, payload string
 			}{
 				{typ, "receive", "./v1/" + typ + ".json"},
-				{"ponte.result." + typ, "send", "./v1/result.json"},
-				{"ponte.dlq." + typ, "send", "./v1/deadletter.json"},
+				{"ponte.result." + typ + ".{outputId}", "send", "./v1/result.json"},
+				{"ponte.dlq." + typ + ".{outputId}", "send", "./v1/deadletter.json"},
 			} {
 				id, ok := byAddress[ch.address]
 				if !ok {

@@ -1,0 +1,177 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// memStore is a Store in memory with a clock of its own: the tests of claims and fencing need no NATS server.
+type memStore struct {
+	mu     sync.Mutex
+	now    time.Time
+	seq    uint64
+	recs   map[string]memRec
+	claims map[string]memClaim
+}
+
+type memRec struct {
+	rec Record
+	rev uint64
+}
+
+type memClaim struct {
+	owner string
+	rev   uint64
+	until time.Time
+}
+
+func newMemStore() *memStore {
+	return &memStore{now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), recs: map[string]memRec{}, claims: map[string]memClaim{}}
+}
+
+func (m *memStore) advance(d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.now = m.now.Add(d)
+}
+
+func (m *memStore) Load(_ context.Context, key string) (Record, uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.recs[key]
+	return r.rec, r.rev, nil
+}
+
+func (m *memStore) Save(_ context.Context, key string, rec Record, rev uint64) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.recs[key].rev != rev {
+		return 0, ErrConflict
+	}
+	m.seq++
+	m.recs[key] = memRec{rec, m.seq}
+	return m.seq, nil
+}
+
+func (m *memStore) live(key string) (memClaim, bool) {
+	c, ok := m.claims[key]
+	return c, ok && c.until.After(m.now)
+}
+
+func (m *memStore) Acquire(_ context.Context, key, owner string, ttl time.Duration) (uint64, time.Duration, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, live := m.live(key); live {
+		return 0, c.until.Sub(m.now), ErrBusy
+	}
+	m.seq++
+	m.claims[key] = memClaim{owner, m.seq, m.now.Add(ttl)}
+	return m.seq, 0, nil
+}
+
+func (m *memStore) Renew(_ context.Context, key, owner string, rev uint64, ttl time.Duration) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, live := m.live(key); !live || c.rev != rev {
+		return 0, ErrClaimLost
+	}
+	m.seq++
+	m.claims[key] = memClaim{owner, m.seq, m.now.Add(ttl)}
+	return m.seq, nil
+}
+
+func (m *memStore) Release(_ context.Context, key string, rev uint64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, ok := m.claims[key]; ok && c.rev == rev {
+		delete(m.claims, key)
+	}
+	return nil
+}
+
+// TestClaimsAreFenced is defect 3's fencing: a holder whose claim lapsed and was taken over cannot renew it, and
+// none of its writes lands once the newer holder wrote the record, even through a compare-and-set retry.
+func TestClaimsAreFenced(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	l := NewLedger(st)
+	key := LedgerKey("src", "e1")
+	ttl := 10 * time.Second
+
+	a, _, f, _, err := l.begin(ctx, key, claimant{owner: "a", ttl: ttl, digest: "d"})
+	if err != nil || f != fresh {
+		t.Fatalf("a: %v %v", f, err)
+	}
+	if err := l.update(ctx, a, func(r *Record) { r.Steps["zeev.upsert_user"] = StepOutcome{Status: StatusDone} }); err != nil {
+		t.Fatal(err)
+	}
+	// Another delivery finds the claim live and is told how long it lives.
+	if _, _, f, left, _ := l.begin(ctx, key, claimant{owner: "b", ttl: ttl, digest: "d"}); f != busy || left != ttl {
+		t.Fatalf("b while a holds: %v, left %s", f, left)
+	}
+	// a renews within its TTL: still its own.
+	st.advance(5 * time.Second)
+	if err := l.renew(ctx, a, ttl); err != nil {
+		t.Fatalf("renew in time: %v", err)
+	}
+	// a stops renewing (a dead or cut-off process): the claim lapses on the store's clock and b takes it.
+	st.advance(ttl + time.Second)
+	b, rec, f, _, err := l.begin(ctx, key, claimant{owner: "b", ttl: ttl, digest: "d"})
+	if err != nil || f != fresh {
+		t.Fatalf("b after the lapse: %v %v", f, err)
+	}
+	if _, ok := rec.Steps["zeev.upsert_user"]; !ok {
+		t.Fatal("b does not see a's recorded step")
+	}
+	if err := l.renew(ctx, a, ttl); !errors.Is(err, ErrClaimLost) {
+		t.Fatalf("a renews a claim b holds: %v, want ErrClaimLost", err)
+	}
+	if err := l.update(ctx, b, func(r *Record) { r.Attempts = 1 }); err != nil {
+		t.Fatal(err)
+	}
+	// a comes back and writes: its compare-and-set fails, the reload shows b's fence, and nothing is written.
+	if err := l.update(ctx, a, func(r *Record) { r.Attempts, r.Result = 0, []byte(`{}`) }); !errors.Is(err, errFenced) {
+		t.Fatalf("a's write after b's: %v, want errFenced", err)
+	}
+	got, _, _ := st.Load(ctx, key)
+	if got.Attempts != 1 || len(got.Result) != 0 || got.Fence != b.claim {
+		t.Fatalf("record = attempts %d, result %s, fence %d: a stale holder overwrote the newer one (b's fence %d)",
+			got.Attempts, got.Result, got.Fence, b.claim)
+	}
+}
+
+// TestBeginAnswersSettledEvents: a completed or dead-lettered event is found as such even while a claim on it is
+// live (its holder settled it and let the claim lapse on its own), and an id with other data is a conflict.
+func TestBeginAnswersSettledEvents(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	l := NewLedger(st)
+	for _, tt := range []struct {
+		name string
+		set  func(*Record)
+		want found
+	}{
+		{"completed", func(r *Record) { r.Result = []byte(`{"id":"r"}`) }, completed},
+		{"dead-lettered", func(r *Record) { r.DeadLettered, r.DeadLetterReason = st.now, ReasonPermanent }, deadLettered},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			key := LedgerKey("src", tt.name)
+			h, _, _, _, err := l.begin(ctx, key, claimant{owner: "a", ttl: time.Minute, digest: "d"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := l.update(ctx, h, tt.set); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, f, _, _ := l.begin(ctx, key, claimant{owner: "b", ttl: time.Minute, digest: "d"}); f != tt.want {
+				t.Errorf("while the claim lives: %v, want %v", f, tt.want)
+			}
+			if _, _, f, _, _ := l.begin(ctx, key, claimant{owner: "c", ttl: time.Minute, digest: "other"}); f != conflict {
+				t.Errorf("other data: %v, want conflict", f)
+			}
+		})
+	}
+}

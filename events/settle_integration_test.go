@@ -1,0 +1,216 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ponte-dev/ponte/clients"
+	"github.com/ponte-dev/ponte/events"
+	"github.com/ponte-dev/ponte/events/eventstest"
+)
+
+// runWorker runs a Worker on js until the test ends and waits until it is consuming.
+func runWorker(t *testing.T, js jetstream.JetStream, cfg events.Config, routes []events.Route, reg *prometheus.Registry) *events.Worker {
+	t.Helper()
+	if cfg.BackoffBase == 0 {
+		cfg.BackoffBase, cfg.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
+	}
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	w, err := events.NewWorker(js, events.Topology{Manage: true}, cfg, routes, nil,
+		events.Options{Logger: slog.New(slog.DiscardHandler), Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done // a worker whose connection was closed (a crash) may end either way
+	})
+	waitFor(t, "worker ready", w.Ready)
+	return w
+}
+
+// connect opens one more connection to the server of nc, as another process would.
+func connect(t *testing.T, nc *nats.Conn) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	c, err := nats.Connect(nc.ConnectedUrl(), nats.MaxReconnects(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	js, err := jetstream.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, js
+}
+
+// TestDeadLetteredEventNeverRunsAgain is defect 2 of the settlement issue: when the Term after a dead letter is
+// lost, the redelivery must be termed again, not run the handler with a fresh budget. The worker's user may not
+// publish acknowledgements at all ($JS.ACK.> denied), so every settlement is lost and the message keeps coming.
+func TestDeadLetteredEventNeverRunsAgain(t *testing.T) {
+	srv, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
+		Users: []*server.User{{Username: "worker", Password: "pw", Permissions: &server.Permissions{
+			Publish: &server.SubjectPermission{Allow: []string{">"}, Deny: []string{"$JS.ACK.>"}},
+		}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	nc, err := nats.Connect(srv.ClientURL(), nats.UserInfo("worker", "pw"), nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		calls.Add(1)
+		return &clients.StatusError{Target: "zeev", Operation: "upsert_user", Status: 400}
+	})
+	reg := prometheus.NewRegistry()
+	runWorker(t, js, events.Config{AckWait: time.Second}, []events.Route{{Type: "person.hired", Handler: h}}, reg)
+	if _, err := js.PublishMsg(context.Background(), events.EncodeBinary("person.hired", newEvent("person.hired", "bad-1", map[string]string{}), "")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "three deliveries", func() bool {
+		return eventstest.Metric(t, reg, "ponte_events_received_total", "type", "person.hired") >= 3
+	})
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the handler ran %d times: a dead-lettered event ran again on redelivery", n)
+	}
+	if n := len(eventstest.Messages(t, js, "PONTE_DLQ")); n != 1 {
+		t.Errorf("%d dead letters, want 1", n)
+	}
+	if n := len(eventstest.Messages(t, js, "PONTE_RESULTS")); n != 0 {
+		t.Errorf("%d results after the dead letter", n)
+	}
+}
+
+// TestCrashedWorkersEventIsTakenOverWithinSeconds is defect 3 of the settlement issue: a worker that dies in the
+// middle of a step (its connection closed, as a SIGKILL does) must not keep the event's claim for minutes. Another
+// worker takes the redelivery over soon after the ack wait, and the event gets one result.
+func TestCrashedWorkersEventIsTakenOverWithinSeconds(t *testing.T) {
+	nc, _ := eventstest.JetStream(t)
+	_, js1 := connect(t, nc)
+	nc1 := js1.Conn()
+	stuck := make(chan struct{})
+	t.Cleanup(func() { close(stuck) })
+	started := make(chan struct{}, 1)
+	h1 := events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		started <- struct{}{}
+		select { // the process dies here
+		case <-stuck:
+		case <-ctx.Done():
+		}
+		return ctx.Err()
+	})
+	cfg := events.Config{AckWait: 2 * time.Second, DrainTimeout: time.Second}
+	runWorker(t, js1, cfg, []events.Route{{Type: "person.hired", Handler: h1}}, nil)
+	_, js2 := connect(t, nc)
+	if _, err := js2.PublishMsg(context.Background(), events.EncodeBinary("person.hired", newEvent("person.hired", "taken-over", map[string]string{}), "")); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	nc1.Close() // SIGKILL: no settlement, no renewal, no release
+	crashed := time.Now()
+
+	var ran atomic.Int32
+	h2 := events.HandlerFunc(func(ctx context.Context, ev event.Event) error { ran.Add(1); return nil })
+	runWorker(t, js2, cfg, []events.Route{{Type: "person.hired", Handler: h2}}, nil)
+	deadline := crashed.Add(15 * time.Second)
+	for len(eventstest.Messages(t, js2, "PONTE_RESULTS")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no result %s after the first worker died: its claim outlived it", time.Since(crashed).Round(time.Second))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if took := time.Since(crashed); took > 10*time.Second {
+		t.Errorf("taken over after %s, want within a few seconds of the ack wait (%s)", took.Round(time.Millisecond), cfg.AckWait)
+	}
+	if ran.Load() != 1 {
+		t.Errorf("the second worker ran the handler %d times", ran.Load())
+	}
+}
+
+// crashAfterResult is a JetStream whose connection dies right after the first result publish is acknowledged: a
+// worker SIGKILLed between its result's PubAck and recording completion.
+type crashAfterResult struct {
+	jetstream.JetStream
+	crashed atomic.Bool
+}
+
+func (c *crashAfterResult) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	ack, err := c.JetStream.PublishMsg(ctx, m, opts...)
+	if err == nil && len(m.Subject) > len(events.ResultPrefix) && m.Subject[:len(events.ResultPrefix)] == events.ResultPrefix && c.crashed.CompareAndSwap(false, true) {
+		c.Conn().Close()
+	}
+	return ack, err
+}
+
+// TestOneResultWhateverTheCrashTiming is defect 3's duplicate results: a worker dies after its result is out but
+// before completion is recorded, and the redelivery comes after the results stream's duplicate window. The event
+// must still have exactly one result message.
+func TestOneResultWhateverTheCrashTiming(t *testing.T) {
+	nc, _ := eventstest.JetStream(t)
+	_, js1 := connect(t, nc)
+	crash := &crashAfterResult{JetStream: js1}
+	cfg := events.Config{AckWait: time.Second, HandlerTimeout: time.Second}
+	h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error { return nil })
+	runWorker(t, crash, cfg, []events.Route{{Type: "person.hired", Handler: h}}, nil)
+
+	_, js2 := connect(t, nc)
+	ctx := context.Background()
+	if _, err := js2.PublishMsg(ctx, events.EncodeBinary("person.hired", newEvent("person.hired", "once", map[string]string{}), "")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first worker to crash", crash.crashed.Load)
+
+	reg := prometheus.NewRegistry()
+	runWorker(t, js2, cfg, []events.Route{{Type: "person.hired", Handler: h}}, reg)
+	// The shortest duplicate window (set after the worker ensured the topology), so that the redelivery surely
+	// comes after it.
+	st, err := js2.Stream(ctx, "PONTE_RESULTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := st.CachedInfo().Config
+	sc.Duplicates = 100 * time.Millisecond
+	if _, err := js2.UpdateStream(ctx, sc); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the redelivery to settle", func() bool {
+		return eventstest.Metric(t, reg, "ponte_events_processed_total", "type", "person.hired", "outcome", "success")+
+			eventstest.Metric(t, reg, "ponte_events_processed_total", "type", "person.hired", "outcome", "duplicate") >= 1
+	})
+	if got := eventstest.Messages(t, js2, "PONTE_RESULTS"); len(got) != 1 {
+		var ids []string
+		for _, m := range got {
+			ids = append(ids, fmt.Sprint(m.Msg.Subject(), " ", m.Event.ID()))
+		}
+		t.Fatalf("%d result messages for one event: %v", len(got), ids)
+	}
+}
