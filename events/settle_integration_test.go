@@ -214,3 +214,82 @@ func TestOneResultWhateverTheCrashTiming(t *testing.T) {
 		t.Fatalf("%d result messages for one event: %v", len(got), ids)
 	}
 }
+
+// TestDeletedConsumerIsRebound is defect 4 of the settlement issue: a consumer deleted under a running worker
+// makes it not ready until the consumer exists again, and then the worker binds it and consumes again. The worker
+// does not manage the topology here, so the consumer comes back only when an operator recreates it.
+func TestDeletedConsumerIsRebound(t *testing.T) {
+	nc, js := eventstest.JetStream(t)
+	ctx := context.Background()
+	h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error { return nil })
+	routes := []events.Route{{Type: "person.hired", Handler: h}}
+	// A first worker creates the topology and its consumers, then stops.
+	w0, err := events.NewWorker(js, events.Topology{Manage: true}, events.Config{}, routes, nil, events.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w0.Run(wctx) }()
+	waitFor(t, "the first worker ready", w0.Ready)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	_, js2 := connect(t, nc)
+	w, err := events.NewWorker(js2, events.Topology{}, events.Config{}, routes, nil, events.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, stop = context.WithCancel(ctx)
+	t.Cleanup(stop)
+	go func() { _ = w.Run(wctx) }()
+	waitFor(t, "the worker ready", w.Ready)
+
+	const name = "ponte-person-hired"
+	c, err := js.Consumer(ctx, "PONTE_EVENTS", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := c.CachedInfo().Config
+	if err := js.DeleteConsumer(ctx, "PONTE_EVENTS", name); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the worker not ready while its consumer is gone", func() bool { return !w.Ready() })
+	if _, err := js.CreateConsumer(ctx, "PONTE_EVENTS", cfg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the worker ready again", w.Ready)
+	if _, err := js.PublishMsg(ctx, events.EncodeBinary("person.hired", newEvent("person.hired", "after-rebind", map[string]string{}), "")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(eventstest.Messages(t, js, "PONTE_RESULTS")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no result: the recreated consumer was not bound again")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestDeletedConsumerIsRecreated: a worker that manages the topology creates a deleted consumer again by itself.
+func TestDeletedConsumerIsRecreated(t *testing.T) {
+	_, js := eventstest.JetStream(t)
+	ctx := context.Background()
+	h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error { return nil })
+	runWorker(t, js, events.Config{}, []events.Route{{Type: "person.hired", Handler: h}}, nil)
+	if err := js.DeleteConsumer(ctx, "PONTE_EVENTS", "ponte-person-hired"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.PublishMsg(ctx, events.EncodeBinary("person.hired", newEvent("person.hired", "after-delete", map[string]string{}), "")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(eventstest.Messages(t, js, "PONTE_RESULTS")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no result: the deleted consumer was not created again")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

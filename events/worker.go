@@ -161,9 +161,11 @@ type Worker struct {
 
 	ledger     *Ledger
 	policy     policy
-	maxPayload int64 // the server's, learnt in Run
-	ready      atomic.Bool
-	inflight   atomic.Int64
+	maxPayload int64       // the server's, learnt in Run
+	ready      atomic.Bool // Run is consuming (between binding and stopping)
+	// bound says, per consumer name, whether its fetch loop holds a consumer that exists.
+	bound    map[string]*atomic.Bool
+	inflight atomic.Int64
 }
 
 // deadLetterOverhead is what a dead letter may need besides the original body in base64: the failure, the
@@ -228,8 +230,20 @@ func NewWorker(js jetstream.JetStream, topo Topology, cfg Config, routes []Route
 	return w, nil
 }
 
-// Ready reports whether every consumer is bound and fetching (readiness probe).
-func (w *Worker) Ready() bool { return w.ready.Load() }
+// Ready reports whether every consumer is bound and fetching (readiness probe): false before Run bound them, while
+// any of them is gone (deleted under the worker, being bound again) and once Run is stopping. A consumer paused
+// because a breaker its route needs is open counts as fetching.
+func (w *Worker) Ready() bool {
+	if !w.ready.Load() {
+		return false
+	}
+	for _, b := range w.bound {
+		if !b.Load() {
+			return false
+		}
+	}
+	return true
+}
 
 // Run ensures the topology, binds the consumers and processes messages until ctx ends; then it stops fetching,
 // lets in-flight messages finish for up to DrainTimeout, and returns nil. It returns an error only if the
@@ -249,8 +263,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.ledger = NewLedger(NewKVStore(w.js, kv))
 
 	type bound struct {
-		cons  jetstream.Consumer
-		route *Route
+		cons     jetstream.Consumer
+		route    *Route
+		subjects []string
 	}
 	var all []bound
 	for _, t := range w.order {
@@ -258,20 +273,26 @@ func (w *Worker) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		all = append(all, bound{c, w.routes[t]})
+		all = append(all, bound{c, w.routes[t], []string{t}})
 	}
 	unrouted, err := w.bind(ctx, w.topo.UnroutedConsumer(), w.topo.InputSubjects)
 	if err != nil {
 		return err
 	}
-	all = append(all, bound{unrouted, nil})
+	all = append(all, bound{unrouted, nil, w.topo.InputSubjects})
+	w.bound = map[string]*atomic.Bool{}
+	for _, b := range all {
+		ok := &atomic.Bool{}
+		ok.Store(true)
+		w.bound[b.cons.CachedInfo().Name] = ok
+	}
 
 	// work is cancelled DrainTimeout after ctx ends, so that in-flight handlers give up.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	var loops, inflight sync.WaitGroup
 	for _, b := range all {
-		loops.Go(func() { w.consume(ctx, work, b.cons, b.route, &inflight) })
+		loops.Go(func() { w.consume(ctx, work, b.cons, b.route, b.subjects, &inflight) })
 	}
 	consumers := make([]jetstream.Consumer, 0, len(all))
 	for _, b := range all {
@@ -347,10 +368,13 @@ func (w *Worker) mustPause(r *Route) bool {
 	return false
 }
 
-// consume is the fetch loop of one consumer. It returns when ctx ends.
-func (w *Worker) consume(ctx, work context.Context, cons jetstream.Consumer, route *Route, inflight *sync.WaitGroup) {
+// consume is the fetch loop of one consumer. When the consumer is gone (deleted, or recreated, under the worker)
+// it marks it unbound, so that the worker is not ready, and binds it again (creating it when the topology is
+// managed) until it exists. It returns when ctx ends.
+func (w *Worker) consume(ctx, work context.Context, cons jetstream.Consumer, route *Route, subjects []string, inflight *sync.WaitGroup) {
 	name := cons.CachedInfo().Name
 	log := w.log.With("consumer", name)
+	bound := w.bound[name]
 	sem := make(chan struct{}, w.cfg.Concurrency)
 	paused := false
 	setPaused := func(p bool) {
@@ -367,6 +391,17 @@ func (w *Worker) consume(ctx, work context.Context, cons jetstream.Consumer, rou
 		}
 	}
 	for ctx.Err() == nil {
+		if !bound.Load() {
+			c, err := w.bind(ctx, name, subjects)
+			if err != nil {
+				log.Error("consumer gone; binding it again", "err", err)
+				sleep(ctx, time.Second)
+				continue
+			}
+			cons = c
+			bound.Store(true)
+			log.Info("consumer bound again")
+		}
 		if w.mustPause(route) {
 			setPaused(true)
 			sleep(ctx, 250*time.Millisecond)
@@ -376,16 +411,27 @@ func (w *Worker) consume(ctx, work context.Context, cons jetstream.Consumer, rou
 		it, err := cons.Messages(jetstream.PullMaxMessages(w.cfg.Concurrency))
 		if err != nil {
 			log.Error("cannot start fetching; retrying", "err", err)
+			w.checkBound(ctx, cons, bound, log)
 			sleep(ctx, time.Second)
 			continue
 		}
-		w.fetch(ctx, work, it, route, sem, inflight, log)
+		if stopped := w.fetch(ctx, work, it, route, sem, inflight, log); stopped != nil {
+			w.checkBound(ctx, cons, bound, log)
+		}
 	}
 }
 
-// fetch hands messages from it to workers until ctx ends, the route must pause, or the iterator fails. It then
-// drains the iterator, delaying the messages it still held.
-func (w *Worker) fetch(ctx, work context.Context, it jetstream.MessagesContext, route *Route, sem chan struct{}, inflight *sync.WaitGroup, log *slog.Logger) {
+// checkBound looks the consumer up after its fetching failed, and marks it unbound if it no longer exists.
+func (w *Worker) checkBound(ctx context.Context, cons jetstream.Consumer, bound *atomic.Bool, log *slog.Logger) {
+	if _, err := cons.Info(ctx); errors.Is(err, jetstream.ErrConsumerNotFound) {
+		bound.Store(false)
+		log.Error("consumer deleted under the worker: not ready until it is bound again")
+	}
+}
+
+// fetch hands messages from it to workers until ctx ends, the route must pause, or the iterator fails (then it
+// returns the iterator's error). It then drains the iterator, delaying the messages it still held.
+func (w *Worker) fetch(ctx, work context.Context, it jetstream.MessagesContext, route *Route, sem chan struct{}, inflight *sync.WaitGroup, log *slog.Logger) error {
 	defer func() {
 		it.Drain()
 		for {
@@ -401,7 +447,7 @@ func (w *Worker) fetch(ctx, work context.Context, it jetstream.MessagesContext, 
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			return
+			return nil
 		}
 		msg, err := it.Next(jetstream.NextMaxWait(500 * time.Millisecond))
 		if err != nil {
@@ -409,10 +455,10 @@ func (w *Worker) fetch(ctx, work context.Context, it jetstream.MessagesContext, 
 			if errors.Is(err, nats.ErrTimeout) {
 				continue
 			}
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || errors.Is(err, jetstream.ErrConsumerDeleted) {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || errors.Is(err, jetstream.ErrConsumerDeleted) ||
+				errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrNoHeartbeat) {
 				log.Warn("fetching stopped; restarting", "err", err)
-				sleep(ctx, time.Second)
-				return
+				return err
 			}
 			log.Warn("fetch error", "err", err)
 			continue
@@ -426,6 +472,7 @@ func (w *Worker) fetch(ctx, work context.Context, it jetstream.MessagesContext, 
 			w.process(work, msg, route)
 		}()
 	}
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) {
