@@ -108,6 +108,31 @@ func (t Topology) ConsumerName(eventType string) string {
 // UnroutedConsumer is the name of the consumer that dead-letters messages on input subjects with no handler.
 func (t Topology) UnroutedConsumer() string { return t.ConsumerPrefix + "-unrouted" }
 
+// oneMessagePerSubject reports whether the stream name, if it exists, holds at most one message on each subject,
+// so that limiting it to one per subject deletes nothing. A stream it cannot inspect is left as it is.
+func oneMessagePerSubject(ctx context.Context, js jetstream.JetStream, name string) bool {
+	s, err := js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return true
+	}
+	if err != nil {
+		return false
+	}
+	if s.CachedInfo().Config.MaxMsgsPerSubject == 1 {
+		return true
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(">"))
+	if err != nil {
+		return false
+	}
+	for _, n := range info.State.Subjects {
+		if n > 1 {
+			return false
+		}
+	}
+	return true
+}
+
 // Ensure creates or updates the input, result and dead-letter streams and the ledger bucket (when Manage is
 // set), or checks that they exist, and returns the ledger's bucket.
 func (t Topology) Ensure(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue, error) {
@@ -135,6 +160,10 @@ func (t Topology) Ensure(ctx context.Context, js jetstream.JetStream) (jetstream
 	}
 	for _, cfg := range streams {
 		if t.Manage {
+			if cfg.MaxMsgsPerSubject == 1 && !oneMessagePerSubject(ctx, js, cfg.Name) {
+				// Outputs of an earlier version share one subject per type: the limit would delete them.
+				cfg.MaxMsgsPerSubject, cfg.Discard, cfg.DiscardNewPerSubject = 0, jetstream.DiscardOld, false
+			}
 			if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 				return nil, fmt.Errorf("create or update stream %s: %w", cfg.Name, err)
 			}
