@@ -21,6 +21,7 @@ import (
 //	completed, another message                       replay          -        duplicate (a result whose steps say replayed)
 //	dead-lettered, this message                      dead letter     -        dead_letter (the recorded one; refused if out)
 //	dead-lettered, another message                   dead letter     -        dead_letter (the same reason, "not run again")
+//	MaxDeliver reached (server advisory)             dead letter     -        dead_letter (attempts_exhausted)
 //	claim held by another delivery                   delay           no       delayed (backoff, at most the claim's remaining life)
 //	handler: nil                                     complete        -        success
 //	handler: config error                            dead letter     -        dead_letter (config_error)
@@ -35,6 +36,7 @@ import (
 // facts is what is known about one delivery when its settlement is decided.
 type facts struct {
 	rejected  *rejection // the admission refused the message
+	exceeded  *rejection // the server stopped delivering the message (MaxDeliver): the handler does not run
 	ledgerErr error      // the ledger could not be read or claimed
 	found     found      // what the ledger said (when read)
 	// sameMessage says the record was settled by this very message (its stream sequence).
@@ -114,6 +116,11 @@ func decide(p policy, f facts) action {
 		return action{verb: doReplay, outcome: OutcomeDuplicate}
 	case deadLettered:
 		return action{verb: doDeadLetterAgain, outcome: OutcomeDeadLetter}
+	}
+	if f.exceeded != nil {
+		return action{verb: doDeadLetter, outcome: OutcomeDeadLetter, rej: *f.exceeded}
+	}
+	switch f.found {
 	case busy:
 		// Back after the claim lapses at the latest, sooner (the backoff) if its holder settles the event first.
 		return action{verb: doDelay, outcome: OutcomeDelayed, delay: min(f.busyFor+busyMargin, p.backoff(n)),

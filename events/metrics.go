@@ -67,6 +67,7 @@ type metrics struct {
 	pending       *prometheus.GaugeVec
 	ackPending    *prometheus.GaugeVec
 	redelivered   *prometheus.GaugeVec
+	oldest        *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -118,6 +119,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "ponte_consumer_redelivered_messages",
 			Help: "Messages delivered more than once and not yet acknowledged (JetStream num_redelivered).",
 		}, []string{"stream", "consumer"}),
+		oldest: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ponte_consumer_oldest_unsettled_age_seconds",
+			Help: "Age of the oldest message of the consumer not settled yet (delivered and not acknowledged, or not delivered); 0 when there is none. Alert on it well before the input stream's max age.",
+		}, []string{"stream", "consumer"}),
 	}
 }
 
@@ -138,4 +143,5 @@ func (m *metrics) declare(eventType, stream, consumer string) {
 	m.pending.WithLabelValues(stream, consumer)
 	m.ackPending.WithLabelValues(stream, consumer)
 	m.redelivered.WithLabelValues(stream, consumer)
+	m.oldest.WithLabelValues(stream, consumer)
 }

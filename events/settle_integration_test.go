@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sony/gobreaker/v2"
 
 	"github.com/ponte-dev/ponte/clients"
 	"github.com/ponte-dev/ponte/events"
@@ -291,5 +293,59 @@ func TestDeletedConsumerIsRecreated(t *testing.T) {
 			t.Fatal("no result: the deleted consumer was not created again")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestMaxDeliveriesBecomesADeadLetter is defect 5's safety net: a message that never settles (here: a breaker
+// that refuses every call, so no attempt is ever spent) stops being delivered at the consumer's MaxDeliver, and
+// the server's MAX_DELIVERIES advisory becomes a dead letter instead of a message silently left behind.
+func TestMaxDeliveriesBecomesADeadLetter(t *testing.T) {
+	_, js := eventstest.JetStream(t)
+	ctx := context.Background()
+	var calls atomic.Int32
+	h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		calls.Add(1)
+		return &clients.OpenError{Target: "zeev", Wait: 10 * time.Millisecond, Err: gobreaker.ErrOpenState}
+	})
+	runWorker(t, js, events.Config{MaxDeliveries: 3}, []events.Route{{Type: "person.hired", Handler: h}}, nil)
+	if _, err := js.PublishMsg(ctx, events.EncodeBinary("person.hired", newEvent("person.hired", "never-settles", map[string]string{}), "")); err != nil {
+		t.Fatal(err)
+	}
+	var dls []eventstest.Message
+	waitFor(t, "a dead letter", func() bool { dls = eventstest.Messages(t, js, "PONTE_DLQ"); return len(dls) > 0 })
+	var dl events.DeadLetter
+	if err := dls[0].Event.DataAs(&dl); err != nil {
+		t.Fatal(err)
+	}
+	if dl.Reason != events.ReasonExhausted || dl.EventID != "never-settles" || !strings.Contains(dl.Message, "worker.maxDeliveries") || dl.Original.Data == "" {
+		t.Errorf("dead letter = %+v", dl)
+	}
+	if n := calls.Load(); n != 3 {
+		t.Errorf("handler ran %d times, want 3 (MaxDeliver)", n)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(eventstest.Messages(t, js, "PONTE_DLQ")); n != 1 {
+		t.Errorf("%d dead letters, want 1", n)
+	}
+}
+
+// TestOldestUnsettledAge: a message that does not settle shows in ponte_consumer_oldest_unsettled_age_seconds,
+// the metric that warns before the input stream ages a message out.
+func TestOldestUnsettledAge(t *testing.T) {
+	_, js := eventstest.JetStream(t)
+	h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		return &clients.OpenError{Target: "zeev", Wait: time.Second, Err: gobreaker.ErrOpenState}
+	})
+	reg := prometheus.NewRegistry()
+	runWorker(t, js, events.Config{}, []events.Route{{Type: "person.hired", Handler: h}}, reg)
+	if _, err := js.PublishMsg(context.Background(), events.EncodeBinary("person.hired", newEvent("person.hired", "waits", map[string]string{}), "")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for eventstest.Metric(t, reg, "ponte_consumer_oldest_unsettled_age_seconds", "consumer", "ponte-person-hired") <= 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the unsettled message does not show in ponte_consumer_oldest_unsettled_age_seconds")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

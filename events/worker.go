@@ -43,6 +43,11 @@ type Config struct {
 	// excerpt. Since any other dead letter carries the body whole, in base64, Run refuses a limit whose dead letter
 	// would not fit in the server's max_payload (at most about 720 KiB with the default 1 MiB). Default 256 KiB.
 	MaxMessageSize int `yaml:"maxMessageSize"`
+	// MaxDeliveries is the consumers' MaxDeliver: a safety net that never fires in normal operation (attempts are
+	// counted by ponte, and outage delays are spread out by the backoff and the pause). A message delivered that
+	// many times without settling (a bug, a loop) is dead-lettered as attempts_exhausted, from the server's
+	// MAX_DELIVERIES advisory, instead of being left behind. Default 5000.
+	MaxDeliveries int `yaml:"maxDeliveries"`
 	// HandlerTimeout bounds one handler run. Default 2m.
 	HandlerTimeout time.Duration `yaml:"handlerTimeout"`
 	// DrainTimeout is how long Run waits, after its context ends, for in-flight messages before cancelling them
@@ -65,6 +70,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = 10
+	}
+	if c.MaxDeliveries == 0 {
+		c.MaxDeliveries = 5000
 	}
 	if c.BackoffBase == 0 {
 		c.BackoffBase = time.Second
@@ -98,6 +106,8 @@ func (c Config) Validate() error {
 		return errors.New("maxAckPending: must not be negative")
 	case c.MaxAttempts < 0:
 		return errors.New("maxAttempts: must not be negative")
+	case c.MaxDeliveries < 0 || (c.MaxDeliveries > 0 && c.MaxAttempts > c.MaxDeliveries):
+		return errors.New("maxDeliveries: must be at least maxAttempts")
 	case c.BackoffBase < 0 || c.BackoffMax < 0:
 		return errors.New("backoffBase, backoffMax: must not be negative")
 	case c.BackoffMax > 0 && c.BackoffBase > c.BackoffMax:
@@ -299,6 +309,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		consumers = append(consumers, b.cons)
 	}
 	loops.Go(func() { w.watchLag(ctx, consumers) })
+	if err := w.watchMaxDeliveries(ctx, work, &inflight); err != nil {
+		return err
+	}
 	w.ready.Store(true)
 	w.log.Info("worker consuming", "stream", w.topo.InputStream, "consumers", len(all), "concurrency", w.cfg.Concurrency)
 
@@ -327,9 +340,9 @@ func (w *Worker) consumerConfig(name string, subjects []string) jetstream.Consum
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       w.cfg.AckWait,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
-		// Unlimited on purpose: ponte counts attempts itself in the ledger (breaker-open delays excluded) and
-		// dead-letters past MaxAttempts, so the server must never drop a message on its own.
-		MaxDeliver:    -1,
+		// A safety net far above MaxAttempts: ponte counts attempts itself in the ledger (outage delays
+		// excluded); the server's MAX_DELIVERIES advisory becomes a dead letter (see watchMaxDeliveries).
+		MaxDeliver:    w.cfg.MaxDeliveries,
 		MaxAckPending: w.cfg.MaxAckPending,
 	}
 	if len(subjects) == 1 {
@@ -484,7 +497,7 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// watchLag exports the consumers' pending counts every 5 seconds.
+// watchLag exports the consumers' pending counts and the age of their oldest unsettled message every 5 seconds.
 func (w *Worker) watchLag(ctx context.Context, cons []jetstream.Consumer) {
 	for {
 		for _, c := range cons {
@@ -495,12 +508,34 @@ func (w *Worker) watchLag(ctx context.Context, cons []jetstream.Consumer) {
 			w.metrics.pending.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumPending))
 			w.metrics.ackPending.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumAckPending))
 			w.metrics.redelivered.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumRedelivered))
+			w.metrics.oldest.WithLabelValues(info.Stream, info.Name).Set(w.oldestUnsettled(ctx, info).Seconds())
 		}
 		sleep(ctx, 5*time.Second)
 		if ctx.Err() != nil {
 			return
 		}
 	}
+}
+
+// oldestUnsettled returns the age of the consumer's oldest unsettled message: the first message of its filter past
+// its ack floor (every message at or below the floor is acknowledged). 0 when nothing is pending.
+func (w *Worker) oldestUnsettled(ctx context.Context, info *jetstream.ConsumerInfo) time.Duration {
+	if info.NumPending == 0 && info.NumAckPending == 0 {
+		return 0
+	}
+	filter := info.Config.FilterSubject
+	if filter == "" {
+		filter = ">"
+	}
+	stream, err := w.js.Stream(ctx, info.Stream)
+	if err != nil {
+		return 0
+	}
+	raw, err := stream.GetMsg(ctx, info.AckFloor.Stream+1, jetstream.WithGetMsgSubject(filter))
+	if err != nil {
+		return 0
+	}
+	return max(w.now().Sub(raw.Time), 0)
 }
 
 // delivery is one message being processed.
@@ -537,6 +572,11 @@ func (d *delivery) record() Record {
 // process runs one message to its settlement: it gathers the facts (admission, the ledger, the handler's
 // outcome), lets decide choose the action and carries it out. Every path ends in Ack, Term or NakWithDelay.
 func (w *Worker) process(ctx context.Context, msg jetstream.Msg, route *Route) {
+	w.processWith(ctx, msg, route, nil)
+}
+
+// processWith is process with the facts adjusted by adjust (when not nil) before the handler would run.
+func (w *Worker) processWith(ctx context.Context, msg jetstream.Msg, route *Route, adjust func(*facts)) {
 	if _, routed := w.routes[msg.Subject()]; route == nil && routed {
 		// The unrouted consumer sees every input subject; routed ones belong to their own consumer.
 		_ = msg.Ack()
@@ -564,13 +604,16 @@ func (w *Worker) process(ctx context.Context, msg jetstream.Msg, route *Route) {
 			}
 		}
 	}()
-	w.execute(ctx, d, decide(w.policy, w.gather(ctx, d, route)))
+	w.execute(ctx, d, decide(w.policy, w.gather(ctx, d, route, adjust)))
 }
 
 // gather establishes the facts of a delivery: the admission (no HTTP call is made for an invalid message), what
 // the ledger says, and, when this delivery holds the event's claim, the handler's outcome.
-func (w *Worker) gather(ctx context.Context, d *delivery, route *Route) facts {
+func (w *Worker) gather(ctx context.Context, d *delivery, route *Route, adjust func(*facts)) facts {
 	f := facts{delivered: d.numDelivered()}
+	if adjust != nil {
+		adjust(&f)
+	}
 	ref, rej := w.admit(d.msg.Subject(), d.msg.Headers(), d.msg.Data(), route)
 	d.ref = ref
 	if ref.known() {
@@ -598,6 +641,9 @@ func (w *Worker) gather(ctx context.Context, d *delivery, route *Route) facts {
 		return f
 	}
 	d.hold = hold
+	if f.exceeded != nil {
+		return f
+	}
 
 	j := &journal{ledger: w.ledger, hold: hold, now: w.now, steps: map[string]StepOutcome{}}
 	hctx := withJournal(ctx, j)
