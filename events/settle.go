@@ -54,13 +54,7 @@ func (w *Worker) delay(ctx context.Context, d *delivery, a action) {
 			now := w.now().UTC()
 			if err := w.ledger.update(sctx, d.hold, func(r *Record) {
 				w.identify(r, d)
-				if a.spend {
-					r.Attempts++
-				}
-				if r.FirstFailure.IsZero() {
-					r.FirstFailure = now
-				}
-				r.LastFailure = now
+				r.noteFailure(now, a.spend)
 			}); err != nil {
 				d.log.Warn("could not record the failure", "err", err)
 			}
@@ -68,6 +62,17 @@ func (w *Worker) delay(ctx context.Context, d *delivery, a action) {
 		w.ledger.release(sctx, d.hold)
 	}
 	w.nak(d, a.outcome, jitter(a.delay), a.cause)
+}
+
+// noteFailure records a failure at now that reached a target, spending an attempt when spend.
+func (r *Record) noteFailure(now time.Time, spend bool) {
+	if spend {
+		r.Attempts++
+	}
+	if r.FirstFailure.IsZero() {
+		r.FirstFailure = now
+	}
+	r.LastFailure = now
 }
 
 // identify fills in the event's identity in a record it writes.
@@ -184,11 +189,7 @@ func (w *Worker) deadLetter(ctx context.Context, d *delivery, a action) {
 		if err := w.ledger.update(sctx, d.hold, func(r *Record) {
 			w.identify(r, d)
 			if a.spend {
-				r.Attempts++
-				if r.FirstFailure.IsZero() {
-					r.FirstFailure = now
-				}
-				r.LastFailure = now
+				r.noteFailure(now, true)
 			}
 			r.DeadLettered, r.DeadLetterReason, r.DeadLetterMessage, r.Sequence = now, rej.reason, oneLine(rej.message), d.seq()
 		}); err != nil {

@@ -37,30 +37,7 @@ func startWorker(t *testing.T, cfg events.Config, routes []events.Route, v event
 	t.Helper()
 	nc, js := eventstest.JetStream(t)
 	reg := prometheus.NewRegistry()
-	if cfg.BackoffBase == 0 {
-		cfg.BackoffBase, cfg.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
-	}
-	w, err := events.NewWorker(js, events.Topology{Manage: true}, cfg, routes, v,
-		events.Options{Logger: slog.New(slog.DiscardHandler), Registerer: reg, Breakers: breakers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for !w.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatal("worker not ready")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	runWorkerWith(t, js, cfg, routes, v, breakers, reg)
 	return &env{t: t, nc: nc, js: js, reg: reg}
 }
 

@@ -25,7 +25,13 @@ func JetStream(t testing.TB) (*nats.Conn, jetstream.JetStream) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
-	nc, err := srv.Connect()
+	return Connect(t, srv.ClientURL())
+}
+
+// Connect opens a connection to the server at url with opts, and its JetStream context; closed when the test ends.
+func Connect(t testing.TB, url string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,6 +41,34 @@ func JetStream(t testing.TB) (*nats.Conn, jetstream.JetStream) {
 		t.Fatal(err)
 	}
 	return nc, js
+}
+
+// Run runs w until the test ends, and waits until it is ready. A Run that fails fails the test unless crashes
+// says the test kills the worker's connection on purpose.
+func Run(t testing.TB, w *events.Worker, crashes bool) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !crashes {
+			t.Errorf("worker Run: %v", err)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for !w.Ready() {
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("worker stopped before it was ready: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("worker not ready after 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Message is a stream message and the CloudEvent it carries.
