@@ -127,6 +127,17 @@ func (b *Breakers) State(key BreakerKey) BreakerState {
 	return stateOf(br.cb.State())
 }
 
+// OpenFor reports whether key's breaker is open and, if so, how long until it lets a probe through.
+func (b *Breakers) OpenFor(key BreakerKey) (time.Duration, bool) {
+	b.mu.Lock()
+	br, ok := b.breakers[key]
+	b.mu.Unlock()
+	if !ok || br.cb.State() != gobreaker.StateOpen {
+		return 0, false
+	}
+	return br.untilHalfOpen(b.settings.OpenTimeout, b.now()), true
+}
+
 // Keys returns the keys of every breaker created so far.
 func (b *Breakers) Keys() []BreakerKey {
 	b.mu.Lock()

@@ -15,6 +15,8 @@ import (
 //
 //	facts                                            action          spends   outcome label
 //	admission refused (not a CloudEvent, ...)        dead letter     -        dead_letter
+//	an earlier event of the entity waits             delay           no       delayed (behind it, in stream order)
+//	a breaker the route needs is open                delay           no       delayed (until half-open; no call)
 //	ledger unreadable, claim not taken               delay           no       error
 //	same id, other data                              dead letter     -        dead_letter (id_conflict)
 //	completed, this message                          publish again   -        duplicate (the recorded result; refused if out)
@@ -23,6 +25,7 @@ import (
 //	dead-lettered, another message                   dead letter     -        dead_letter (the same reason, "not run again")
 //	MaxDeliver reached (server advisory)             dead letter     -        dead_letter (attempts_exhausted)
 //	claim held by another delivery                   delay           no       delayed (backoff, at most the claim's remaining life)
+//	a newer event of the entity was applied          complete        -        stale (a result whose step says stale)
 //	handler: nil                                     complete        -        success
 //	handler: config error                            dead letter     -        dead_letter (config_error)
 //	handler: permanent error                         dead letter     -        dead_letter (permanent_error)
@@ -35,10 +38,16 @@ import (
 
 // facts is what is known about one delivery when its settlement is decided.
 type facts struct {
-	rejected  *rejection // the admission refused the message
-	exceeded  *rejection // the server stopped delivering the message (MaxDeliver): the handler does not run
-	ledgerErr error      // the ledger could not be read or claimed
-	found     found      // what the ledger said (when read)
+	rejected *rejection // the admission refused the message
+	exceeded *rejection // the server stopped delivering the message (MaxDeliver): the handler does not run
+	// heldBack is how long the message must wait behind an earlier event of its entity that was handed back.
+	heldBack time.Duration
+	// paused is how long the message must wait for an open breaker its route needs (0: none is open).
+	paused time.Duration
+	// stale says a newer event of the entity (by CloudEvent time) was applied already.
+	stale     bool
+	ledgerErr error // the ledger could not be read or claimed
+	found     found // what the ledger said (when read)
 	// sameMessage says the record was settled by this very message (its stream sequence).
 	sameMessage bool
 	busyFor     time.Duration // found busy: the claim's remaining lifetime
@@ -102,6 +111,14 @@ func decide(p policy, f facts) action {
 	switch {
 	case f.rejected != nil:
 		return action{verb: doDeadLetter, outcome: OutcomeDeadLetter, rej: *f.rejected}
+	case f.heldBack > 0:
+		return action{verb: doDelay, outcome: OutcomeDelayed, delay: f.heldBack,
+			cause: errors.New("an earlier event of the same entity waits to be retried: this one goes after it")}
+	case f.paused > 0 && f.exceeded == nil:
+		// Until half-open, and at least the backoff of its deliveries: an outage of days delivers each waiting
+		// event at most once per backoffMax, far below MaxDeliver.
+		return action{verb: doDelay, outcome: OutcomeDelayed, delay: max(f.paused, p.backoff(n)),
+			cause: errors.New("a circuit breaker the handler needs is open")}
 	case f.ledgerErr != nil:
 		return action{verb: doDelay, outcome: OutcomeError, delay: p.backoff(n), cause: f.ledgerErr}
 	}
@@ -126,6 +143,9 @@ func decide(p policy, f facts) action {
 		return action{verb: doDelay, outcome: OutcomeDelayed, delay: min(f.busyFor+busyMargin, p.backoff(n)),
 			cause: errors.New("another delivery of this event holds its claim")}
 	}
+	if f.stale {
+		return action{verb: doComplete, outcome: OutcomeStale}
+	}
 	if !f.ran {
 		return action{verb: doDelay, outcome: OutcomeError, delay: p.backoff(n), cause: errors.New("handler did not run")}
 	}
@@ -146,7 +166,7 @@ func decide(p policy, f facts) action {
 	case isLedgerError(err):
 		return action{verb: doDelay, outcome: OutcomeError, delay: p.backoff(n), cause: err}
 	case clients.IsBreakerOpen(err):
-		return action{verb: doDelay, outcome: OutcomeDelayed, delay: max(clients.RetryAfter(err), p.backoffBase), cause: err}
+		return action{verb: doDelay, outcome: OutcomeDelayed, delay: max(clients.RetryAfter(err), p.backoff(n)), cause: err}
 	case clients.IsOutage(err):
 		return action{verb: doDelay, outcome: OutcomeDelayed, note: true, delay: max(clients.RetryAfter(err), p.backoff(n)), cause: err}
 	}

@@ -7,8 +7,12 @@
 // handler's outcome), decide chooses one action from them (a pure function: see decide.go for its table), and the
 // executor (settle.go) carries it out:
 //
-//	fetch ─► admit: size, decode, type = subject, catalogue ──invalid──► dead letter ─► Term
+//	fetch (one consumer of every input subject, pinned to one worker) ─► the entity's line (by CloudEvent subject):
+//	           one event of an entity at a time, in stream order; behind one handed back for later ──► NakWithDelay
+//	           ▼
+//	         admit: size, decode, route by subject, catalogue ──invalid──► dead letter ─► Term
 //	           │valid
+//	           ├─ a breaker the route needs is open ──► NakWithDelay (until half-open), no call, no attempt
 //	           ▼
 //	         claim (a ledger key with a TTL, on the server) and read the record
 //	           ├─ same id, other data ──► dead letter (id_conflict) ─► Term
@@ -17,8 +21,10 @@
 //	           ├─ dead-lettered ──► the dead letter again (refused if out) ─► Term: it never runs again
 //	           ├─ claim held elsewhere ──► NakWithDelay (backoff, at most the claim's remaining life)
 //	           ▼ claimed (renewed with InProgress every AckWait/3; every record write fenced by its revision)
+//	         a newer event of the entity applied already ──► a result whose steps say stale ─► Ack
+//	           ▼
 //	         handler (steps, each recorded in the ledger when done)
-//	           ├─ nil ────────────► record completion ─► result (PubAck) ─► Ack
+//	           ├─ nil ────────────► record completion ─► result (PubAck) and the entity's latest ─► Ack
 //	           ├─ config error ───► record ─► dead letter (config_error) ─► Term
 //	           ├─ permanent ──────► record ─► dead letter (permanent_error) ─► Term
 //	           ├─ not the event's fault (breaker open, the target answers no one, claim lost, stopping)

@@ -69,11 +69,11 @@ func claimKey(key string) string { return "claim." + strings.TrimPrefix(key, "ev
 // map in the tests of the decisions. Records are written with compare-and-set on their revision; claims expire
 // on their own after their TTL, on the store's clock.
 type Store interface {
-	// Load returns the record at key and its revision; revision 0 and a zero Record when there is none.
-	Load(ctx context.Context, key string) (Record, uint64, error)
-	// Save writes rec at key if the key is still at revision rev (0: absent) and returns the new revision, or
+	// Load returns the value at key and its revision; revision 0 and no value when there is none.
+	Load(ctx context.Context, key string) ([]byte, uint64, error)
+	// Save writes value at key if the key is still at revision rev (0: absent) and returns the new revision, or
 	// ErrConflict.
-	Save(ctx context.Context, key string, rec Record, rev uint64) (uint64, error)
+	Save(ctx context.Context, key string, value []byte, rev uint64) (uint64, error)
 	// Acquire creates the claim key for owner, expiring after ttl, and returns its revision. If another live
 	// claim holds the key it returns ErrBusy and how long that claim still lives.
 	Acquire(ctx context.Context, key, owner string, ttl time.Duration) (rev uint64, left time.Duration, err error)
@@ -105,8 +105,77 @@ func NewLedger(st Store) *Ledger { return &Ledger{st: st} }
 
 // Get returns the record of the event (source, id); a record with no steps if there is none.
 func (l *Ledger) Get(ctx context.Context, source, id string) (Record, error) {
-	rec, _, err := l.st.Load(ctx, LedgerKey(source, id))
+	rec, _, err := l.load(ctx, LedgerKey(source, id))
 	return rec, err
+}
+
+// load reads and decodes the record at key.
+func (l *Ledger) load(ctx context.Context, key string) (Record, uint64, error) {
+	var rec Record
+	b, rev, err := l.st.Load(ctx, key)
+	if err != nil || rev == 0 {
+		return rec, rev, err
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return rec, 0, fmt.Errorf("ledger decode %s: %w", key, err)
+	}
+	return rec, rev, nil
+}
+
+// save encodes and writes rec at key, expecting revision rev.
+func (l *Ledger) save(ctx context.Context, key string, rec any, rev uint64) (uint64, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return 0, fmt.Errorf("ledger encode %s: %w", key, err)
+	}
+	return l.st.Save(ctx, key, b, rev)
+}
+
+// Applied is what the ledger knows of an entity (a CloudEvent subject): the latest event applied to it.
+type Applied struct {
+	Time     time.Time `json:"time"`               // its CloudEvent time
+	EventID  string    `json:"eventId,omitempty"`  // its id
+	Sequence uint64    `json:"sequence,omitempty"` // its input stream sequence
+}
+
+// entityKey is the bucket key of an entity's Applied: "ent." and a SHA-256 prefix of the subject.
+func entityKey(subject string) string {
+	sum := sha256.Sum256([]byte(subject))
+	return "ent." + hex.EncodeToString(sum[:20])
+}
+
+// entity returns the latest event applied to the entity subject (zero if none).
+func (l *Ledger) entity(ctx context.Context, subject string) (Applied, error) {
+	var a Applied
+	b, rev, err := l.st.Load(ctx, entityKey(subject))
+	if err != nil || rev == 0 {
+		return a, err
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return a, fmt.Errorf("ledger decode entity: %w", err)
+	}
+	return a, nil
+}
+
+// applied records that a was applied to the entity subject, unless a later event was.
+func (l *Ledger) applied(ctx context.Context, subject string, a Applied) error {
+	key := entityKey(subject)
+	for range 5 {
+		var cur Applied
+		b, rev, err := l.st.Load(ctx, key)
+		if err != nil {
+			return err
+		}
+		if rev != 0 {
+			if err := json.Unmarshal(b, &cur); err == nil && !a.Time.After(cur.Time) {
+				return nil
+			}
+		}
+		if _, err := l.save(ctx, key, a, rev); !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("ledger write %s: too many concurrent updates", key)
 }
 
 // holding is a delivery's claim on one event and the record as it last read or wrote it.
@@ -146,7 +215,7 @@ func (l *Ledger) begin(ctx context.Context, key string, c claimant) (*holding, R
 	rev, left, err := l.st.Acquire(ctx, claimKey(key), c.owner, c.ttl)
 	if errors.Is(err, ErrBusy) {
 		// A settled event is answered at once, whoever still holds its claim.
-		rec, _, lerr := l.st.Load(ctx, key)
+		rec, _, lerr := l.load(ctx, key)
 		if lerr != nil {
 			return nil, Record{}, 0, 0, lerr
 		}
@@ -159,7 +228,7 @@ func (l *Ledger) begin(ctx context.Context, key string, c claimant) (*holding, R
 		return nil, Record{}, 0, 0, err
 	}
 	h := &holding{key: key, claim: rev, owner: c.owner}
-	h.rec, h.rev, err = l.st.Load(ctx, key)
+	h.rec, h.rev, err = l.load(ctx, key)
 	if err != nil {
 		l.release(ctx, h)
 		return nil, Record{}, 0, 0, err
@@ -229,7 +298,7 @@ func (l *Ledger) update(ctx context.Context, h *holding, fn func(*Record)) error
 		}
 		fn(&rec)
 		rec.Fence = h.claim
-		rev, err := l.st.Save(ctx, h.key, rec, h.rev)
+		rev, err := l.save(ctx, h.key, rec, h.rev)
 		if err == nil {
 			h.rev, h.rec = rev, rec
 			return nil
@@ -237,7 +306,7 @@ func (l *Ledger) update(ctx context.Context, h *holding, fn func(*Record)) error
 		if !errors.Is(err, ErrConflict) {
 			return err
 		}
-		fresh, frev, lerr := l.st.Load(ctx, h.key)
+		fresh, frev, lerr := l.load(ctx, h.key)
 		if lerr != nil {
 			return lerr
 		}
@@ -282,31 +351,24 @@ func NewKVStore(js jetstream.JetStream, kv jetstream.KeyValue) *KVStore {
 const claimMarkerTTL = time.Minute
 
 // Load implements Store.
-func (s *KVStore) Load(ctx context.Context, key string) (Record, uint64, error) {
+func (s *KVStore) Load(ctx context.Context, key string) ([]byte, uint64, error) {
 	e, err := s.kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-		return Record{}, 0, nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return Record{}, 0, fmt.Errorf("ledger get %s: %w", key, err)
+		return nil, 0, fmt.Errorf("ledger get %s: %w", key, err)
 	}
-	var rec Record
-	if err := json.Unmarshal(e.Value(), &rec); err != nil {
-		return Record{}, 0, fmt.Errorf("ledger decode %s: %w", key, err)
-	}
-	return rec, e.Revision(), nil
+	return e.Value(), e.Revision(), nil
 }
 
 // Save implements Store.
-func (s *KVStore) Save(ctx context.Context, key string, rec Record, rev uint64) (uint64, error) {
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return 0, fmt.Errorf("ledger encode: %w", err)
-	}
+func (s *KVStore) Save(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	var err error
 	if rev == 0 {
-		rev, err = s.kv.Create(ctx, key, b)
+		rev, err = s.kv.Create(ctx, key, value)
 	} else {
-		rev, err = s.kv.Update(ctx, key, b, rev)
+		rev, err = s.kv.Update(ctx, key, value, rev)
 	}
 	switch {
 	case err == nil:

@@ -18,7 +18,7 @@ type memStore struct {
 }
 
 type memRec struct {
-	rec Record
+	val []byte
 	rev uint64
 }
 
@@ -38,21 +38,21 @@ func (m *memStore) advance(d time.Duration) {
 	m.now = m.now.Add(d)
 }
 
-func (m *memStore) Load(_ context.Context, key string) (Record, uint64, error) {
+func (m *memStore) Load(_ context.Context, key string) ([]byte, uint64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r := m.recs[key]
-	return r.rec, r.rev, nil
+	return r.val, r.rev, nil
 }
 
-func (m *memStore) Save(_ context.Context, key string, rec Record, rev uint64) (uint64, error) {
+func (m *memStore) Save(_ context.Context, key string, val []byte, rev uint64) (uint64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.recs[key].rev != rev {
 		return 0, ErrConflict
 	}
 	m.seq++
-	m.recs[key] = memRec{rec, m.seq}
+	m.recs[key] = memRec{val, m.seq}
 	return m.seq, nil
 }
 
@@ -136,7 +136,7 @@ func TestClaimsAreFenced(t *testing.T) {
 	if err := l.update(ctx, a, func(r *Record) { r.Attempts, r.Result = 0, []byte(`{}`) }); !errors.Is(err, errFenced) {
 		t.Fatalf("a's write after b's: %v, want errFenced", err)
 	}
-	got, _, _ := st.Load(ctx, key)
+	got, _, _ := l.load(ctx, key)
 	if got.Attempts != 1 || len(got.Result) != 0 || got.Fence != b.claim {
 		t.Fatalf("record = attempts %d, result %s, fence %d: a stale holder overwrote the newer one (b's fence %d)",
 			got.Attempts, got.Result, got.Fence, b.claim)

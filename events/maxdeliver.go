@@ -28,10 +28,6 @@ func (w *Worker) watchMaxDeliveries(ctx, work context.Context, inflight *sync.Wa
 	if nc == nil {
 		return nil
 	}
-	consumers := map[string]*Route{w.topo.UnroutedConsumer(): nil}
-	for t, r := range w.routes {
-		consumers[w.topo.ConsumerName(t)] = r
-	}
 	stream, err := w.js.Stream(ctx, w.topo.InputStream)
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", w.topo.InputStream, err)
@@ -41,14 +37,13 @@ func (w *Worker) watchMaxDeliveries(ctx, work context.Context, inflight *sync.Wa
 		if json.Unmarshal(m.Data, &a) != nil {
 			return
 		}
-		route, ours := consumers[a.Consumer]
-		if !ours || a.Stream != w.topo.InputStream {
+		if a.Consumer != w.topo.EventsConsumer() || a.Stream != w.topo.InputStream {
 			return
 		}
 		inflight.Add(1)
 		go func() {
 			defer inflight.Done()
-			w.undelivered(work, stream, a, route)
+			w.undelivered(work, stream, a)
 		}()
 	})
 	if err != nil {
@@ -62,7 +57,7 @@ func (w *Worker) watchMaxDeliveries(ctx, work context.Context, inflight *sync.Wa
 }
 
 // undelivered dead-letters the message of advisory a.
-func (w *Worker) undelivered(ctx context.Context, stream jetstream.Stream, a maxDeliveriesAdvisory, route *Route) {
+func (w *Worker) undelivered(ctx context.Context, stream jetstream.Stream, a maxDeliveriesAdvisory) {
 	log := w.log.With("consumer", a.Consumer, "stream_seq", a.StreamSeq, "deliveries", a.Deliveries)
 	gctx, cancel := settleCtx(ctx)
 	raw, err := stream.GetMsg(gctx, a.StreamSeq)
@@ -72,7 +67,7 @@ func (w *Worker) undelivered(ctx context.Context, stream jetstream.Stream, a max
 		return
 	}
 	msg := &storedMsg{raw: raw, stream: a.Stream, consumer: a.Consumer, deliveries: a.Deliveries}
-	w.processWith(ctx, msg, route, func(f *facts) {
+	w.processWith(ctx, msg, func(f *facts) {
 		f.exceeded = &rejection{reason: ReasonExhausted, message: fmt.Sprintf(
 			"JetStream stopped delivering the message after %d deliveries without a settlement (worker.maxDeliveries)", a.Deliveries)}
 	})

@@ -7,13 +7,14 @@ import (
 
 // Outcomes are the closed set of the outcome label of ponte_events_processed_total.
 var Outcomes = []string{
-	OutcomeSuccess, OutcomeDuplicate, OutcomeRetry, OutcomeDelayed, OutcomeDeadLetter, OutcomeError,
+	OutcomeSuccess, OutcomeDuplicate, OutcomeStale, OutcomeRetry, OutcomeDelayed, OutcomeDeadLetter, OutcomeError,
 }
 
 // Outcome label values.
 const (
 	OutcomeSuccess    = "success"     // handled; result published; acked
 	OutcomeDuplicate  = "duplicate"   // already completed earlier; result republished; no API call; acked
+	OutcomeStale      = "stale"       // older than an event of its entity applied already; skipped, result published; acked
 	OutcomeRetry      = "retry"       // a retryable failure the event is to blame for: an attempt spent; nak'ed with backoff
 	OutcomeDelayed    = "delayed"     // not the event's fault (breaker open, outage, claim held elsewhere, stopping); nak'ed, no attempt spent
 	OutcomeDeadLetter = "dead_letter" // dead letter published; terminated
@@ -104,9 +105,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Unix time of the last message settled with a result or a dead letter, by event type.",
 		}, []string{"type"}),
 		paused: f.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "ponte_consumer_paused",
-			Help: "1 while a consumer has stopped fetching because a circuit breaker its handler needs is open.",
-		}, []string{"consumer"}),
+			Name: "ponte_events_paused",
+			Help: "1 while the events of a type wait, without any call, because a circuit breaker their handler needs is open.",
+		}, []string{"type"}),
 		pending: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ponte_consumer_pending_messages",
 			Help: "Messages in the stream not yet delivered to the consumer (JetStream num_pending).",
@@ -139,7 +140,7 @@ func (m *metrics) declare(eventType, stream, consumer string) {
 	m.age.WithLabelValues(eventType)
 	m.inProgress.WithLabelValues(eventType)
 	m.lastProcessed.WithLabelValues(eventType)
-	m.paused.WithLabelValues(consumer)
+	m.paused.WithLabelValues(eventType)
 	m.pending.WithLabelValues(stream, consumer)
 	m.ackPending.WithLabelValues(stream, consumer)
 	m.redelivered.WithLabelValues(stream, consumer)

@@ -170,8 +170,13 @@ func (w *Worker) deadLetterEvent(d *delivery, rej rejection, now time.Time, limi
 func (d *delivery) original(whole bool) Original {
 	o := Original{
 		Subject: d.msg.Subject(),
-		Headers: map[string][]string(d.msg.Headers()),
+		Headers: map[string][]string{},
 		Size:    len(d.msg.Data()),
+	}
+	for k, vs := range d.msg.Headers() {
+		if k != pinIDHeader { // the server's, added on delivery: not the publisher's
+			o.Headers[k] = vs
+		}
 	}
 	if whole {
 		o.Data = base64.StdEncoding.EncodeToString(d.msg.Data())
@@ -181,11 +186,11 @@ func (d *delivery) original(whole bool) Original {
 	if d.meta != nil {
 		o.Stream, o.Sequence = d.meta.Stream, d.meta.Sequence.Stream
 	}
-	if o.Headers == nil {
-		o.Headers = map[string][]string{}
-	}
 	return o
 }
+
+// pinIDHeader is the header JetStream adds to the messages of a pinned priority group.
+const pinIDHeader = "Nats-Pin-Id"
 
 // dropData replaces the body, raw, by its excerpt.
 func (o *Original) dropData(raw []byte) {

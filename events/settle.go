@@ -117,13 +117,43 @@ func (w *Worker) complete(ctx context.Context, d *delivery) {
 		w.fail(ctx, d, fmt.Errorf("record completion: %w", err))
 		return
 	}
-	if _, err := w.publishOnce(sctx, ev.Type(), res); err != nil {
+	// The entity's latest applied event and the result are independent writes: both go out at once.
+	var entityErr error
+	entityDone := make(chan struct{})
+	go func() {
+		defer close(entityDone)
+		if d.settled != OutcomeStale {
+			entityErr = w.ledger.applied(sctx, ev.Subject(), Applied{Time: ev.Time(), EventID: ev.ID(), Sequence: d.seq()})
+		}
+	}()
+	_, err = w.publishOnce(sctx, ev.Type(), res)
+	<-entityDone
+	if err != nil {
 		// Recorded: the redelivery publishes the recorded result.
 		w.nak(d, OutcomeError, jitter(w.policy.backoff(int(d.numDelivered()))), fmt.Errorf("publish result: %w", err))
 		return
 	}
+	if entityErr != nil {
+		d.log.Warn("could not record the event as its entity's latest: an older event arriving later will not be found stale", "err", entityErr)
+	}
 	w.ack(d)
+	if d.settled == OutcomeStale {
+		d.log.Info("event skipped as stale: a newer event of its entity was applied", "detail", d.steps[0].Detail)
+		return
+	}
 	d.log.Info("event processed", "steps", len(d.steps), "duration", w.now().Sub(d.start))
+}
+
+// staleSteps is the result of an event skipped because a newer one of its entity was applied: one step per system
+// its type writes to, with status stale.
+func staleSteps(route *Route, applied Applied, now time.Time) []StepOutcome {
+	detail := fmt.Sprintf("event %s of %s was applied to this entity already: this older event is not applied",
+		applied.EventID, applied.Time.Format(time.RFC3339Nano))
+	var steps []StepOutcome
+	for _, sys := range route.Systems {
+		steps = append(steps, StepOutcome{Target: sys, Operation: "apply", Status: StatusStale, Detail: detail, At: now})
+	}
+	return steps
 }
 
 // republish answers a redelivery of the message that completed the event: its recorded result is published again
@@ -282,7 +312,7 @@ func jitter(d time.Duration) time.Duration {
 
 // nak hands the message back to JetStream for redelivery after delay.
 func (w *Worker) nak(d *delivery, outcome string, delay time.Duration, cause error) {
-	d.settled = outcome
+	d.settled, d.nakDelay = outcome, delay
 	if err := d.msg.NakWithDelay(delay); err != nil {
 		d.log.Error("nak failed; JetStream will redeliver after ack wait", "err", err)
 	}

@@ -251,7 +251,7 @@ func TestDeletedConsumerIsRebound(t *testing.T) {
 	go func() { _ = w.Run(wctx) }()
 	waitFor(t, "the worker ready", w.Ready)
 
-	const name = "ponte-person-hired"
+	const name = "ponte-events"
 	c, err := js.Consumer(ctx, "PONTE_EVENTS", name)
 	if err != nil {
 		t.Fatal(err)
@@ -277,7 +277,7 @@ func TestDeletedConsumerIsRecreated(t *testing.T) {
 	ctx := context.Background()
 	h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error { return nil })
 	runWorker(t, js, events.Config{}, []events.Route{{Type: "person.hired", Handler: h}}, nil)
-	if err := js.DeleteConsumer(ctx, "PONTE_EVENTS", "ponte-person-hired"); err != nil {
+	if err := js.DeleteConsumer(ctx, "PONTE_EVENTS", "ponte-events"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := js.PublishMsg(ctx, events.EncodeBinary("person.hired", newEvent("person.hired", "after-delete", map[string]string{}), "")); err != nil {
@@ -332,10 +332,42 @@ func TestOldestUnsettledAge(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(15 * time.Second)
-	for eventstest.Metric(t, reg, "ponte_consumer_oldest_unsettled_age_seconds", "consumer", "ponte-person-hired") <= 0 {
+	for eventstest.Metric(t, reg, "ponte_consumer_oldest_unsettled_age_seconds", "consumer", "ponte-events") <= 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("the unsettled message does not show in ponte_consumer_oldest_unsettled_age_seconds")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestOneDeliveryPerMessage is defect 5's double delivery: every message, routed or not, is delivered once, by one
+// consumer, whatever its subject; an unknown type is routed in process, not by a second consumer that receives
+// every message again.
+func TestOneDeliveryPerMessage(t *testing.T) {
+	_, js := eventstest.JetStream(t)
+	ctx := context.Background()
+	h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error { return nil })
+	reg := prometheus.NewRegistry()
+	runWorker(t, js, events.Config{}, []events.Route{{Type: "person.hired", Handler: h}, {Type: "contract.signed", Handler: h}}, reg)
+	for i, typ := range []string{"person.hired", "contract.signed", "person.promoted"} {
+		if _, err := js.PublishMsg(ctx, events.EncodeBinary(typ, newEvent(typ, fmt.Sprint("one-", i), map[string]string{}), "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "two results and a dead letter", func() bool {
+		return len(eventstest.Messages(t, js, "PONTE_RESULTS")) == 2 && len(eventstest.Messages(t, js, "PONTE_DLQ")) == 1
+	})
+	s, err := js.Stream(ctx, "PONTE_EVENTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var delivered uint64
+	var names []string
+	for info := range s.ListConsumers(ctx).Info() {
+		delivered += info.Delivered.Consumer
+		names = append(names, info.Name)
+	}
+	if delivered != 3 {
+		t.Errorf("3 messages were delivered %d times in all, by the consumers %v", delivered, names)
 	}
 }

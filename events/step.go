@@ -29,6 +29,7 @@ const (
 	StatusDone     = "done"     // the step made its change now
 	StatusSkipped  = "skipped"  // nothing to change: the target already was as wanted
 	StatusReplayed = "replayed" // the ledger shows the step succeeded on an earlier delivery; not called again
+	StatusStale    = "stale"    // not applied: a newer event of the same entity (by CloudEvent time) was applied already
 )
 
 // StepSpec names one step of a handler: the Target and Operation reported in the result and, when the handler

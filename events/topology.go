@@ -30,7 +30,7 @@ type Topology struct {
 	// (30 days): a re-published event older than that is processed again (its steps are idempotent).
 	LedgerBucket string        `yaml:"ledgerBucket"`
 	LedgerTTL    time.Duration `yaml:"ledgerTTL"`
-	// ConsumerPrefix prefixes the durable consumer names: "<prefix>-person-hired". Default "ponte".
+	// ConsumerPrefix prefixes the durable consumer's name: "<prefix>-events". Default "ponte".
 	ConsumerPrefix string `yaml:"consumerPrefix"`
 	// Replicas of every stream and the bucket. Default 1.
 	Replicas int `yaml:"replicas"`
@@ -100,13 +100,18 @@ func (t Topology) Validate() error {
 	return nil
 }
 
-// ConsumerName returns the durable consumer name for an event type: "ponte-person-hired".
-func (t Topology) ConsumerName(eventType string) string {
-	return t.ConsumerPrefix + "-" + strings.NewReplacer(".", "-", "*", "any", ">", "all").Replace(eventType)
-}
+// EventsConsumer is the name of the durable consumer of every input subject: "<prefix>-events".
+func (t Topology) EventsConsumer() string { return t.ConsumerPrefix + "-events" }
 
-// UnroutedConsumer is the name of the consumer that dead-letters messages on input subjects with no handler.
-func (t Topology) UnroutedConsumer() string { return t.ConsumerPrefix + "-unrouted" }
+// legacyConsumers are the consumers an earlier ponte made: one per type ("<prefix>-person-hired") and one for
+// subjects with no route ("<prefix>-unrouted").
+func (t Topology) legacyConsumers(types []string) []string {
+	names := make([]string, 0, len(types)+1)
+	for _, typ := range types {
+		names = append(names, t.ConsumerPrefix+"-"+strings.NewReplacer(".", "-", "*", "any", ">", "all").Replace(typ))
+	}
+	return append(names, t.ConsumerPrefix+"-unrouted")
+}
 
 // oneMessagePerSubject reports whether the stream name, if it exists, holds at most one message on each subject,
 // so that limiting it to one per subject deletes nothing. A stream it cannot inspect is left as it is.

@@ -127,9 +127,12 @@ type Route struct {
 	// Handler runs the event's steps.
 	Handler Handler
 	// Targets are the single-tenant targets the handler calls ("zeev", "senior"). While the breaker of any of
-	// them is open the route's consumer stops fetching. Per-tenant breakers (CidadES, per UG) delay only the
+	// them is open the route's events wait without any call. Per-tenant breakers (CidadES, per UG) delay only the
 	// events of that tenant.
 	Targets []string
+	// Systems are the downstream systems the handler writes to, named in the steps of the result of an event
+	// skipped as stale.
+	Systems []string
 	// Extensions are CloudEvent extensions the type requires (e.g. "ug"), as strings; an event without one is
 	// dead-lettered.
 	Extensions []string
@@ -148,14 +151,15 @@ type Validator interface {
 type Options struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
-	// Breakers, when set, lets consumers pause while a breaker their route needs is open.
+	// Breakers, when set, holds the events of a route back, without any call, while a breaker it needs is open.
 	Breakers *clients.Breakers
 	// Now is the clock; nil for time.Now.
 	Now func() time.Time
 }
 
-// Worker consumes the input stream with one durable pull consumer per route (plus one that dead-letters
-// messages on subjects with no route), and settles every message: see the package documentation.
+// Worker consumes the input stream with one durable pull consumer of every input subject, pinned to one worker
+// at a time, routes each message by its subject in process (a subject with no route is dead-lettered), applies the
+// events of each entity one at a time in stream order, and settles every message: see the package documentation.
 // Run it once; Ready reports whether it is consuming.
 type Worker struct {
 	js        jetstream.JetStream
@@ -173,9 +177,9 @@ type Worker struct {
 	policy     policy
 	maxPayload int64       // the server's, learnt in Run
 	ready      atomic.Bool // Run is consuming (between binding and stopping)
-	// bound says, per consumer name, whether its fetch loop holds a consumer that exists.
-	bound    map[string]*atomic.Bool
-	inflight atomic.Int64
+	bound      atomic.Bool // the fetch loop holds a consumer that exists
+	paused     pausedRoutes
+	inflight   atomic.Int64
 }
 
 // deadLetterOverhead is what a dead letter may need besides the original body in base64: the failure, the
@@ -208,6 +212,7 @@ func NewWorker(js jetstream.JetStream, topo Topology, cfg Config, routes []Route
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+
 	w := &Worker{
 		js: js, topo: topo, cfg: cfg.WithDefaults(), routes: map[string]*Route{}, validator: v,
 		log: opts.Logger, breakers: opts.Breakers, now: opts.Now,
@@ -234,26 +239,16 @@ func NewWorker(js jetstream.JetStream, topo Topology, cfg Config, routes []Route
 		}
 		w.routes[r.Type] = &r
 		w.order = append(w.order, r.Type)
-		w.metrics.declare(r.Type, topo.InputStream, topo.ConsumerName(r.Type))
+		w.metrics.declare(r.Type, topo.InputStream, topo.EventsConsumer())
 	}
-	w.metrics.declare(UnroutedType, topo.InputStream, topo.UnroutedConsumer())
+	w.metrics.declare(UnroutedType, topo.InputStream, topo.EventsConsumer())
 	return w, nil
 }
 
-// Ready reports whether every consumer is bound and fetching (readiness probe): false before Run bound them, while
-// any of them is gone (deleted under the worker, being bound again) and once Run is stopping. A consumer paused
-// because a breaker its route needs is open counts as fetching.
-func (w *Worker) Ready() bool {
-	if !w.ready.Load() {
-		return false
-	}
-	for _, b := range w.bound {
-		if !b.Load() {
-			return false
-		}
-	}
-	return true
-}
+// Ready reports whether the worker's consumer is bound and fetching (readiness probe): false before Run bound it,
+// while it is gone (deleted under the worker, being bound again) and once Run is stopping. A replica on standby
+// (another replica holds the consumer's pin) is ready: it takes over when the pin comes to it.
+func (w *Worker) Ready() bool { return w.ready.Load() && w.bound.Load() }
 
 // Run ensures the topology, binds the consumers and processes messages until ctx ends; then it stops fetching,
 // lets in-flight messages finish for up to DrainTimeout, and returns nil. It returns an error only if the
@@ -271,55 +266,37 @@ func (w *Worker) Run(ctx context.Context) error {
 		return err
 	}
 	w.ledger = NewLedger(NewKVStore(w.js, kv))
+	// An event waiting out an outage is delivered about once per backoffMax until the stream drops it.
+	if waits := int(w.topo.InputMaxAge/w.cfg.BackoffMax) + w.cfg.MaxAttempts; w.cfg.MaxDeliveries < waits {
+		w.log.Warn("worker.maxDeliveries is low: an outage longer than maxDeliveries × backoffMax dead-letters the events that wait it out",
+			"maxDeliveries", w.cfg.MaxDeliveries, "backoffMax", w.cfg.BackoffMax, "inputMaxAge", w.topo.InputMaxAge, "at_least", waits)
+	}
 
-	type bound struct {
-		cons     jetstream.Consumer
-		route    *Route
-		subjects []string
-	}
-	var all []bound
-	for _, t := range w.order {
-		c, err := w.bind(ctx, w.topo.ConsumerName(t), []string{t})
-		if err != nil {
-			return err
-		}
-		all = append(all, bound{c, w.routes[t], []string{t}})
-	}
-	unrouted, err := w.bind(ctx, w.topo.UnroutedConsumer(), w.topo.InputSubjects)
+	cons, err := w.bindEvents(ctx)
 	if err != nil {
 		return err
 	}
-	all = append(all, bound{unrouted, nil, w.topo.InputSubjects})
-	w.bound = map[string]*atomic.Bool{}
-	for _, b := range all {
-		ok := &atomic.Bool{}
-		ok.Store(true)
-		w.bound[b.cons.CachedInfo().Name] = ok
-	}
+	w.bound.Store(true)
 
 	// work is cancelled DrainTimeout after ctx ends, so that in-flight handlers give up.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	var loops, inflight sync.WaitGroup
-	for _, b := range all {
-		loops.Go(func() { w.consume(ctx, work, b.cons, b.route, b.subjects, &inflight) })
-	}
-	consumers := make([]jetstream.Consumer, 0, len(all))
-	for _, b := range all {
-		consumers = append(consumers, b.cons)
-	}
-	loops.Go(func() { w.watchLag(ctx, consumers) })
+	disp := newDispatcher(w, work, &inflight)
+	loops.Go(func() { w.consume(ctx, cons, disp) })
+	loops.Go(func() { w.watchLag(ctx) })
 	if err := w.watchMaxDeliveries(ctx, work, &inflight); err != nil {
 		return err
 	}
 	w.ready.Store(true)
-	w.log.Info("worker consuming", "stream", w.topo.InputStream, "consumers", len(all), "concurrency", w.cfg.Concurrency)
+	w.log.Info("worker consuming", "stream", w.topo.InputStream, "consumer", w.topo.EventsConsumer(), "concurrency", w.cfg.Concurrency)
 
 	<-ctx.Done()
 	w.ready.Store(false)
 	w.log.Info("stopping: no more fetching; draining the events in flight", "cause", context.Cause(ctx),
 		"in_flight", w.inflight.Load(), "drain_timeout", w.cfg.DrainTimeout)
 	loops.Wait()
+	w.unpin()
 	done := make(chan struct{})
 	go func() { inflight.Wait(); close(done) }()
 	select {
@@ -333,161 +310,6 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-func (w *Worker) consumerConfig(name string, subjects []string) jetstream.ConsumerConfig {
-	cfg := jetstream.ConsumerConfig{
-		Durable:       name,
-		Description:   "ponte worker for " + strings.Join(subjects, ", "),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       w.cfg.AckWait,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		// A safety net far above MaxAttempts: ponte counts attempts itself in the ledger (outage delays
-		// excluded); the server's MAX_DELIVERIES advisory becomes a dead letter (see watchMaxDeliveries).
-		MaxDeliver:    w.cfg.MaxDeliveries,
-		MaxAckPending: w.cfg.MaxAckPending,
-	}
-	if len(subjects) == 1 {
-		cfg.FilterSubject = subjects[0]
-	} else {
-		cfg.FilterSubjects = subjects
-	}
-	return cfg
-}
-
-func (w *Worker) bind(ctx context.Context, name string, subjects []string) (jetstream.Consumer, error) {
-	if w.topo.Manage {
-		c, err := w.js.CreateOrUpdateConsumer(ctx, w.topo.InputStream, w.consumerConfig(name, subjects))
-		if err != nil {
-			return nil, fmt.Errorf("create or update consumer %s: %w", name, err)
-		}
-		return c, nil
-	}
-	c, err := w.js.Consumer(ctx, w.topo.InputStream, name)
-	if err != nil {
-		return nil, fmt.Errorf("consumer %s on stream %s: %w (set manage: true to create it)", name, w.topo.InputStream, err)
-	}
-	return c, nil
-}
-
-// mustPause reports whether the route's consumer should stop fetching: a single-tenant breaker it needs is open.
-func (w *Worker) mustPause(r *Route) bool {
-	if r == nil || w.breakers == nil {
-		return false
-	}
-	for _, t := range r.Targets {
-		if w.breakers.State(clients.BreakerKey{Target: t}) == clients.StateOpen {
-			return true
-		}
-	}
-	return false
-}
-
-// consume is the fetch loop of one consumer. When the consumer is gone (deleted, or recreated, under the worker)
-// it marks it unbound, so that the worker is not ready, and binds it again (creating it when the topology is
-// managed) until it exists. It returns when ctx ends.
-func (w *Worker) consume(ctx, work context.Context, cons jetstream.Consumer, route *Route, subjects []string, inflight *sync.WaitGroup) {
-	name := cons.CachedInfo().Name
-	log := w.log.With("consumer", name)
-	bound := w.bound[name]
-	sem := make(chan struct{}, w.cfg.Concurrency)
-	paused := false
-	setPaused := func(p bool) {
-		if p != paused {
-			paused = p
-			v := 0.0
-			if p {
-				v = 1
-				log.Warn("consumer paused: a circuit breaker its handler needs is open", "targets", route.Targets)
-			} else {
-				log.Info("consumer resumed")
-			}
-			w.metrics.paused.WithLabelValues(name).Set(v)
-		}
-	}
-	for ctx.Err() == nil {
-		if !bound.Load() {
-			c, err := w.bind(ctx, name, subjects)
-			if err != nil {
-				log.Error("consumer gone; binding it again", "err", err)
-				sleep(ctx, time.Second)
-				continue
-			}
-			cons = c
-			bound.Store(true)
-			log.Info("consumer bound again")
-		}
-		if w.mustPause(route) {
-			setPaused(true)
-			sleep(ctx, 250*time.Millisecond)
-			continue
-		}
-		setPaused(false)
-		it, err := cons.Messages(jetstream.PullMaxMessages(w.cfg.Concurrency))
-		if err != nil {
-			log.Error("cannot start fetching; retrying", "err", err)
-			w.checkBound(ctx, cons, bound, log)
-			sleep(ctx, time.Second)
-			continue
-		}
-		if stopped := w.fetch(ctx, work, it, route, sem, inflight, log); stopped != nil {
-			w.checkBound(ctx, cons, bound, log)
-		}
-	}
-}
-
-// checkBound looks the consumer up after its fetching failed, and marks it unbound if it no longer exists.
-func (w *Worker) checkBound(ctx context.Context, cons jetstream.Consumer, bound *atomic.Bool, log *slog.Logger) {
-	if _, err := cons.Info(ctx); errors.Is(err, jetstream.ErrConsumerNotFound) {
-		bound.Store(false)
-		log.Error("consumer deleted under the worker: not ready until it is bound again")
-	}
-}
-
-// fetch hands messages from it to workers until ctx ends, the route must pause, or the iterator fails (then it
-// returns the iterator's error). It then drains the iterator, delaying the messages it still held.
-func (w *Worker) fetch(ctx, work context.Context, it jetstream.MessagesContext, route *Route, sem chan struct{}, inflight *sync.WaitGroup, log *slog.Logger) error {
-	defer func() {
-		it.Drain()
-		for {
-			msg, err := it.Next(jetstream.NextMaxWait(time.Second))
-			if err != nil {
-				return
-			}
-			// Held but never started: hand it back quickly, no attempt counted.
-			_ = msg.NakWithDelay(time.Second)
-		}
-	}()
-	for ctx.Err() == nil && !w.mustPause(route) {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return nil
-		}
-		msg, err := it.Next(jetstream.NextMaxWait(500 * time.Millisecond))
-		if err != nil {
-			<-sem
-			if errors.Is(err, nats.ErrTimeout) {
-				continue
-			}
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || errors.Is(err, jetstream.ErrConsumerDeleted) ||
-				errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrNoHeartbeat) {
-				log.Warn("fetching stopped; restarting", "err", err)
-				return err
-			}
-			log.Warn("fetch error", "err", err)
-			continue
-		}
-		inflight.Add(1)
-		w.inflight.Add(1)
-		go func() {
-			defer inflight.Done()
-			defer w.inflight.Add(-1)
-			defer func() { <-sem }()
-			w.process(work, msg, route)
-		}()
-	}
-	return nil
-}
-
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -497,18 +319,16 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// watchLag exports the consumers' pending counts and the age of their oldest unsettled message every 5 seconds.
-func (w *Worker) watchLag(ctx context.Context, cons []jetstream.Consumer) {
+// watchLag exports the consumer's pending counts and the age of its oldest unsettled message every 5 seconds.
+func (w *Worker) watchLag(ctx context.Context) {
 	for {
-		for _, c := range cons {
-			info, err := c.Info(ctx)
-			if err != nil {
-				continue
+		if c, err := w.js.Consumer(ctx, w.topo.InputStream, w.topo.EventsConsumer()); err == nil {
+			if info, err := c.Info(ctx); err == nil {
+				w.metrics.pending.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumPending))
+				w.metrics.ackPending.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumAckPending))
+				w.metrics.redelivered.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumRedelivered))
+				w.metrics.oldest.WithLabelValues(info.Stream, info.Name).Set(w.oldestUnsettled(ctx, info).Seconds())
 			}
-			w.metrics.pending.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumPending))
-			w.metrics.ackPending.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumAckPending))
-			w.metrics.redelivered.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumRedelivered))
-			w.metrics.oldest.WithLabelValues(info.Stream, info.Name).Set(w.oldestUnsettled(ctx, info).Seconds())
 		}
 		sleep(ctx, 5*time.Second)
 		if ctx.Err() != nil {
@@ -540,17 +360,19 @@ func (w *Worker) oldestUnsettled(ctx context.Context, info *jetstream.ConsumerIn
 
 // delivery is one message being processed.
 type delivery struct {
-	msg     jetstream.Msg
-	meta    *jetstream.MsgMetadata
-	typ     string // the route's type, or UnroutedType: metrics label and dead-letter subject
-	ref     eventRef
-	key     string   // ledger key
-	hold    *holding // the event's claim and record, while this delivery holds it
-	rec     Record   // the record as last read (also without a claim)
-	steps   []StepOutcome
-	start   time.Time
-	log     *slog.Logger
-	settled string
+	msg   jetstream.Msg
+	meta  *jetstream.MsgMetadata
+	typ   string // the route's type, or UnroutedType: metrics label and dead-letter subject
+	ref   eventRef
+	key   string   // ledger key
+	hold  *holding // the event's claim and record, while this delivery holds it
+	rec   Record   // the record as last read (also without a claim)
+	steps []StepOutcome
+	// nakDelay is the delay the message was handed back with (0: it was acked or termed).
+	nakDelay time.Duration
+	start    time.Time
+	log      *slog.Logger
+	settled  string
 }
 
 // seq is the message's input stream sequence (0 if unknown).
@@ -569,19 +391,13 @@ func (d *delivery) record() Record {
 	return d.rec
 }
 
-// process runs one message to its settlement: it gathers the facts (admission, the ledger, the handler's
-// outcome), lets decide choose the action and carries it out. Every path ends in Ack, Term or NakWithDelay.
-func (w *Worker) process(ctx context.Context, msg jetstream.Msg, route *Route) {
-	w.processWith(ctx, msg, route, nil)
-}
-
-// processWith is process with the facts adjusted by adjust (when not nil) before the handler would run.
-func (w *Worker) processWith(ctx context.Context, msg jetstream.Msg, route *Route, adjust func(*facts)) {
-	if _, routed := w.routes[msg.Subject()]; route == nil && routed {
-		// The unrouted consumer sees every input subject; routed ones belong to their own consumer.
-		_ = msg.Ack()
-		return
-	}
+// processWith runs one message to its settlement: it gathers the facts (admission, the ledger, the handler's
+// outcome), lets decide choose the action and carries it out. Every path ends in Ack, Term or NakWithDelay. The
+// message is routed by its subject, in process: a subject with no route is dead-lettered as unrouted. adjust, when
+// not nil, sets facts known before (the message is held back behind an earlier one of its entity; the server
+// stopped delivering it). It returns the delivery as settled.
+func (w *Worker) processWith(ctx context.Context, msg jetstream.Msg, adjust func(*facts)) *delivery {
+	route := w.routes[msg.Subject()]
 	d := &delivery{msg: msg, typ: UnroutedType, start: w.now()}
 	if route != nil {
 		d.typ = route.Type
@@ -597,7 +413,8 @@ func (w *Worker) processWith(ctx context.Context, msg jetstream.Msg, route *Rout
 		w.metrics.inProgress.WithLabelValues(d.typ).Dec()
 		w.metrics.processed.WithLabelValues(d.typ, d.settled).Inc()
 		w.metrics.duration.WithLabelValues(d.typ).Observe(w.now().Sub(d.start).Seconds())
-		if d.settled == OutcomeSuccess || d.settled == OutcomeDeadLetter || d.settled == OutcomeDuplicate {
+		switch d.settled {
+		case OutcomeSuccess, OutcomeDeadLetter, OutcomeDuplicate, OutcomeStale:
 			w.metrics.lastProcessed.WithLabelValues(d.typ).Set(float64(w.now().Unix()))
 			if ev := d.ref.ev; ev != nil && !ev.Time().IsZero() {
 				w.metrics.age.WithLabelValues(d.typ).Observe(w.now().Sub(ev.Time()).Seconds())
@@ -605,10 +422,13 @@ func (w *Worker) processWith(ctx context.Context, msg jetstream.Msg, route *Rout
 		}
 	}()
 	w.execute(ctx, d, decide(w.policy, w.gather(ctx, d, route, adjust)))
+	return d
 }
 
-// gather establishes the facts of a delivery: the admission (no HTTP call is made for an invalid message), what
-// the ledger says, and, when this delivery holds the event's claim, the handler's outcome.
+// gather establishes the facts of a delivery: the admission (no HTTP call is made for an invalid message), whether
+// it must wait (behind an earlier event of its entity, or for an open breaker its route needs), what the ledger
+// says, whether a newer event of its entity was applied already, and, when this delivery holds the event's claim,
+// the handler's outcome.
 func (w *Worker) gather(ctx context.Context, d *delivery, route *Route, adjust func(*facts)) facts {
 	f := facts{delivered: d.numDelivered()}
 	if adjust != nil {
@@ -624,6 +444,12 @@ func (w *Worker) gather(ctx context.Context, d *delivery, route *Route, adjust f
 	}
 	if rej != nil {
 		f.rejected = rej
+		return f
+	}
+	if f.heldBack > 0 {
+		return f
+	}
+	if f.paused = w.pauseFor(route); f.paused > 0 && f.exceeded == nil {
 		return f
 	}
 	ev := ref.ev
@@ -642,6 +468,16 @@ func (w *Worker) gather(ctx context.Context, d *delivery, route *Route, adjust f
 	}
 	d.hold = hold
 	if f.exceeded != nil {
+		return f
+	}
+	applied, err := w.ledger.entity(ctx, ev.Subject())
+	if err != nil {
+		f.ledgerErr = err
+		return f
+	}
+	if applied.Time.After(ev.Time()) {
+		f.stale = true
+		d.steps = staleSteps(route, applied, w.now().UTC())
 		return f
 	}
 
@@ -678,7 +514,7 @@ func conflictMessage(ev *event.Event, first Record) string {
 		"will not apply this one under it; publish it with a new id", ev.ID(), ev.Source(), when)
 }
 
-// admit decodes and validates a message for route (nil: the unrouted consumer). It returns what it could read of
+// admit decodes and validates a message for route (nil: a subject with no route). It returns what it could read of
 // the event and, when the message must be dead-lettered without any call, why. It does no I/O.
 func (w *Worker) admit(subject string, h nats.Header, data []byte, route *Route) (eventRef, *rejection) {
 	if w.cfg.MaxMessageSize > 0 && len(data) > w.cfg.MaxMessageSize {

@@ -54,18 +54,19 @@ func (d Deps) now() time.Time {
 	return time.Now()
 }
 
-// Routes returns the handler of every event type, with the targets each needs (its consumer pauses while one of
-// their breakers is open) and the CloudEvent extensions it requires.
+// Routes returns the handler of every event type, with the targets each needs (its events wait while one of their
+// breakers is open), the systems it writes to and the CloudEvent extensions it requires.
 func Routes(d Deps) []events.Route {
 	person := []string{zeev.Target, senior.Target}
 	ug := []string{"ug"}
+	cid := []string{cidades.Target}
 	return []events.Route{
-		{Type: PersonHired, Handler: events.HandlerFunc(d.personHired), Targets: person, EntityKey: personKey},
-		{Type: PersonMoved, Handler: events.HandlerFunc(d.personMoved), Targets: person, EntityKey: personKey},
-		{Type: PersonTerminated, Handler: events.HandlerFunc(d.personTerminated), Targets: person, EntityKey: personKey},
-		{Type: ContractSigned, Handler: d.contract(d.contractSigned), Extensions: ug, EntityKey: contractKey},
-		{Type: ContractAmended, Handler: d.contract(d.contractAmended), Extensions: ug, EntityKey: contractKey},
-		{Type: ContractCancelled, Handler: d.contract(d.contractCancelled), Extensions: ug, EntityKey: contractKey},
+		{Type: PersonHired, Handler: events.HandlerFunc(d.personHired), Targets: person, Systems: person, EntityKey: personKey},
+		{Type: PersonMoved, Handler: events.HandlerFunc(d.personMoved), Targets: person, Systems: person, EntityKey: personKey},
+		{Type: PersonTerminated, Handler: events.HandlerFunc(d.personTerminated), Targets: person, Systems: person, EntityKey: personKey},
+		{Type: ContractSigned, Handler: d.contract(d.contractSigned), Systems: cid, Extensions: ug, EntityKey: contractKey},
+		{Type: ContractAmended, Handler: d.contract(d.contractAmended), Systems: cid, Extensions: ug, EntityKey: contractKey},
+		{Type: ContractCancelled, Handler: d.contract(d.contractCancelled), Systems: cid, Extensions: ug, EntityKey: contractKey},
 	}
 }
 

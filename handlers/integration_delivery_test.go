@@ -173,7 +173,7 @@ func TestDuplicatePublishMakesNoSecondWrite(t *testing.T) {
 		}
 		res := e.waitResult(ev.ID())
 		assertSteps(t, res.Steps, []events.StepOutcome{step("cidades", "create_contratacao", "done", "", "contratacaoId", 6)})
-		e.waitSettled(handlers.ContractSigned)
+		e.waitSettled()
 		assertCalls(t, "cidades", e.cidSim.Faults().Requests(), []call{login(cidadesToken), post("/v1/contratacoes", 201, create12)})
 		assertCalls(t, "zeev", e.zeevSim.Faults().Requests(), nil)
 		assertCalls(t, "senior", e.seniorSim.Faults().Requests(), nil)
@@ -203,10 +203,10 @@ func (e *env) inputCount() uint64 {
 	return info.State.Msgs
 }
 
-// waitSettled waits until the consumer of eventType has nothing pending or unacknowledged.
-func (e *env) waitSettled(eventType string) {
+// waitSettled waits until the worker's consumer has nothing pending or unacknowledged.
+func (e *env) waitSettled() {
 	e.t.Helper()
-	name := events.Topology{}.WithDefaults().ConsumerName(eventType)
+	name := events.Topology{}.WithDefaults().EventsConsumer()
 	waitFor(e.t, 10*time.Second, "consumer "+name+" settled", func() bool {
 		c, err := e.js.Consumer(context.Background(), "PONTE_EVENTS", name)
 		if err != nil {
@@ -231,7 +231,7 @@ func TestConcurrentDuplicatesMakeNoSecondWrite(t *testing.T) {
 	e.publishBinary(ev)
 	e.publish(structured)
 	e.waitResult(ev.ID())
-	e.waitSettled(handlers.PersonHired)
+	e.waitSettled()
 	if w := writes(e.zeevSim.Faults().Requests()); len(w) != 1 {
 		t.Errorf("zeev writes: %v, want one upsert", w)
 	}
@@ -285,7 +285,7 @@ func TestSameIDWithOtherDataIsAConflict(t *testing.T) {
 	if string(raw) != string(other.Data()) {
 		t.Errorf("the dead letter carries %s, want the conflicting event's data", raw)
 	}
-	e.waitSettled(handlers.ContractSigned)
+	e.waitSettled()
 	assertCalls(t, "cidades", e.cidSim.Faults().Requests(), nil)
 	if n := len(forEvent(e.outputs("PONTE_RESULTS"), first.ID())); n != 2 {
 		t.Errorf("results for the id: %d, want the first event's and its re-publication's", n)

@@ -76,6 +76,8 @@ type envOptions struct {
 	ugs      map[string]cidades.UGConfig
 	// seniorFault, when set, fails one precise request to the Senior simulator.
 	seniorFault *nthFault
+	// workers is how many workers share the consumers, each on its own connection, as replicas would. Default 1.
+	workers int
 	// cidadesWrap, when set, wraps the CidadES simulator (its fault injector given) to disturb chosen requests.
 	cidadesWrap func(next http.Handler, inj *fault.Injector) http.Handler
 }
@@ -227,13 +229,21 @@ func startEnv(t *testing.T, o envOptions) *env {
 		cfg.MaxAttempts = 3
 	}
 	deps := handlers.Deps{Zeev: e.zeev, Senior: e.senior, CidadES: e.cidades, Profiles: profiles, Now: func() time.Time { return handlersNow }}
-	w, err := events.NewWorker(e.js, events.Topology{Manage: true}, cfg, handlers.Routes(deps), catalog,
-		events.Options{Logger: slog.New(slog.DiscardHandler), Registerer: e.reg, Breakers: e.breakers})
-	if err != nil {
-		t.Fatal(err)
+	for i := range max(o.workers, 1) {
+		_, js := eventstest.Connect(t, e.js.Conn().ConnectedUrl())
+		var reg prometheus.Registerer = e.reg
+		if i > 0 {
+			reg = prometheus.NewRegistry() // the metrics the tests read are the first worker's
+		}
+		w, err := events.NewWorker(js, events.Topology{Manage: true}, cfg, handlers.Routes(deps), catalog,
+			events.Options{Logger: slog.New(slog.DiscardHandler), Registerer: reg, Breakers: e.breakers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventstest.Run(t, w, false)
 	}
-	eventstest.Run(t, w, false)
 	return e
+
 }
 
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {

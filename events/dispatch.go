@@ -1,0 +1,239 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// dispatcher applies the events of each entity one at a time, in the order they were fetched (stream order, the
+// consumer being pinned to this worker), while the events of other entities run concurrently, at most
+// Concurrency at once. The entity key is the CloudEvent subject; a message with none (one that is not a valid
+// event) runs on its own.
+//
+// When an event is handed back for later (NakWithDelay: a retry, an outage, an open breaker), its entity is
+// blocked: the later events of the entity are handed back too and line up behind it, and when they come back only
+// the head of the line runs, so that none overtakes another. The head leaves the line once it is settled. A head
+// that does not come back by AckWait after it was due (its redelivery went to another worker) leaves it too.
+type dispatcher struct {
+	w        *Worker
+	ctx      context.Context // the work context: cancelled DrainTimeout after Run's
+	inflight *sync.WaitGroup
+	held     chan struct{} // messages fetched and not settled: queued or running
+	run      chan struct{} // messages running
+
+	mu     sync.Mutex
+	queues map[string][]queued // per entity key, the messages waiting behind the one running
+	blocks map[string]block
+}
+
+// queued is a message waiting behind an earlier one of its entity; stop ends its in-progress signals.
+type queued struct {
+	msg  jetstream.Msg
+	stop func()
+}
+
+// block is the line of an entity's events handed back for later, by stream sequence: only seqs[0] may run. It is
+// due back at until; if it is not back by expires it leaves the line.
+type block struct {
+	seqs           []uint64
+	until, expires time.Time
+}
+
+func newDispatcher(w *Worker, ctx context.Context, inflight *sync.WaitGroup) *dispatcher {
+	return &dispatcher{
+		w: w, ctx: ctx, inflight: inflight,
+		held:   make(chan struct{}, 2*w.cfg.Concurrency),
+		run:    make(chan struct{}, w.cfg.Concurrency),
+		queues: map[string][]queued{}, blocks: map[string]block{},
+	}
+}
+
+// reserve waits for room for one more message; false if ctx ended first.
+func (p *dispatcher) reserve(ctx context.Context) bool {
+	select {
+	case p.held <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (p *dispatcher) unreserve() { <-p.held }
+
+// dispatch runs msg now, or queues it behind the message of its entity that is running.
+func (p *dispatcher) dispatch(msg jetstream.Msg) {
+	p.inflight.Add(1)
+	p.w.inflight.Add(1)
+	key := peekSubject(msg.Headers(), msg.Data())
+	if key == "" {
+		go p.drain("", msg)
+		return
+	}
+	p.mu.Lock()
+	if q, busy := p.queues[key]; busy {
+		p.queues[key] = append(q, queued{msg, p.w.keepQueued(msg)})
+		p.mu.Unlock()
+		return
+	}
+	p.queues[key] = nil
+	p.mu.Unlock()
+	go p.drain(key, msg)
+}
+
+// drain runs msg, then the messages queued behind it, until the entity's queue is empty.
+func (p *dispatcher) drain(key string, msg jetstream.Msg) {
+	for {
+		p.handle(key, msg)
+		if key == "" {
+			return
+		}
+		p.mu.Lock()
+		q := p.queues[key]
+		if len(q) == 0 {
+			delete(p.queues, key)
+			p.mu.Unlock()
+			return
+		}
+		next := q[0]
+		p.queues[key] = q[1:]
+		p.mu.Unlock()
+		next.stop()
+		msg = next.msg
+	}
+}
+
+// handle settles one message, in its entity's line if it has one.
+func (p *dispatcher) handle(key string, msg jetstream.Msg) {
+	defer p.inflight.Done()
+	defer p.w.inflight.Add(-1)
+	defer p.unreserve()
+	var seq uint64
+	if meta, err := msg.Metadata(); err == nil {
+		seq = meta.Sequence.Stream
+	}
+	wait, head := p.admit(key, seq)
+	p.run <- struct{}{}
+	d := p.w.processWith(p.ctx, msg, func(f *facts) { f.heldBack = wait })
+	<-p.run
+	if key == "" || wait > 0 {
+		return
+	}
+	p.settled(key, seq, head, d.nakDelay)
+}
+
+// admit says whether a message of entity key may run now: wait 0 if it may (head: as the head of the line), or
+// how long it must wait, having joined the line.
+func (p *dispatcher) admit(key string, seq uint64) (wait time.Duration, head bool) {
+	if key == "" {
+		return 0, false
+	}
+	now := p.w.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b, ok := p.blocks[key]
+	if !ok {
+		return 0, false
+	}
+	if now.After(b.expires) {
+		// The head did not come back here: the next in line goes first.
+		b.seqs = b.seqs[1:]
+		b.until, b.expires = now, now.Add(p.w.cfg.BackoffMax+p.w.cfg.AckWait)
+	}
+	if len(b.seqs) == 0 {
+		delete(p.blocks, key)
+		return 0, false
+	}
+	p.blocks[key] = b
+	if b.seqs[0] == seq {
+		return 0, true
+	}
+	pos := slices.Index(b.seqs, seq)
+	if pos < 0 {
+		b.seqs = append(b.seqs, seq)
+		p.blocks[key] = b
+		pos = len(b.seqs) - 1
+	}
+	return max(b.until.Sub(now), p.w.cfg.BackoffBase) + time.Duration(pos)*busyMargin, false
+}
+
+// settled updates the line of entity key after the message at seq ran: handed back (nakDelay > 0) it heads the
+// line (or starts one); settled, it leaves it.
+func (p *dispatcher) settled(key string, seq uint64, head bool, nakDelay time.Duration) {
+	now := p.w.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b, ok := p.blocks[key]
+	switch {
+	case nakDelay > 0 && ok:
+		b.until, b.expires = now.Add(nakDelay), now.Add(nakDelay+p.w.cfg.AckWait)
+		p.blocks[key] = b
+	case nakDelay > 0:
+		p.blocks[key] = block{seqs: []uint64{seq}, until: now.Add(nakDelay), expires: now.Add(nakDelay + p.w.cfg.AckWait)}
+	case head && ok:
+		b.seqs = b.seqs[1:]
+		if len(b.seqs) == 0 {
+			delete(p.blocks, key)
+			return
+		}
+		b.until, b.expires = now, now.Add(p.w.cfg.BackoffMax+p.w.cfg.AckWait)
+		p.blocks[key] = b
+	}
+}
+
+// keepQueued tells JetStream, every AckWait/3, that a message waiting behind an earlier one of its entity is still
+// being worked on, until stopped.
+func (w *Worker) keepQueued(msg jetstream.Msg) (stop func()) {
+	every := w.cfg.AckWait / 3
+	var mu sync.Mutex
+	stopped := false
+	var t *time.Timer
+	mu.Lock()
+	defer mu.Unlock()
+	t = time.AfterFunc(every, func() {
+		_ = msg.InProgress()
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			t.Reset(every)
+		}
+	})
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		t.Stop()
+	}
+}
+
+// peekSubject reads the CloudEvent subject of a message without decoding it: the ce-subject header (any case) in
+// binary mode, the top-level subject of a structured body. "" when there is none.
+func peekSubject(h nats.Header, data []byte) string {
+	binary := false
+	for k, vs := range h {
+		switch strings.ToLower(k) {
+		case headerPrefix + "subject":
+			if len(vs) > 0 {
+				return vs[0]
+			}
+		case headerPrefix + "specversion":
+			binary = true
+		}
+	}
+	if binary {
+		return ""
+	}
+	var body struct {
+		Subject string `json:"subject"`
+	}
+	if json.Unmarshal(data, &body) != nil {
+		return ""
+	}
+	return body.Subject
+}
