@@ -23,7 +23,7 @@ import (
 //	completed, another message                       replay          -        duplicate (a result whose steps say replayed)
 //	dead-lettered, this message                      dead letter     -        dead_letter (the recorded one; refused if out)
 //	dead-lettered, another message                   dead letter     -        dead_letter (the same reason, "not run again")
-//	MaxDeliver reached (server advisory)             dead letter     -        dead_letter (attempts_exhausted)
+//	MaxDeliver reached, or near the stream's max age dead letter     -        dead_letter (attempts_exhausted; none if a claim is held)
 //	claim held by another delivery                   delay           no       delayed (backoff, at most the claim's remaining life)
 //	a newer event of the entity was applied          complete        -        stale (a result whose step says stale)
 //	handler: nil                                     complete        -        success
@@ -134,11 +134,16 @@ func decide(p policy, f facts) action {
 	case deadLettered:
 		return action{verb: doDeadLetterAgain, outcome: OutcomeDeadLetter}
 	}
-	if f.exceeded != nil {
-		return action{verb: doDeadLetter, outcome: OutcomeDeadLetter, rej: *f.exceeded}
-	}
 	switch f.found {
+	case fresh:
+		if f.exceeded != nil {
+			return action{verb: doDeadLetter, outcome: OutcomeDeadLetter, rej: *f.exceeded}
+		}
 	case busy:
+		if f.exceeded != nil {
+			// A delivery holds the claim: it settles the event.
+			return action{verb: doDelay, outcome: OutcomeDelayed, cause: errors.New("another delivery holds the claim and settles it")}
+		}
 		// Back after the claim lapses at the latest, sooner (the backoff) if its holder settles the event first.
 		return action{verb: doDelay, outcome: OutcomeDelayed, delay: min(f.busyFor+busyMargin, p.backoff(n)),
 			cause: errors.New("another delivery of this event holds its claim")}

@@ -190,19 +190,31 @@ func (p *dispatcher) settled(key string, seq uint64, head bool, nakDelay time.Du
 // keepQueued tells JetStream, every AckWait/3, that a message waiting behind an earlier one of its entity is still
 // being worked on, until stopped.
 func (w *Worker) keepQueued(msg jetstream.Msg) (stop func()) {
-	every := w.cfg.AckWait / 3
+	return repeat(w.cfg.AckWait/3, func() bool {
+		_ = msg.InProgress()
+		return true
+	})
+}
+
+// repeat calls tick every period until tick returns false or stop is called. It costs a timer, not a goroutine.
+// stop waits for a tick that is running, so that nothing a tick does happens after stop returns.
+func repeat(period time.Duration, tick func() (again bool)) (stop func()) {
 	var mu sync.Mutex
 	stopped := false
 	var t *time.Timer
-	mu.Lock()
+	mu.Lock() // t is assigned before the first tick reads it
 	defer mu.Unlock()
-	t = time.AfterFunc(every, func() {
-		_ = msg.InProgress()
+	t = time.AfterFunc(period, func() {
 		mu.Lock()
 		defer mu.Unlock()
-		if !stopped {
-			t.Reset(every)
+		if stopped {
+			return
 		}
+		if !tick() {
+			stopped = true
+			return
+		}
+		t.Reset(period)
 	})
 	return func() {
 		mu.Lock()

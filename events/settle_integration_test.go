@@ -371,3 +371,47 @@ func TestOneDeliveryPerMessage(t *testing.T) {
 		t.Errorf("3 messages were delivered %d times in all, by the consumers %v", delivered, names)
 	}
 }
+
+// TestNoMessageAgesOutSilently is defect 5's retention: a message that does not settle before the input stream's
+// max age would be dropped by the stream without a trace. ponte dead-letters it (whole, with the reason) once it
+// is older than 90% of that age.
+func TestNoMessageAgesOutSilently(t *testing.T) {
+	_, js := eventstest.JetStream(t)
+	ctx := context.Background()
+	h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		return &clients.OpenError{Target: "zeev", Wait: 100 * time.Millisecond, Err: gobreaker.ErrOpenState}
+	})
+	topo := events.Topology{Manage: true, InputMaxAge: 4 * time.Second, DuplicateWindow: time.Second}
+	w, err := events.NewWorker(js, topo, events.Config{BackoffBase: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond},
+		[]events.Route{{Type: "person.hired", Handler: h}}, nil, events.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventstest.Run(t, w, false)
+	published := time.Now()
+	if _, err := js.PublishMsg(ctx, events.EncodeBinary("person.hired", newEvent("person.hired", "ages", map[string]string{}), "")); err != nil {
+		t.Fatal(err)
+	}
+	var dls []eventstest.Message
+	deadline := time.Now().Add(10 * time.Second)
+	for dls = eventstest.Messages(t, js, "PONTE_DLQ"); len(dls) == 0; dls = eventstest.Messages(t, js, "PONTE_DLQ") {
+		if time.Now().After(deadline) {
+			t.Fatal("the message aged out of the input stream without a dead letter")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var dl events.DeadLetter
+	if err := dls[0].Event.DataAs(&dl); err != nil {
+		t.Fatal(err)
+	}
+	if dl.Reason != events.ReasonExhausted || dl.EventID != "ages" || !strings.Contains(dl.Message, "jetstream.inputMaxAge") || dl.Original.Data == "" {
+		t.Errorf("dead letter = %+v", dl)
+	}
+	if since := time.Since(published); since > 4*time.Second {
+		t.Errorf("dead-lettered %s after it was published, after the stream's max age", since.Round(time.Millisecond))
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(eventstest.Messages(t, js, "PONTE_DLQ")); n != 1 {
+		t.Errorf("%d dead letters, want 1", n)
+	}
+}

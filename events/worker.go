@@ -284,7 +284,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	var loops, inflight sync.WaitGroup
 	disp := newDispatcher(w, work, &inflight)
 	loops.Go(func() { w.consume(ctx, cons, disp) })
-	loops.Go(func() { w.watchLag(ctx) })
+	loops.Go(func() { w.watchLag(ctx, work) })
 	if err := w.watchMaxDeliveries(ctx, work, &inflight); err != nil {
 		return err
 	}
@@ -319,8 +319,14 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// watchLag exports the consumer's pending counts and the age of its oldest unsettled message every 5 seconds.
-func (w *Worker) watchLag(ctx context.Context) {
+// watchLag exports the consumer's pending counts and the age of its oldest unsettled message, and dead-letters
+// the messages about to age out of the input stream (sweepAging), every 5 seconds (more often for a short
+// inputMaxAge).
+func (w *Worker) watchLag(ctx, work context.Context) {
+	every := 5 * time.Second
+	if w.topo.InputMaxAge > 0 {
+		every = min(every, max(time.Duration(float64(w.topo.InputMaxAge)*(1-agingShare)/4), 100*time.Millisecond))
+	}
 	for {
 		if c, err := w.js.Consumer(ctx, w.topo.InputStream, w.topo.EventsConsumer()); err == nil {
 			if info, err := c.Info(ctx); err == nil {
@@ -328,9 +334,10 @@ func (w *Worker) watchLag(ctx context.Context) {
 				w.metrics.ackPending.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumAckPending))
 				w.metrics.redelivered.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumRedelivered))
 				w.metrics.oldest.WithLabelValues(info.Stream, info.Name).Set(w.oldestUnsettled(ctx, info).Seconds())
+				w.sweepAging(work, info)
 			}
 		}
-		sleep(ctx, 5*time.Second)
+		sleep(ctx, every)
 		if ctx.Err() != nil {
 			return
 		}
@@ -628,39 +635,20 @@ func (d *delivery) numDelivered() uint64 {
 // handler is cancelled and lost is closed. It costs a timer, not a goroutine, per message: most handlers finish
 // long before the first tick.
 func (w *Worker) keepAlive(ctx context.Context, d *delivery, cancel context.CancelFunc, lost chan struct{}) (stop func()) {
-	every := w.cfg.AckWait / 3
-	var mu sync.Mutex
-	stopped := false
-	var t *time.Timer
-	mu.Lock() // t is assigned before the first tick reads it
-	defer mu.Unlock()
-	t = time.AfterFunc(every, func() {
+	return repeat(w.cfg.AckWait/3, func() bool {
 		_ = d.msg.InProgress()
 		rctx, rcancel := settleCtx(ctx)
 		err := w.ledger.renew(rctx, d.hold, w.cfg.AckWait)
 		rcancel()
-		mu.Lock()
-		defer mu.Unlock()
 		if errors.Is(err, ErrClaimLost) {
-			if !stopped {
-				d.log.Warn("the claim on this event lapsed: giving the event up", "err", err)
-				close(lost)
-				stopped = true
-				cancel()
-			}
-			return
+			d.log.Warn("the claim on this event lapsed: giving the event up", "err", err)
+			close(lost)
+			cancel()
+			return false
 		}
 		if err != nil {
 			d.log.Warn("could not renew the claim; trying again", "err", err)
 		}
-		if !stopped {
-			t.Reset(every)
-		}
+		return true
 	})
-	return func() {
-		mu.Lock()
-		defer mu.Unlock()
-		stopped = true
-		t.Stop()
-	}
 }
