@@ -58,7 +58,9 @@ func BenchmarkWorkerThroughput(b *testing.B) {
 			b.ResetTimer()
 			start := time.Now()
 			for i := range b.N {
-				m := events.EncodeBinary("person.hired", newEvent("person.hired", fmt.Sprint("bench-", i), map[string]string{"a": "b"}), "")
+				ev := newEvent("person.hired", fmt.Sprint("bench-", i), map[string]string{"a": "b"})
+				ev.SetSubject(fmt.Sprint("E-", i)) // one event per entity: none waits behind another
+				m := events.EncodeBinary("person.hired", ev, "")
 				if _, err := js.PublishMsgAsync(m); err != nil {
 					b.Fatal(err)
 				}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -50,13 +51,16 @@ func (w *Worker) delay(ctx context.Context, d *delivery, a action) {
 	sctx, cancel := settleCtx(ctx)
 	defer cancel()
 	if d.hold != nil {
-		if a.spend || a.note {
+		if a.spend || a.note || len(d.unwritten) > 0 {
 			now := w.now().UTC()
 			if err := w.ledger.update(sctx, d.hold, func(r *Record) {
 				w.identify(r, d)
-				r.noteFailure(now, a.spend)
+				maps.Copy(r.Steps, d.unwritten)
+				if a.spend || a.note {
+					r.noteFailure(now, a.spend)
+				}
 			}); err != nil {
-				d.log.Warn("could not record the failure", "err", err)
+				d.log.Warn("could not record the failure and the steps done", "err", err)
 			}
 		}
 		w.ledger.release(sctx, d.hold)
@@ -112,6 +116,7 @@ func (w *Worker) complete(ctx context.Context, d *delivery) {
 	}
 	if err := w.ledger.update(sctx, d.hold, func(r *Record) {
 		w.identify(r, d)
+		maps.Copy(r.Steps, d.unwritten)
 		r.Completed, r.Result, r.Sequence = completedAt, body, d.seq()
 	}); err != nil {
 		w.fail(ctx, d, fmt.Errorf("record completion: %w", err))
@@ -218,6 +223,7 @@ func (w *Worker) deadLetter(ctx context.Context, d *delivery, a action) {
 	if d.hold != nil {
 		if err := w.ledger.update(sctx, d.hold, func(r *Record) {
 			w.identify(r, d)
+			maps.Copy(r.Steps, d.unwritten)
 			if a.spend {
 				r.noteFailure(now, true)
 			}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -105,6 +107,9 @@ type journal struct {
 	mu    sync.Mutex
 	order []string
 	steps map[string]StepOutcome
+	// pending are the steps done by this delivery and not written yet: written before the next step runs, or with
+	// the settlement's own write (completion, attempt, dead letter), so that the last step costs no write of its own.
+	pending map[string]StepOutcome
 }
 
 type journalKey struct{}
@@ -119,10 +124,11 @@ var ErrNoJournal = errors.New("events: Step called outside a Worker's handler (i
 
 // Step runs fn as the step spec of the event being handled, unless the ledger shows it already succeeded on an
 // earlier delivery: then fn is not called and the recorded outcome is returned with StatusReplayed. A step that
-// succeeds is recorded in the ledger before Step returns; if that write fails, Step returns the (retryable) error
-// and the step's effect is left to its own idempotency on the next delivery. An error of fn comes back wrapped in
-// a *StepError naming the step's target and operation. ctx must be the one the Worker gave the handler (or derived
-// from it); otherwise Step returns ErrNoJournal without calling fn.
+// succeeds is recorded in the ledger before the next step runs, or with the settlement of the event (its completion,
+// its failed attempt, its dead letter); if a write fails, Step returns the (retryable) error, and a step whose record
+// was lost is left to its own idempotency on the next delivery. An error of fn comes back wrapped in a *StepError
+// naming the step's target and operation. ctx must be the one the Worker gave the handler (or derived from it);
+// otherwise Step returns ErrNoJournal without calling fn.
 func Step(ctx context.Context, spec StepSpec, fn func(ctx context.Context) (StepOutcome, error)) (StepOutcome, error) {
 	j, _ := ctx.Value(journalKey{}).(*journal)
 	if j == nil {
@@ -133,6 +139,9 @@ func Step(ctx context.Context, spec StepSpec, fn func(ctx context.Context) (Step
 		j.add(spec.Key(), prev)
 		return prev, nil
 	}
+	if err := j.flush(ctx); err != nil {
+		return StepOutcome{}, err
+	}
 	o, err := fn(ctx)
 	if err != nil {
 		return o, &StepError{Target: spec.Target, Operation: spec.Operation, Err: err}
@@ -142,11 +151,33 @@ func Step(ctx context.Context, spec StepSpec, fn func(ctx context.Context) (Step
 		o.Status = StatusDone
 	}
 	o.At = j.now().UTC()
-	if err := j.ledger.update(ctx, j.hold, func(r *Record) { r.Steps[spec.Key()] = o }); err != nil {
-		return o, &ledgerError{fmt.Errorf("record step %s: %w", spec.Key(), err)}
-	}
+	j.mu.Lock()
+	j.pending[spec.Key()] = o
+	j.mu.Unlock()
 	j.add(spec.Key(), o)
 	return o, nil
+}
+
+// flush writes the pending steps to the ledger.
+func (j *journal) flush(ctx context.Context) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(j.pending) == 0 {
+		return nil
+	}
+	pending := j.pending
+	if err := j.ledger.update(ctx, j.hold, func(r *Record) { maps.Copy(r.Steps, pending) }); err != nil {
+		return &ledgerError{fmt.Errorf("record steps %v: %w", slices.Sorted(maps.Keys(pending)), err)}
+	}
+	j.pending = map[string]StepOutcome{}
+	return nil
+}
+
+// unwritten returns the steps done and not written yet, for the settlement to write.
+func (j *journal) unwritten() map[string]StepOutcome {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return maps.Clone(j.pending)
 }
 
 func (j *journal) add(key string, o StepOutcome) {

@@ -375,6 +375,8 @@ type delivery struct {
 	hold  *holding // the event's claim and record, while this delivery holds it
 	rec   Record   // the record as last read (also without a claim)
 	steps []StepOutcome
+	// unwritten are the steps this delivery did that the ledger does not hold yet: the settlement writes them.
+	unwritten map[string]StepOutcome
 	// nakDelay is the delay the message was handed back with (0: it was acked or termed).
 	nakDelay time.Duration
 	start    time.Time
@@ -461,6 +463,16 @@ func (w *Worker) gather(ctx context.Context, d *delivery, route *Route, adjust f
 	}
 	ev := ref.ev
 	d.key = LedgerKey(ev.Source(), ev.ID())
+	// The entity's latest applied event is read while the claim is taken: two independent round trips at once. (The
+	// entity's events run one at a time here, so no other write of it can come in between.)
+	var applied Applied
+	var appliedErr error
+	appliedRead := make(chan struct{})
+	go func() {
+		defer close(appliedRead)
+		applied, appliedErr = w.ledger.entity(ctx, ev.Subject())
+	}()
+	defer func() { <-appliedRead }()
 	hold, rec, found, left, err := w.ledger.begin(ctx, d.key, claimant{
 		owner: nuid.Next(), ttl: w.cfg.AckWait, digest: Digest(ev, route.Extensions), eventTime: ev.Time(),
 	})
@@ -477,9 +489,9 @@ func (w *Worker) gather(ctx context.Context, d *delivery, route *Route, adjust f
 	if f.exceeded != nil {
 		return f
 	}
-	applied, err := w.ledger.entity(ctx, ev.Subject())
-	if err != nil {
-		f.ledgerErr = err
+	<-appliedRead
+	if appliedErr != nil {
+		f.ledgerErr = appliedErr
 		return f
 	}
 	if applied.Time.After(ev.Time()) {
@@ -488,7 +500,7 @@ func (w *Worker) gather(ctx context.Context, d *delivery, route *Route, adjust f
 		return f
 	}
 
-	j := &journal{ledger: w.ledger, hold: hold, now: w.now, steps: map[string]StepOutcome{}}
+	j := &journal{ledger: w.ledger, hold: hold, now: w.now, steps: map[string]StepOutcome{}, pending: map[string]StepOutcome{}}
 	hctx := withJournal(ctx, j)
 	if !rec.FirstFailure.IsZero() {
 		hctx = clients.WithPriorFailure(hctx, rec.FirstFailure)
@@ -507,7 +519,7 @@ func (w *Worker) gather(ctx context.Context, d *delivery, route *Route, adjust f
 	}
 	f.stopping = ctx.Err() != nil
 	f.rec = hold.record()
-	d.steps = j.outcomes()
+	d.steps, d.unwritten = j.outcomes(), j.unwritten()
 	return f
 }
 
