@@ -175,3 +175,52 @@ func TestBeginAnswersSettledEvents(t *testing.T) {
 		})
 	}
 }
+
+// TestJournalWithoutNATS: Step replays what the ledger holds, runs the rest, and writes each step before the next
+// one runs, leaving the last to the settlement.
+func TestJournalWithoutNATS(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	l := NewLedger(st)
+	key := LedgerKey("src", "j1")
+	calls := map[string]int{}
+	run := func(h *holding, ops ...string) *journal {
+		t.Helper()
+		j := &journal{ledger: l, hold: h, now: func() time.Time { return st.now }, steps: map[string]StepOutcome{}, pending: map[string]StepOutcome{}}
+		jctx := withJournal(ctx, j)
+		for _, op := range ops {
+			if _, err := Step(jctx, StepSpec{Target: "zeev", Operation: op}, func(context.Context) (StepOutcome, error) {
+				calls[op]++
+				return Done("id", 1), nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return j
+	}
+	h, _, _, _, err := l.begin(ctx, key, claimant{owner: "a", ttl: time.Minute, digest: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := run(h, "a", "b")
+	rec, _, _ := l.load(ctx, key)
+	if _, ok := rec.Steps["zeev.a"]; !ok || len(rec.Steps) != 1 {
+		t.Fatalf("recorded steps %v, want zeev.a only (written before b ran; b is the settlement's)", rec.Steps)
+	}
+	if u := j.unwritten(); len(u) != 1 || u["zeev.b"].Status != StatusDone {
+		t.Fatalf("unwritten = %v, want zeev.b", u)
+	}
+	// The worker dies before settling: the next delivery replays a and runs b again.
+	st.advance(2 * time.Minute)
+	h2, _, f, _, err := l.begin(ctx, key, claimant{owner: "b", ttl: time.Minute, digest: "d"})
+	if err != nil || f != fresh {
+		t.Fatalf("second delivery: %v %v", f, err)
+	}
+	j2 := run(h2, "a", "b")
+	if calls["a"] != 1 || calls["b"] != 2 {
+		t.Errorf("calls = %v, want a once, b twice", calls)
+	}
+	if got := j2.outcomes(); len(got) != 2 || got[0].Status != StatusReplayed || got[1].Status != StatusDone {
+		t.Errorf("outcomes = %+v, want a replayed, b done", got)
+	}
+}
