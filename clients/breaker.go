@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -168,9 +169,10 @@ func (b *Breakers) get(key BreakerKey) *breaker {
 			return err == nil || IsPermanent(err)
 		},
 		IsExcluded: func(err error) bool {
-			// The caller gave up, or failed here before: neither says anything new about the target.
+			// The caller gave up, or failed here before, or the target asked to slow down (429): none says the
+			// target is down.
 			_, repeat := err.(*repeatFailure)
-			return repeat || errors.Is(err, context.Canceled)
+			return repeat || errors.Is(err, context.Canceled) || HTTPStatus(err) == http.StatusTooManyRequests
 		},
 		OnStateChange: func(_ string, from, to gobreaker.State) {
 			if to == gobreaker.StateOpen {
@@ -248,13 +250,16 @@ func (b *Breakers) Execute(ctx context.Context, key BreakerKey, fn func() error)
 		return err
 	case errors.Is(err, context.Canceled):
 		return err
+	case HTTPStatus(err) == http.StatusTooManyRequests:
+		return err // the throttling gate's business, not the breaker's (see Endpoint.Do)
 	}
 	since := now.Add(-b.settings.OpenTimeout)
 	if repeat {
 		since = prior
 	}
 	answering := br.lastSuccess.Load() > since.UnixNano()
-	if state := br.cb.State(); !answering || state != gobreaker.StateClosed {
+	// Refused credentials (401) are the target's, or its configuration's, never one event's.
+	if state := br.cb.State(); !answering || state != gobreaker.StateClosed || HTTPStatus(err) == http.StatusUnauthorized {
 		wait := time.Duration(0)
 		if state == gobreaker.StateOpen {
 			wait = br.untilHalfOpen(b.settings.OpenTimeout, now)

@@ -24,7 +24,7 @@ func TestStatusErrorClassification(t *testing.T) {
 		status    int
 		permanent bool
 	}{
-		{400, true}, {401, true}, {403, true}, {404, true}, {409, true}, {422, true},
+		{400, true}, {401, false}, {403, true}, {404, true}, {409, true}, {422, true},
 		{408, false}, {429, false}, {500, false}, {501, true}, {502, false}, {503, false}, {504, false},
 	}
 	for _, tt := range tests {
@@ -351,10 +351,16 @@ func TestEndpointDo(t *testing.T) {
 	if !errors.As(err, &te) || IsPermanent(err) {
 		t.Fatalf("bad json: %v", err)
 	}
-	_, err = e.Do(ctx, Request{Operation: "op", Method: "GET", Path: "/throttled"})
+	// A 429 closes the throttling gate of its tenant ("t" here, so the other calls of this test are not held).
+	_, err = e.Do(ctx, Request{Tenant: "t", Operation: "op", Method: "GET", Path: "/throttled"})
 	var se *StatusError
-	if !errors.As(err, &se) || se.Status != 429 || RetryAfter(err) != 2*time.Second || IsPermanent(err) || strings.Contains(err.Error(), "leak") {
+	if !errors.As(err, &se) || se.Status != 429 || RetryAfter(err) != 2*time.Second || IsPermanent(err) || !IsThrottled(err) ||
+		strings.Contains(err.Error(), "leak") {
 		t.Fatalf("429: %v", err)
+	}
+	before := hits.Load()
+	if _, err := e.Do(ctx, Request{Tenant: "t", Operation: "op", Method: "GET", Path: "/ok"}); !IsThrottled(err) || RetryAfter(err) <= 0 || hits.Load() != before {
+		t.Fatalf("a call of the tenant inside Retry-After: %v, sent %v; want throttled and not sent", err, hits.Load() != before)
 	}
 	if got := testutil.ToFloat64(e.metrics.requests.WithLabelValues("zeev", "op", "rate_limited")); got != 1 {
 		t.Errorf("rate_limited = %v", got)

@@ -69,8 +69,34 @@ type Endpoint struct {
 	log      *slog.Logger
 	now      func() time.Time
 
-	mu       sync.Mutex
-	limiters map[string]*rate.Limiter
+	mu    sync.Mutex
+	gates map[string]*gate // per tenant
+}
+
+// gate is the throttling gate of one target and tenant: closed until a time the target asked for (a 429, or a
+// 503 with Retry-After), and, when the endpoint has a RateLimit, the client-side limit of the requests sent. One
+// mechanism: every request passes it, whichever event sends it.
+type gate struct {
+	lim *rate.Limiter // nil without a RateLimit
+
+	mu    sync.Mutex
+	until time.Time
+}
+
+// closedFor returns how long the gate stays closed, 0 if it is open.
+func (g *gate) closedFor(now time.Time) time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return max(g.until.Sub(now), 0)
+}
+
+// close keeps the gate closed until at least until.
+func (g *gate) close(until time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if until.After(g.until) {
+		g.until = until
+	}
 }
 
 // EndpointOptions are the collaborators of an Endpoint. Every field is optional.
@@ -79,6 +105,8 @@ type EndpointOptions struct {
 	Breakers   *Breakers             // default: a private set with default settings and no metrics
 	Registerer prometheus.Registerer // metrics; nil for none. Register one target per registry only once.
 	Logger     *slog.Logger          // default: discard
+	// Now is the clock of Retry-After and of the throttling gates; default time.Now.
+	Now func() time.Time
 }
 
 // NewEndpoint returns an Endpoint for target ("zeev", "senior", "cidades") configured by cfg. cfg must be valid.
@@ -105,7 +133,7 @@ func NewEndpoint(target string, cfg EndpointConfig, opts EndpointOptions) (*Endp
 		metrics:  endpointMetricsFor(opts.Registerer),
 		log:      opts.Logger,
 		now:      time.Now,
-		limiters: make(map[string]*rate.Limiter),
+		gates:    make(map[string]*gate),
 	}
 	if e.http == nil {
 		e.http = &http.Client{Timeout: cfg.Timeout}
@@ -115,6 +143,9 @@ func NewEndpoint(target string, cfg EndpointConfig, opts EndpointOptions) (*Endp
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now != nil {
+		e.now = opts.Now
 	}
 	return e, nil
 }
@@ -141,7 +172,10 @@ type Request struct {
 	JSON      any         // request body, encoded as JSON when non-nil
 	Form      url.Values  // request body, form-encoded when non-nil
 	Out       any         // decoded from a 2xx JSON body when non-nil and the body is not empty
-	NoBreaker bool        // bypass the breaker (token endpoints are guarded by the calls that need them)
+	// Login marks a token request: it runs inside the breaker like any call (a login failing in an outage is an
+	// outage), and an answer 400 or 401 means the credentials are refused: it comes back as an *AuthError (see
+	// AuthFailed), a failure of the breaker.
+	Login bool
 	// Check, when set, judges a 2xx answer after Out is decoded, inside the breaker: its error is the call's
 	// error, counted by the breaker like any other (a retryable one is a failure, a permanent one is not) and
 	// recorded with result "bad_response". Use it for a 2xx that is not an answer the API documents.
@@ -155,11 +189,18 @@ type Response struct {
 	Body   []byte
 }
 
-// Do sends req and returns the 2xx response, or a *StatusError, *TransportError or *OpenError, or the
-// context's error if ctx ends first.
+// Do sends req and returns the 2xx response, or a *StatusError, *TransportError, *OpenError or *ThrottledError,
+// or the context's error if ctx ends first. A request whose tenant's throttling gate is closed is not sent; an
+// answer 429, or 503 with Retry-After, closes the gate for its Retry-After (1s for a 429 without one) and comes
+// back as a *ThrottledError wrapping the *StatusError.
 func (e *Endpoint) Do(ctx context.Context, req Request) (*Response, error) {
-	if l := e.limiter(req.Tenant); l != nil {
-		if err := l.Wait(ctx); err != nil {
+	g := e.gate(req.Tenant)
+	if wait := g.closedFor(e.now()); wait > 0 {
+		e.metrics.observe(e.target, req.Operation, "throttled", 0)
+		return nil, &ThrottledError{Target: e.target, Tenant: req.Tenant, Wait: wait}
+	}
+	if g.lim != nil {
+		if err := g.lim.Wait(ctx); err != nil {
 			return nil, fmt.Errorf("%s %s: rate limit wait: %w", e.target, req.Operation, err)
 		}
 	}
@@ -167,21 +208,49 @@ func (e *Endpoint) Do(ctx context.Context, req Request) (*Response, error) {
 	call := func() error {
 		var err error
 		resp, err = e.roundTrip(ctx, req)
+		if s := HTTPStatus(err); req.Login && (s == http.StatusBadRequest || s == http.StatusUnauthorized) {
+			err = e.AuthFailed(req.Tenant, err)
+		}
 		return err
 	}
-	var err error
-	if req.NoBreaker {
-		err = call()
-	} else {
-		err = e.breakers.Execute(ctx, BreakerKey{Target: e.target, Tenant: req.Tenant}, call)
-		if IsBreakerOpen(err) {
-			e.metrics.observe(e.target, req.Operation, "breaker_open", 0)
-		}
+	err := e.breakers.Execute(ctx, BreakerKey{Target: e.target, Tenant: req.Tenant}, call)
+	if IsBreakerOpen(err) {
+		e.metrics.observe(e.target, req.Operation, "breaker_open", 0)
 	}
 	if err != nil {
-		return nil, err
+		return nil, e.throttle(g, req, err)
 	}
 	return resp, nil
+}
+
+// throttle closes the gate g when err is an answer asking to slow down, and says so in the error.
+func (e *Endpoint) throttle(g *gate, req Request, err error) error {
+	var se *StatusError
+	if !errors.As(err, &se) {
+		return err
+	}
+	wait := se.Retry
+	switch {
+	case se.Status == http.StatusTooManyRequests && wait == 0:
+		wait = time.Second
+	case se.Status == http.StatusTooManyRequests, se.Status == http.StatusServiceUnavailable && wait > 0:
+	default:
+		return err
+	}
+	g.close(e.now().Add(wait))
+	e.log.Warn("target throttles: no request to it before the time it asked for", "target", e.target, "tenant", req.Tenant,
+		"status", se.Status, "retry_after", wait)
+	return &ThrottledError{Target: e.target, Tenant: req.Tenant, Wait: wait, Err: err}
+}
+
+// AuthFailed reports credentials the target refused even after a fresh token (a second 401, or a login refused
+// with 401): it logs it at error level with the target and tenant (never the credential), counts it in
+// ponte_client_auth_failures_total, and returns err as an *AuthError.
+func (e *Endpoint) AuthFailed(tenant string, err error) error {
+	e.metrics.authFailures.WithLabelValues(e.target, tenant).Inc()
+	e.log.Error("the target refuses ponte's credentials, even after a fresh token: its events wait until the secret is fixed",
+		"target", e.target, "tenant", tenant, "err", err)
+	return &AuthError{Target: e.target, Tenant: tenant, Err: err}
 }
 
 func (e *Endpoint) roundTrip(ctx context.Context, req Request) (*Response, error) {
@@ -262,18 +331,18 @@ func (e *Endpoint) roundTrip(ctx context.Context, req Request) (*Response, error
 	return resp, nil
 }
 
-func (e *Endpoint) limiter(tenant string) *rate.Limiter {
-	if e.cfg.RateLimit == 0 {
-		return nil
-	}
+func (e *Endpoint) gate(tenant string) *gate {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	l, ok := e.limiters[tenant]
+	g, ok := e.gates[tenant]
 	if !ok {
-		l = rate.NewLimiter(rate.Limit(e.cfg.RateLimit), e.cfg.RateBurst)
-		e.limiters[tenant] = l
+		g = &gate{}
+		if e.cfg.RateLimit > 0 {
+			g.lim = rate.NewLimiter(rate.Limit(e.cfg.RateLimit), e.cfg.RateBurst)
+		}
+		e.gates[tenant] = g
 	}
-	return l
+	return g
 }
 
 // redactURLError drops the query string from a *url.Error, which may carry credentials.
@@ -299,11 +368,12 @@ func resultOf(status int) string {
 }
 
 // EndpointResults is the closed set of the result label of ponte_client_requests_total.
-var EndpointResults = []string{"success", "client_error", "server_error", "rate_limited", "network_error", "bad_response", "breaker_open", "canceled"}
+var EndpointResults = []string{"success", "client_error", "server_error", "rate_limited", "network_error", "bad_response", "breaker_open", "throttled", "canceled"}
 
 type endpointMetrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	requests     *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
+	authFailures *prometheus.CounterVec
 }
 
 // endpointMetricsFor returns the metrics registered on reg, sharing them between endpoints on the same registry.
@@ -318,9 +388,20 @@ func endpointMetricsFor(reg prometheus.Registerer) *endpointMetrics {
 			Help:    "Duration of HTTP requests to downstream APIs that got an answer or failed on the network.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"target", "operation"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ponte_client_auth_failures_total",
+			Help: "Credentials a downstream API refused even after a fresh token (revoked, or renewed and not yet in the secret file), by target and tenant.",
+		}, []string{"target", "tenant"}),
 	}
 	if reg == nil {
 		return m
+	}
+	if err := reg.Register(m.authFailures); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			panic(err)
+		}
+		m.authFailures = are.ExistingCollector.(*prometheus.CounterVec)
 	}
 	if err := reg.Register(m.requests); err != nil {
 		var are prometheus.AlreadyRegisteredError
@@ -341,6 +422,7 @@ func endpointMetricsFor(reg prometheus.Registerer) *endpointMetrics {
 
 // Declare pre-creates the metric series of one operation, so dashboards show 0 instead of nothing.
 func (e *Endpoint) Declare(operations ...string) {
+	e.metrics.authFailures.WithLabelValues(e.target, "")
 	for _, op := range operations {
 		for _, r := range EndpointResults {
 			e.metrics.requests.WithLabelValues(e.target, op, r)
@@ -351,7 +433,7 @@ func (e *Endpoint) Declare(operations ...string) {
 
 func (m *endpointMetrics) observe(target, op, result string, d time.Duration) {
 	m.requests.WithLabelValues(target, op, result).Inc()
-	if result != "breaker_open" && result != "canceled" {
+	if result != "breaker_open" && result != "throttled" && result != "canceled" {
 		m.duration.WithLabelValues(target, op).Observe(d.Seconds())
 	}
 }

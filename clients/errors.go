@@ -10,8 +10,8 @@ import (
 	"github.com/sony/gobreaker/v2"
 )
 
-// StatusError is a non-2xx HTTP response. It is permanent for 4xx other than 408 and 429, and for 501; retryable
-// otherwise. Body is a short, redacted excerpt of the response body: safe to log and to put in dead letters.
+// StatusError is a non-2xx HTTP response. It is permanent for 4xx other than 401, 408 and 429, and for 501;
+// retryable otherwise (a 401 may be cured by a fresh token; one that survives the refresh is an *AuthError). Body is a short, redacted excerpt of the response body: safe to log and to put in dead letters.
 type StatusError struct {
 	Target    string        // "zeev", "senior" or "cidades"
 	Operation string        // the client operation, e.g. "upsert_user"
@@ -43,7 +43,7 @@ func (e *StatusError) RetryAfter() time.Duration { return e.Retry }
 
 func permanentStatus(code int) bool {
 	switch {
-	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests:
+	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests, code == http.StatusUnauthorized:
 		return false
 	case code == http.StatusNotImplemented:
 		return true
@@ -122,11 +122,74 @@ func (e *OutageError) Permanent() bool { return false }
 // RetryAfter returns the time until the breaker half-opens, or the failure's own Retry-After.
 func (e *OutageError) RetryAfter() time.Duration { return max(e.Wait, RetryAfter(e.Err)) }
 
-// IsOutage reports whether err says the target is failing for everyone: a call refused by an open breaker, or a
-// failure the target is to blame for (see Breakers.Execute).
+// IsOutage reports whether err says the target is failing for everyone: a call refused by an open breaker, a
+// failure the target is to blame for (see Breakers.Execute), refused credentials, or a closed throttling gate.
 func IsOutage(err error) bool {
 	var oe *OutageError
-	return IsBreakerOpen(err) || errors.As(err, &oe)
+	var ae *AuthError
+	return IsBreakerOpen(err) || IsThrottled(err) || errors.As(err, &oe) || errors.As(err, &ae)
+}
+
+// AuthError is a target that refuses ponte's credentials even after a fresh token: a revoked token, a renewed
+// client secret not yet in ponte's secret file. It is nobody's event's fault: callers delay without spending an
+// attempt, and it counts as a failure of the target's breaker, so that the events that need the target wait until
+// the credentials are fixed (the secret file is re-read on every login). Retryable.
+type AuthError struct {
+	Target string
+	Tenant string
+	Err    error
+}
+
+// Error implements error.
+func (e *AuthError) Error() string {
+	name := e.Target
+	if e.Tenant != "" {
+		name += "/" + e.Tenant
+	}
+	return fmt.Sprintf("%s refuses ponte's credentials, even after a fresh token: %v", name, e.Err)
+}
+
+// Unwrap returns the failure.
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// Permanent always reports false: fixed credentials cure it.
+func (e *AuthError) Permanent() bool { return false }
+
+// ThrottledError is a call not sent because the target asked ponte to slow down: the target and tenant's
+// throttling gate is closed (a 429, or a 503 with Retry-After) until Wait has passed, for every event. It is also
+// the error of the call whose answer closed the gate. Retryable after RetryAfter; it spends no attempt.
+type ThrottledError struct {
+	Target string
+	Tenant string
+	Wait   time.Duration
+	Err    error // the answer that closed the gate, for the call that got it; nil for a call not sent
+}
+
+// Error implements error.
+func (e *ThrottledError) Error() string {
+	name := e.Target
+	if e.Tenant != "" {
+		name += "/" + e.Tenant
+	}
+	if e.Err != nil {
+		return fmt.Sprintf("%v (%s throttles: no request for %s)", e.Err, name, e.Wait.Round(time.Millisecond))
+	}
+	return fmt.Sprintf("%s throttles: no request for %s", name, e.Wait.Round(time.Millisecond))
+}
+
+// Unwrap returns the answer that closed the gate, if this call got it.
+func (e *ThrottledError) Unwrap() error { return e.Err }
+
+// Permanent always reports false.
+func (e *ThrottledError) Permanent() bool { return false }
+
+// RetryAfter returns the time until the gate opens.
+func (e *ThrottledError) RetryAfter() time.Duration { return e.Wait }
+
+// IsThrottled reports whether err is a call held back, or answered, by a target that throttles.
+func IsThrottled(err error) bool {
+	var te *ThrottledError
+	return errors.As(err, &te)
 }
 
 // IsPermanent reports whether err, or an error it wraps, says retrying cannot help. Errors that say nothing are

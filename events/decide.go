@@ -31,6 +31,7 @@ import (
 //	handler: permanent error                         dead letter     -        dead_letter (permanent_error)
 //	handler: claim lost or ledger failing            delay           no       delayed
 //	worker stopping (not a permanent error)          delay           no       delayed
+//	handler: the target throttles (429, gate closed) delay           no       delayed (until the gate opens)
 //	handler: breaker open, no request sent           delay           no       delayed (until half-open)
 //	handler: the target answers no one (an outage)   delay           no       delayed (noted: first failure time)
 //	handler: retryable, the target answers others    delay           yes      retry (backoff, Retry-After)
@@ -170,6 +171,9 @@ func decide(p policy, f facts) action {
 		return action{verb: doDelay, outcome: OutcomeDelayed, delay: time.Second, cause: err}
 	case isLedgerError(err):
 		return action{verb: doDelay, outcome: OutcomeError, delay: p.backoff(n), cause: err}
+	case clients.IsThrottled(err):
+		// The target asked to slow down: back when its gate opens, whoever's event it was.
+		return action{verb: doDelay, outcome: OutcomeDelayed, delay: max(clients.RetryAfter(err), p.backoffBase), cause: err}
 	case clients.IsBreakerOpen(err):
 		return action{verb: doDelay, outcome: OutcomeDelayed, delay: max(clients.RetryAfter(err), p.backoff(n)), cause: err}
 	case clients.IsOutage(err):

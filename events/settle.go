@@ -312,8 +312,10 @@ func (w *Worker) publishOnce(ctx context.Context, eventType string, ev *event.Ev
 	return ack.Duplicate, nil
 }
 
+// jitter spreads d over [d, 1.25·d): never earlier, so that a delay until a breaker half-opens or a throttling gate
+// opens never ends before it.
 func jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return time.Duration(float64(d) * (1 + 0.25*rand.Float64()))
 }
 
 // nak hands the message back to JetStream for redelivery after delay.

@@ -35,7 +35,7 @@ type Config struct {
 	// MaxAttempts is the attempt budget: retryable failures the event is to blame for (a request that reached a
 	// target answering others; see the attempt rule in docs/events.md) before it is dead-lettered. Default 10.
 	MaxAttempts int `yaml:"maxAttempts"`
-	// BackoffBase and BackoffMax shape the retry delay: BackoffBase·2^(attempt-1) with ±20% jitter, at most
+	// BackoffBase and BackoffMax shape the retry delay: BackoffBase·2^(attempt-1) with up to 25% jitter (never less), at most
 	// BackoffMax, never less than the server's Retry-After. Defaults 1s and 5m.
 	BackoffBase time.Duration `yaml:"backoffBase"`
 	BackoffMax  time.Duration `yaml:"backoffMax"`

@@ -76,6 +76,11 @@ type envOptions struct {
 	ugs      map[string]cidades.UGConfig
 	// seniorFault, when set, fails one precise request to the Senior simulator.
 	seniorFault *nthFault
+	// zeevLogin makes the Zeev client log in (POST /api/2/tokens) for temporary tokens of the given lifetime,
+	// instead of sending the permanent token; 0 keeps the permanent token.
+	zeevLogin time.Duration
+	// zeevToken, when set, is the file the Zeev client reads its permanent token from (re-read when it changes).
+	zeevToken string
 	// workers is how many workers share the consumers, each on its own connection, as replicas would. Default 1.
 	workers int
 	// cidadesWrap, when set, wraps the CidadES simulator (its fault injector given) to disturb chosen requests.
@@ -165,7 +170,7 @@ func startEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.zeevSim = zeevsim.New(zf, zeevsim.Options{})
+	e.zeevSim = zeevsim.New(zf, zeevsim.Options{TemporaryTokenTTL: o.zeevLogin})
 	e.seniorSim = seniorsim.New(sf, seniorsim.Options{})
 	e.cidSim = cidadessim.New(cf, cidadessim.Options{})
 	var seniorHandler http.Handler = e.seniorSim
@@ -183,11 +188,18 @@ func startEnv(t *testing.T, o envOptions) *env {
 		bs = clients.BreakerSettings{ConsecutiveFailures: 5, OpenTimeout: 300 * time.Millisecond}
 	}
 	e.breakers = clients.NewBreakers(bs, nil)
-	epOpts := clients.EndpointOptions{Breakers: e.breakers}
-	if e.zeev, err = zeev.New(zeev.Config{
+	epOpts := clients.EndpointOptions{Breakers: e.breakers, Registerer: e.reg}
+	zcfg := zeev.Config{
 		EndpointConfig: clients.EndpointConfig{BaseURL: zeevSrv.URL},
 		Token:          clients.SecretValue(zeevsim.DefaultToken),
-	}, epOpts); err != nil {
+	}
+	switch {
+	case o.zeevLogin > 0:
+		zcfg.Token, zcfg.Login, zcfg.Password, zcfg.TokenTTL = nil, zeevsim.DefaultLogin, clients.SecretValue(zeevsim.DefaultPassword), o.zeevLogin
+	case o.zeevToken != "":
+		zcfg.Token = clients.SecretFile(o.zeevToken)
+	}
+	if e.zeev, err = zeev.New(zcfg, epOpts); err != nil {
 		t.Fatal(err)
 	}
 	if e.senior, err = senior.New(senior.Config{
@@ -342,7 +354,13 @@ func (e *env) waitOutput(stream, id string, timeout time.Duration) output {
 // waitResult waits for the result of event id and returns its data. A dead letter for id fails the test at once.
 func (e *env) waitResult(id string) events.Result {
 	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	return e.waitResultWithin(id, 10*time.Second)
+}
+
+// waitResultWithin is waitResult with another timeout.
+func (e *env) waitResultWithin(id string, timeout time.Duration) events.Result {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
 	for {
 		if mine := forEvent(e.outputs("PONTE_RESULTS"), id); len(mine) > 0 {
 			var r events.Result

@@ -127,11 +127,12 @@ func (c *Client) tokenFetcher(k *key) func(ctx context.Context) (clients.Token, 
 		start := time.Now()
 		_, err = c.ep.Do(ctx, clients.Request{
 			Tenant: k.ug, Operation: opToken, Method: http.MethodPost, Path: c.cfg.TokenURL,
-			Header: header, Form: form, Out: &out, NoBreaker: true,
+			Header: header, Form: form, Out: &out, Login: true,
 		})
 		if err != nil {
 			if s := clients.HTTPStatus(err); s == http.StatusBadRequest || s == http.StatusUnauthorized {
-				return clients.Token{}, wrap(fmt.Errorf("%w: %w", ErrUnauthorized, err))
+				// The auth failure first: it is retryable (the secret may be fixed), ErrUnauthorized is not.
+				return clients.Token{}, wrap(fmt.Errorf("%w: %w", err, ErrUnauthorized))
 			}
 			return clients.Token{}, wrap(err)
 		}
@@ -201,10 +202,13 @@ func (c *Client) do(ctx context.Context, ug, op, method, p string, q url.Values,
 			Tenant: ug, Operation: op, Method: method, Path: p,
 			Header: http.Header{"Authorization": {"Bearer " + tok}}, JSON: in, Out: out,
 		})
-		if attempt == 1 && clients.HTTPStatus(err) == http.StatusUnauthorized {
-			c.log.DebugContext(ctx, "cidades token refused, fetching a new one", "ug", ug, "operation", op)
-			k.tokens.Invalidate(tok)
-			continue
+		if clients.HTTPStatus(err) == http.StatusUnauthorized {
+			if attempt == 1 {
+				c.log.DebugContext(ctx, "cidades token refused, fetching a new one", "ug", ug, "operation", op)
+				k.tokens.Invalidate(tok)
+				continue
+			}
+			return nil, c.ep.AuthFailed(k.ug, problemOf(err))
 		}
 		if err != nil {
 			return nil, problemOf(err)

@@ -192,7 +192,11 @@ func wantErr(t *testing.T, err error, status int, sentinel error, permanent bool
 // ProblemDetails.
 func wantTokenErr(t *testing.T, err error, status int) {
 	t.Helper()
-	checkErr(t, err, status, cidades.ErrUnauthorized, true)
+	// A refused key is an auth failure: the target's, retryable once the secret is fixed.
+	checkErr(t, err, status, cidades.ErrUnauthorized, false)
+	if ae := (*clients.AuthError)(nil); !errors.As(err, &ae) || !clients.IsOutage(err) {
+		t.Errorf("token error %v is not a *clients.AuthError", err)
+	}
 	var pe *cidades.ProblemError
 	if errors.As(err, &pe) {
 		t.Errorf("token error %v is a *ProblemError", err)
@@ -332,7 +336,11 @@ func TestToken(t *testing.T) {
 		e.clock.step = 2 * time.Hour // every token is expired by the time it is used
 		c := e.client(t, nil, clients.EndpointOptions{})
 		_, err := c.GetContratacao(ctx, "001001", 1)
-		wantErr(t, err, 401, cidades.ErrUnauthorized, true)
+		// Refused even with a fresh token: an auth failure, the target's, not the event's.
+		wantErr(t, err, 401, cidades.ErrUnauthorized, false)
+		if ae := (*clients.AuthError)(nil); !errors.As(err, &ae) || ae.Tenant != "001001" || !clients.IsOutage(err) {
+			t.Errorf("err = %v, want a *clients.AuthError of tenant 001001, an outage", err)
+		}
 		equal(t, "requests", e.log(), []string{
 			"POST /oauth/token 200", "GET /v1/contratacoes/1 401", "POST /oauth/token 200", "GET /v1/contratacoes/1 401",
 		})
@@ -1237,23 +1245,30 @@ func TestRetryableErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A 429, or a 503 with Retry-After, closes the throttling gate of its UG: those come last, on UGs of their own.
 	tests := []struct {
 		name       string
+		ug         string
 		status     int
 		retryAfter time.Duration
 		permanent  bool
 	}{
-		{"429 with Retry-After", 429, 2 * time.Second, false},
-		{"500", 500, 0, false},
-		{"502", 502, 0, false},
-		{"503 with Retry-After", 503, 5 * time.Second, false},
-		{"504", 504, 0, false},
-		{"501 is permanent", 501, 0, true},
+		{"500", "001001", 500, 0, false},
+		{"502", "001001", 502, 0, false},
+		{"504", "001001", 504, 0, false},
+		{"501 is permanent", "001001", 501, 0, true},
+		{"503 with Retry-After", "001000", 503, 5 * time.Second, false},
+		{"429 with Retry-After", "001002", 429, 2 * time.Second, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.ug != "001001" {
+				if _, err := c.CanWrite(ctx, tt.ug); err != nil { // cache its token
+					t.Fatal(err)
+				}
+			}
 			e.sim.Faults().FailNext(1, tt.status, tt.retryAfter)
-			_, err := c.GetContratacao(ctx, "001001", 1)
+			_, err := c.GetContratacao(ctx, tt.ug, 1)
 			// The injected failure is a ProblemDetails, like every error of the API.
 			if pe := wantErr(t, err, tt.status, nil, tt.permanent); pe.Title != http.StatusText(tt.status) || pe.TraceID == "" {
 				t.Errorf("ProblemError = %+v, want the fields of a ProblemDetails", pe)
@@ -1262,6 +1277,14 @@ func TestRetryableErrors(t *testing.T) {
 			for _, s := range []error{cidades.ErrNotFound, cidades.ErrConflict, cidades.ErrForbidden, cidades.ErrUnauthorized} {
 				if errors.Is(err, s) {
 					t.Errorf("HTTP %d matches %v", tt.status, s)
+				}
+			}
+			if tt.retryAfter > 0 {
+				// The gate of the UG is closed: the next call is not sent.
+				before := len(e.sim.Faults().Requests())
+				_, err := c.GetContratacao(ctx, tt.ug, 1)
+				if !clients.IsThrottled(err) || clients.RetryAfter(err) <= 0 || len(e.sim.Faults().Requests()) != before {
+					t.Errorf("call inside Retry-After: %v, requests %d -> %d; want throttled and not sent", err, before, len(e.sim.Faults().Requests()))
 				}
 			}
 		})

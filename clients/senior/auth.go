@@ -97,12 +97,12 @@ func (c *Client) loginWithPassword(ctx context.Context) (clients.Token, error) {
 	return tok, nil
 }
 
-// login posts body to the absolute URL u outside the breaker and decodes the nested jsonToken. Its errors never
+// login posts body to the absolute URL u, inside the breaker, and decodes the nested jsonToken. Its errors never
 // carry the request body or the token.
 func (c *Client) login(ctx context.Context, op, u string, body any) (clients.Token, error) {
 	var out loginResponse
 	if _, err := c.ep.Do(ctx, clients.Request{
-		Operation: op, Method: http.MethodPost, Path: u, JSON: body, Out: &out, NoBreaker: true,
+		Operation: op, Method: http.MethodPost, Path: u, JSON: body, Out: &out, Login: true,
 	}); err != nil {
 		return clients.Token{}, err
 	}

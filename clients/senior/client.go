@@ -89,10 +89,12 @@ func (c *Client) do(ctx context.Context, req clients.Request) (*clients.Response
 		return nil, fmt.Errorf("renew token after 401: %w", rerr)
 	}
 	if !ok {
-		return nil, err
+		return nil, c.ep.AuthFailed("", err) // the same raw token: nothing new to try
 	}
 	req.Header = c.authHeader(fresh)
-	resp, err = c.ep.Do(ctx, req)
+	if resp, err = c.ep.Do(ctx, req); clients.HTTPStatus(err) == http.StatusUnauthorized {
+		return nil, c.ep.AuthFailed("", err)
+	}
 	return resp, classify(req.Operation, err)
 }
 

@@ -784,7 +784,7 @@ func TestRawToken(t *testing.T) {
 		cfg := e.rawConfig()
 		cfg.Token = clients.SecretValue("not-a-token")
 		_, err := e.client(cfg).GetPerson(ctx, 29)
-		wantErr(t, err, nil, true, 401, "Token is invalid or expired")
+		wantAuthErr(t, err, 401, "Token is invalid or expired")
 		if strings.Contains(err.Error(), "not-a-token") {
 			t.Errorf("err shows the token: %v", err)
 		}
@@ -923,7 +923,7 @@ func TestLogin(t *testing.T) {
 		}
 		e := newEnv(t, nil, seniorsim.Options{}, reject)
 		_, err := e.client(e.keyConfig()).GetPerson(ctx, 29)
-		wantErr(t, err, nil, true, 401, "Token is invalid or expired")
+		wantAuthErr(t, err, 401, "Token is invalid or expired")
 		eqLog(t, e.log(), []string{
 			"POST " + seniorsim.LoginWithKeyPath + " OK",
 			"GET " + api + "/person/29 Unauthorized",
@@ -936,7 +936,7 @@ func TestLogin(t *testing.T) {
 		cfg := e.keyConfig()
 		cfg.Secret = clients.SecretValue("wrong-secret-4711")
 		_, err := e.client(cfg).GetPerson(ctx, 29)
-		wantErr(t, err, nil, true, 401, "Usuário e/ou senha inválido.")
+		wantAuthErr(t, err, 401, "Usuário e/ou senha inválido.")
 		if !strings.Contains(err.Error(), "senior login with key for tenant ponte.dev") {
 			t.Errorf("err = %v, want the login operation and tenant", err)
 		}
@@ -950,7 +950,7 @@ func TestLogin(t *testing.T) {
 		cfg := senior.Config{EndpointConfig: clients.EndpointConfig{BaseURL: e.srv.URL + api},
 			Username: seniorsim.DefaultUsername, Password: clients.SecretValue("hunter2-wrong"), PasswordLoginURL: e.srv.URL + seniorsim.LoginPath}
 		_, err := e.client(cfg).GetPerson(ctx, 29)
-		wantErr(t, err, nil, true, 401, "senior login as integracao@ponte.dev")
+		wantAuthErr(t, err, 401, "senior login as integracao@ponte.dev")
 		if strings.Contains(err.Error(), "hunter2-wrong") {
 			t.Errorf("err shows the password: %v", err)
 		}
@@ -975,7 +975,7 @@ func TestLoginResponses(t *testing.T) {
 		wantStatus int
 		msg        string
 	}{
-		{"credential echoed in a 400", 400, `{"message":"bad request","secret":"` + secret + `","password":"` + secret + `","accessKey":"ponte-dev-key"}`, true, 400, "HTTP 400"},
+		{"credential echoed in a 400", 400, `{"message":"bad request","secret":"` + secret + `","password":"` + secret + `","accessKey":"ponte-dev-key"}`, false, 400, "HTTP 400"}, // a login refused: an auth failure
 		{"jsonToken is not JSON", 200, `{"jsonToken":"access_token=` + token + `"}`, false, 0, "jsonToken is not a JSON object"},
 		{"jsonToken missing", 200, `{"token":"` + token + `"}`, false, 0, "response has no jsonToken"},
 		{"no access_token", 200, `{"jsonToken":"{\"expires_in\":604800,\"refresh_token\":\"` + token + `\"}"}`, false, 0, "jsonToken has no access_token"},
@@ -1201,4 +1201,14 @@ func TestConcurrentCreates(t *testing.T) {
 	eq(t, "distinct ids", len(slices.Compact(ids)), 8)
 	eq(t, "logins", e.sim.Logins(), 1)
 	eq(t, "links", len(e.sim.PersonLinks(131)), 8)
+}
+
+// wantAuthErr checks an auth failure: credentials refused even after a fresh token (or by the login), the
+// target's fault, retryable once fixed: a *clients.AuthError, an outage, with the answer's status and message.
+func wantAuthErr(t *testing.T, err error, status int, msg string) {
+	t.Helper()
+	wantErr(t, err, nil, false, status, msg)
+	if ae := (*clients.AuthError)(nil); !errors.As(err, &ae) || !clients.IsOutage(err) {
+		t.Errorf("err = %v, want a *clients.AuthError (an outage)", err)
+	}
 }

@@ -99,7 +99,7 @@ func (c *Client) login(ctx context.Context) (clients.Token, error) {
 		Path:      "/api/2/tokens",
 		JSON:      map[string]string{"login": c.cfg.Login, "password": password},
 		Out:       &out,
-		NoBreaker: true,
+		Login:     true,
 	})
 	if err != nil {
 		return clients.Token{}, fmt.Errorf("zeev login %s: %w", c.cfg.Login, asAPIError(err))
@@ -128,7 +128,9 @@ func (c *Client) do(ctx context.Context, req clients.Request) (*clients.Response
 			return nil, err
 		}
 		req.Header = http.Header{"Authorization": {"Bearer " + tok}}
-		resp, err = c.ep.Do(ctx, req)
+		if resp, err = c.ep.Do(ctx, req); clients.HTTPStatus(err) == http.StatusUnauthorized {
+			return nil, c.ep.AuthFailed("", asAPIError(err))
+		}
 	}
 	if err != nil {
 		return nil, asAPIError(err)

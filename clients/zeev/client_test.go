@@ -229,7 +229,7 @@ func TestLoginErrorsNeverRevealSecrets(t *testing.T) {
 		answer answer
 		perm   bool
 	}{
-		{"401 echoing the request", answer{401, `{"login":"integracao","password":"` + password + `","error":{"code":"InvalidCredentials","message":"Login ou senha inválidos."}}`}, true},
+		{"401 echoing the request", answer{401, `{"login":"integracao","password":"` + password + `","error":{"code":"InvalidCredentials","message":"Login ou senha inválidos."}}`}, false}, // an auth failure: retryable once the password is fixed
 		{"500 echoing the request", answer{500, `{"request":{"password":"` + password + `"}}`}, false},
 		{"200 without a token", answer{200, `{"userId":1,"username":"integracao","password":"` + password + `"}`}, false},
 		{"200 undecodable", answer{200, `{"temporaryToken":42,"password":"` + password + `"}`}, false},

@@ -107,6 +107,7 @@ func newEnv(t *testing.T, s setup) *env {
 	if s.endpoint.Logger == nil {
 		s.endpoint.Logger = slog.New(slog.DiscardHandler)
 	}
+	s.endpoint.Now = clock.Now
 	c, err := zeev.New(cfg, s.endpoint)
 	if err != nil {
 		t.Fatal(err)
@@ -177,8 +178,11 @@ func apiError(t *testing.T, err error, status int, code string) *zeev.APIError {
 	if !errors.As(err, &se) {
 		t.Fatalf("error %v does not unwrap to *clients.StatusError", err)
 	}
-	if status >= 400 && status < 500 && status != 429 && status != 408 && !clients.IsPermanent(err) {
+	if status >= 400 && status < 500 && status != 429 && status != 408 && status != 401 && !clients.IsPermanent(err) {
 		t.Errorf("HTTP %d error is not permanent: %v", status, err)
+	}
+	if auth := (*clients.AuthError)(nil); status == 401 && (!errors.As(err, &auth) || clients.IsPermanent(err) || !clients.IsOutage(err)) {
+		t.Errorf("HTTP 401 after a fresh token: %v, want a *clients.AuthError (retryable, an outage)", err)
 	}
 	return ae
 }
