@@ -29,11 +29,12 @@ func newTestEndpoint(t *testing.T, base string, mod func(*EndpointConfig)) *Endp
 	return e
 }
 
-// TestEndpointReusesConnections sends 320 calls from 32 goroutines and counts the connections the server saw
-// opened: with keep-alive reuse and an idle pool as large as the concurrency, that is about one per goroutine.
-// Go's default transport keeps 2 idle connections per host and dials again for almost every call.
+// TestEndpointReusesConnections sends 640 calls from 32 goroutines and counts the connections the server saw
+// opened: with keep-alive reuse and an idle pool as large as the concurrency, that is about one per goroutine (a
+// few more when dials race at the start). Go's default transport keeps 2 idle connections per host and dials again
+// for a large share of the calls (about 250 here).
 func TestEndpointReusesConnections(t *testing.T) {
-	const workers, calls = 32, 10
+	const workers, calls = 32, 20
 	var opened atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -65,8 +66,8 @@ func TestEndpointReusesConnections(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if n := opened.Load(); n > workers+8 {
-		t.Errorf("%d calls from %d goroutines opened %d connections, want at most %d", workers*calls, workers, n, workers+8)
+	if n := opened.Load(); n > 2*workers {
+		t.Errorf("%d calls from %d goroutines opened %d connections, want at most %d", workers*calls, workers, n, 2*workers)
 	} else {
 		t.Logf("%d calls from %d goroutines opened %d connections", workers*calls, workers, n)
 	}
