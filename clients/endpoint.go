@@ -30,6 +30,15 @@ type EndpointConfig struct {
 	RateBurst int `yaml:"rateBurst"`
 	// MaxRetryAfter caps a server's Retry-After. Default 5m.
 	MaxRetryAfter time.Duration `yaml:"maxRetryAfter"`
+	// MaxIdleConnsPerHost is the most idle keep-alive connections kept per host; set it at least to the calls
+	// made to this target at once (worker concurrency times consumers). Default DefaultMaxIdleConnsPerHost (64).
+	MaxIdleConnsPerHost int `yaml:"maxIdleConnsPerHost"`
+	// IdleConnTimeout is how long an idle connection is kept. Default DefaultIdleConnTimeout (90s).
+	IdleConnTimeout time.Duration `yaml:"idleConnTimeout"`
+	// DialTimeout bounds opening a TCP connection. Default DefaultDialTimeout (5s).
+	DialTimeout time.Duration `yaml:"dialTimeout"`
+	// TLSHandshakeTimeout bounds the TLS handshake. Default DefaultTLSHandshakeTimeout (5s).
+	TLSHandshakeTimeout time.Duration `yaml:"tlsHandshakeTimeout"`
 }
 
 // Validate reports the first unusable setting, naming its key.
@@ -53,7 +62,7 @@ func (c EndpointConfig) Validate() error {
 	if c.MaxRetryAfter < 0 {
 		return errors.New("maxRetryAfter: must not be negative")
 	}
-	return nil
+	return c.validateTransport()
 }
 
 // Endpoint sends requests to one target: it owns the target's *http.Client, runs every request inside the
@@ -101,7 +110,7 @@ func (g *gate) close(until time.Time) {
 
 // EndpointOptions are the collaborators of an Endpoint. Every field is optional.
 type EndpointOptions struct {
-	HTTPClient *http.Client          // default: a new client with cfg.Timeout
+	HTTPClient *http.Client          // default: the target's own client and transport (see transport.go)
 	Breakers   *Breakers             // default: a private set with default settings and no metrics
 	Registerer prometheus.Registerer // metrics; nil for none. Register one target per registry only once.
 	Logger     *slog.Logger          // default: discard
@@ -123,6 +132,7 @@ func NewEndpoint(target string, cfg EndpointConfig, opts EndpointOptions) (*Endp
 	if cfg.MaxRetryAfter == 0 {
 		cfg.MaxRetryAfter = 5 * time.Minute
 	}
+	cfg = cfg.withTransportDefaults()
 	base, _ := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	e := &Endpoint{
 		target:   target,
@@ -136,7 +146,7 @@ func NewEndpoint(target string, cfg EndpointConfig, opts EndpointOptions) (*Endp
 		gates:    make(map[string]*gate),
 	}
 	if e.http == nil {
-		e.http = &http.Client{Timeout: cfg.Timeout}
+		e.http = newHTTPClient(cfg)
 	}
 	if e.breakers == nil {
 		e.breakers = NewBreakers(BreakerSettings{}, nil)
@@ -294,8 +304,8 @@ func (e *Endpoint) roundTrip(ctx context.Context, req Request) (*Response, error
 		return nil, &TransportError{Target: e.target, Operation: req.Operation, Err: redactURLError(err)}
 	}
 	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
-	io.Copy(io.Discard, res.Body) //nolint:errcheck // drain for connection reuse
+	b, err := io.ReadAll(io.LimitReader(res.Body, MaxBodyBytes))
+	drain(res.Body)
 	elapsed := time.Since(start)
 	if err != nil {
 		e.metrics.observe(e.target, req.Operation, "network_error", elapsed)
@@ -311,6 +321,9 @@ func (e *Endpoint) roundTrip(ctx context.Context, req Request) (*Response, error
 			Retry:     parseRetryAfter(res.Header.Get("Retry-After"), e.now(), e.cfg.MaxRetryAfter),
 		}
 		e.metrics.observe(e.target, req.Operation, resultOf(res.StatusCode), elapsed)
+		if res.StatusCode >= 300 && res.StatusCode <= 399 {
+			return nil, redirectError(se, res)
+		}
 		return nil, se
 	}
 	if req.Out != nil && len(bytes.TrimSpace(b)) > 0 {

@@ -16,6 +16,9 @@
 //	GET  /_sim/requests   the request log as JSON
 //	DELETE /_sim/requests clear the log
 //
+// Any other path under /_sim/ goes to Options.Controls, where a simulator serves its own controls (AuthControls
+// serves /_sim/auth, its credentials and token lifetime).
+//
 // An injected failure is answered by Options.ErrorBody, which each simulator sets to write its API's own error
 // body, so that a client cannot tell an injected 429 or 503 from one of the API.
 package fault
@@ -127,6 +130,9 @@ type Options struct {
 	// MaxEntryBody is the most bytes of a request body an entry keeps; a longer body is kept cut, with
 	// Entry.Truncated. Default DefaultMaxEntryBody (64 KiB).
 	MaxEntryBody int
+	// Controls serves the requests to /_sim/ paths other than the Injector's own; they are not logged and no fault
+	// applies to them. Default: none (404).
+	Controls http.Handler
 }
 
 // secretHeaders are the request headers whose values the log masks, in canonical form.
@@ -149,6 +155,7 @@ type Injector struct {
 	maxBytes  int
 	maxBody   int
 	maskKey   []byte // the HMAC key of Mask, random per Injector
+	controls  http.Handler
 
 	mu       sync.Mutex
 	faults   Faults
@@ -181,7 +188,7 @@ func New(next http.Handler, opts Options) *Injector {
 	rand.Read(key) //nolint:errcheck // crypto/rand.Read never fails
 	return &Injector{
 		next: next, errorBody: opts.ErrorBody, maxLog: opts.MaxEntries, maxBytes: opts.MaxBytes,
-		maxBody: opts.MaxEntryBody, maskKey: key, rnd: mrand.New(mrand.NewPCG(1, 2)),
+		maxBody: opts.MaxEntryBody, maskKey: key, rnd: mrand.New(mrand.NewPCG(1, 2)), controls: opts.Controls,
 	}
 }
 
@@ -385,6 +392,14 @@ func (i *Injector) maskHeader(v string) string {
 }
 
 func (i *Injector) admin(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/_sim/faults", "/_sim/requests":
+	default:
+		if i.controls != nil {
+			i.controls.ServeHTTP(w, r)
+			return
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	switch r.Method + " " + r.URL.Path {
 	case "GET /_sim/faults":

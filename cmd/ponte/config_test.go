@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ponte-dev/ponte/clients"
 	"github.com/ponte-dev/ponte/clients/cidades"
 	"github.com/ponte-dev/ponte/clients/senior"
 	"github.com/ponte-dev/ponte/clients/zeev"
@@ -962,6 +963,13 @@ func TestConfigDocDefaults(t *testing.T) {
 		"cidades.writeScope":           cidades.DefaultWriteScope,
 		"cidades.pageSize":             cidades.DefaultPageSize,
 		"cidades.maxPages":             cidades.DefaultMaxPages,
+	}
+	for _, target := range []string{"zeev", "senior", "cidades"} {
+		// Applied by clients.NewEndpoint, not by withDefaults.
+		want[target+".maxIdleConnsPerHost"] = clients.DefaultMaxIdleConnsPerHost
+		want[target+".idleConnTimeout"] = clients.DefaultIdleConnTimeout
+		want[target+".dialTimeout"] = clients.DefaultDialTimeout
+		want[target+".tlsHandshakeTimeout"] = clients.DefaultTLSHandshakeTimeout
 	}
 	defaults := reflect.ValueOf(Config{}.withDefaults())
 	for _, k := range configKeys(t) {

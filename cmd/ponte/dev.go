@@ -53,6 +53,9 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	if err := fs.parse(args, 0); err != nil {
 		return err
 	}
+	if err := sims.checkTTLs(fs); err != nil {
+		return err
+	}
 	if *once && !*demo {
 		return fs.usageError(errors.New("dev: --once needs --demo"))
 	}

@@ -75,6 +75,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"watch", "--nats"}, "flag needs an argument: -nats", "Usage: ponte watch", 2},
 		{[]string{"schemas", "a", "b"}, `schemas: unexpected argument "b"`, "Usage: ponte schemas", 2},
 		{[]string{"sandbox", "now"}, `sandbox: unexpected argument "now"`, "Usage: ponte sandbox", 2},
+		{[]string{"sandbox", "--zeev-token-ttl", "0s"}, "--zeev-token-ttl 0s: must be at least 1s", "Usage: ponte sandbox", 2},
+		{[]string{"dev", "--cidades-token-ttl", "500ms"}, "--cidades-token-ttl 500ms: must be at least 1s", "Usage: ponte dev", 2},
 		{[]string{"version", "--short"}, "flag provided but not defined: -short", "Usage: ponte version", 2},
 		{[]string{"run", "--check", "--config", "/nonexistent/ponte.yaml"}, "no such file", "", 1},
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/ponte-dev/ponte/clients/cidades/cidadessim"
 	"github.com/ponte-dev/ponte/clients/senior/seniorsim"
@@ -23,6 +24,22 @@ func registerSimFlags(fs *flagSet, s *simSettings, zeevPort, seniorPort, cidades
 	fs.StringVar(&s.seniorAccessKey, "senior-access-key", seniorsim.DefaultAccessKey, "application access key for the Senior login")
 	fs.StringVar(&s.seniorSecret, "senior-secret", seniorsim.DefaultSecret, "application secret for the Senior login")
 	fs.StringVar(&s.seniorTenant, "senior-tenant", seniorsim.DefaultTenantName, "tenant name for the Senior login")
+	fs.DurationVar(&s.zeevTokenTTL, "zeev-token-ttl", zeevsim.DefaultTemporaryTokenTTL, "life of the temporary tokens Zeev issues (the documents: 10m)")
+	fs.DurationVar(&s.seniorTokenTTL, "senior-token-ttl", seniorsim.DefaultTokenTTL, "life (expires_in, whole seconds) of the tokens the Senior logins issue")
+	fs.DurationVar(&s.cidadesTokenTTL, "cidades-token-ttl", cidadessim.DefaultExpiresIn, "life (expires_in, whole seconds) of the tokens CidadES issues")
+}
+
+// checkTTLs refuses a token lifetime flag under one second (expires_in counts whole seconds), naming the flag.
+func (s simSettings) checkTTLs(fs *flagSet) error {
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"zeev-token-ttl", s.zeevTokenTTL}, {"senior-token-ttl", s.seniorTokenTTL}, {"cidades-token-ttl", s.cidadesTokenTTL}} {
+		if f.d < time.Second {
+			return fs.usageError(fmt.Errorf("--%s %s: must be at least 1s", f.name, f.d))
+		}
+	}
+	return nil
 }
 
 func runSandbox(ctx context.Context, env *environment, args []string) error {
@@ -30,6 +47,9 @@ func runSandbox(ctx context.Context, env *environment, args []string) error {
 	var s simSettings
 	registerSimFlags(fs, &s, 8081, 8082, 8083)
 	if err := fs.parse(args, 0); err != nil {
+		return err
+	}
+	if err := s.checkTTLs(fs); err != nil {
 		return err
 	}
 	sims, err := startSimulators(s)
@@ -68,4 +88,5 @@ CidadES             %[11]s/v1/...
 		fmt.Fprintf(w, "  UG %s  client_id=%s  client_secret=%s  (%s)\n", k.UnidadeGestora, k.ClientID, k.ClientSecret, perm)
 	}
 	fmt.Fprintf(w, "\nFault injection: PUT <base>/_sim/faults {\"down\":true}; request log: GET <base>/_sim/requests\n")
+	fmt.Fprintf(w, "Credentials: POST <base>/_sim/auth/revoke (or /restore) {\"kind\":\"token\",\"value\":\"...\"}; token lifetime: PUT <base>/_sim/auth {\"tokenTTL\":\"30s\"}\n")
 }

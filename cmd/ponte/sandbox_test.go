@@ -92,14 +92,14 @@ type sandboxInfo struct {
 
 // startSandbox runs `ponte sandbox` on free ports through run and waits for its banner. stop cancels it and
 // returns what run returned; it is also called at cleanup.
-func startSandbox(t *testing.T) (info sandboxInfo, stop func() error) {
+func startSandbox(t *testing.T, flags ...string) (info sandboxInfo, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr lockedBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"sandbox", "--zeev-port", "0", "--senior-port", "0", "--cidades-port", "0"},
-			noEnv, noEnviron, &stdout, &stderr)
+		args := append([]string{"sandbox", "--zeev-port", "0", "--senior-port", "0", "--cidades-port", "0"}, flags...)
+		done <- run(ctx, args, noEnv, noEnviron, &stdout, &stderr)
 	}()
 	var (
 		once   sync.Once
@@ -259,5 +259,36 @@ func TestSandboxServesDocumentExamples(t *testing.T) {
 
 	if err := stop(); err != nil {
 		t.Errorf("run returned %v after the context was cancelled, want nil", err)
+	}
+}
+
+// TestSandboxAuthControls starts `ponte sandbox` with short token lifetimes and checks that each simulator serves
+// them at /_sim/auth, and that a credential revoked over HTTP is refused and works again once restored.
+func TestSandboxAuthControls(t *testing.T) {
+	sb, _ := startSandbox(t, "--zeev-token-ttl", "30s", "--senior-token-ttl", "45s", "--cidades-token-ttl", "1m")
+	c := &http.Client{Timeout: 5 * time.Second}
+	seniorRoot := strings.TrimSuffix(sb.seniorAPI, "/api/v1")
+	for _, tc := range []struct{ base, want string }{
+		{sb.zeevURL, `{"tokenTTL":"30s"}`}, {seniorRoot, `{"tokenTTL":"45s"}`}, {sb.cidadesURL, `{"tokenTTL":"1m0s"}`},
+	} {
+		if status, _, body := call(t, c, http.MethodGet, tc.base+"/_sim/auth", nil, ""); status != 200 || strings.TrimSpace(string(body)) != tc.want {
+			t.Errorf("GET %s/_sim/auth: %d %s, want %s", tc.base, status, body, tc.want)
+		}
+	}
+	cred := `{"kind":"token","value":"` + sb.zeevToken + `"}`
+	whoami := func() int {
+		status, _, _ := call(t, c, http.MethodGet, sb.zeevURL+"/api/2/tokens", http.Header{"Authorization": {"Bearer " + sb.zeevToken}}, "")
+		return status
+	}
+	for _, step := range []struct {
+		path string
+		want int
+	}{{"/_sim/auth/revoke", 401}, {"/_sim/auth/restore", 200}} {
+		if status, _, body := call(t, c, http.MethodPost, sb.zeevURL+step.path, nil, cred); status != 204 {
+			t.Fatalf("POST %s: %d %s", step.path, status, body)
+		}
+		if got := whoami(); got != step.want {
+			t.Errorf("after %s: GET /api/2/tokens answered %d, want %d", step.path, got, step.want)
+		}
 	}
 }

@@ -27,6 +27,8 @@ type simSettings struct {
 	seniorToken                       string
 	seniorAccessKey, seniorSecret     string
 	seniorTenant                      string
+	// The lifetimes of the tokens each simulator issues; 0 leaves the simulator's default.
+	zeevTokenTTL, seniorTokenTTL, cidadesTokenTTL time.Duration
 }
 
 // simulators are the three simulators serving on loopback.
@@ -68,8 +70,9 @@ func startSimulators(s simSettings) (*simulators, error) {
 		return nil, fmt.Errorf("fixtures zeev.yaml: %w", err)
 	}
 	sims.zeev = zeevsim.New(zf, zeevsim.Options{
-		Tokens:    map[string]string{s.zeevToken: zeevsim.DefaultLogin},
-		RateLimit: s.zeevRateLimit,
+		Tokens:            map[string]string{s.zeevToken: zeevsim.DefaultLogin},
+		RateLimit:         s.zeevRateLimit,
+		TemporaryTokenTTL: s.zeevTokenTTL,
 	})
 	if b, err = read("senior.yaml"); err != nil {
 		return nil, err
@@ -80,6 +83,7 @@ func startSimulators(s simSettings) (*simulators, error) {
 	}
 	sims.senior = seniorsim.New(sf, seniorsim.Options{
 		Tokens: []string{s.seniorToken}, AccessKey: s.seniorAccessKey, Secret: s.seniorSecret, TenantName: s.seniorTenant,
+		TokenTTL: s.seniorTokenTTL,
 	})
 	if b, err = read("cidades.yaml"); err != nil {
 		return nil, err
@@ -89,7 +93,7 @@ func startSimulators(s simSettings) (*simulators, error) {
 		return nil, fmt.Errorf("fixtures cidades.yaml: %w", err)
 	}
 	sims.cidKeys = cf.Keys
-	sims.cidades = cidadessim.New(cf, cidadessim.Options{})
+	sims.cidades = cidadessim.New(cf, cidadessim.Options{ExpiresIn: s.cidadesTokenTTL})
 
 	for _, srv := range []struct {
 		name string

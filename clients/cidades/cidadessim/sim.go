@@ -20,6 +20,8 @@
 // over MaxBodyBytes (1 MiB) is a 413.
 //
 // A Server keeps its state in memory and serves every request through a fault.Injector (Faults) that logs it.
+// Revoke, Restore and SetTokenTTL (also served at /_sim/auth, see fault.AuthControls) revoke and restore a
+// credential and shorten the life of the tokens issued, while the simulator runs.
 package cidadessim
 
 import (
@@ -117,11 +119,12 @@ type IssuedToken struct {
 // Server is the simulated CidadES API, an http.Handler. Every request goes through Faults. Safe for concurrent
 // use.
 type Server struct {
-	faults    *fault.Injector
-	now       func() time.Time
-	expiresIn time.Duration
+	faults *fault.Injector
+	now    func() time.Time
 
 	mu           sync.Mutex
+	expiresIn    time.Duration   // the lifetime of tokens issued from now on
+	revoked      map[string]bool // client ids whose secret the token endpoint refuses
 	ugs          map[string]UnidadeGestora
 	ugCodes      []string // sorted
 	keys         map[string]Key
@@ -142,6 +145,7 @@ func New(f Fixtures, opts Options) *Server {
 		ugs:          make(map[string]UnidadeGestora),
 		keys:         make(map[string]Key),
 		tokens:       make(map[string]IssuedToken),
+		revoked:      make(map[string]bool),
 		contratacoes: make(map[int64]Contratacao),
 		byKey:        make(map[contratoKey]int64),
 		nextID:       1,
@@ -232,7 +236,7 @@ func New(f Fixtures, opts Options) *Server {
 	})
 	s.faults = fault.New(limited, fault.Options{ErrorBody: func(w http.ResponseWriter, _ *http.Request, status int) {
 		s.problem(w, status, "", fmt.Sprintf("O serviço não pôde atender a requisição (HTTP %d). Tente novamente mais tarde.", status), nil)
-	}})
+	}, Controls: fault.AuthControls(s)})
 	return s
 }
 
@@ -287,6 +291,82 @@ func (s *Server) IssuedTokens() []IssuedToken {
 	defer s.mu.Unlock()
 	return slices.Clone(s.issued)
 }
+
+// The credential kinds of Revoke and Restore (and of POST /_sim/auth/revoke and /_sim/auth/restore).
+const (
+	// KindClientID is an integration key, named by its client_id: revoking it is renewing or deleting the key's
+	// client secret in Unidade Gestora > Ações > Integrações.
+	KindClientID = "clientId"
+	// KindToken is an issued access token (revoking one drops it for good).
+	KindToken = "token"
+)
+
+// Revoke makes a credential stop working:
+//
+//   - KindClientID: POST /oauth/token with the key answers 401 {"error":"invalid_client",...} until Restore, and
+//     every token issued for the key answers 401 ProblemDetails "Token de acesso inválido ou expirado." (ASSUMED:
+//     the documents say a secret can be renewed, not what happens to its tokens; a renewed secret is taken to end
+//     them);
+//   - KindToken: the token is dropped and answers that 401 from now on.
+//
+// Revoking what the simulator does not hold is not an error. It fails only for an unknown kind. Also served as
+// POST /_sim/auth/revoke {"kind":"clientId","value":"ug-001001-rw"}.
+func (s *Server) Revoke(kind, value string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch kind {
+	case KindClientID:
+		s.revoked[value] = true
+		for v, t := range s.tokens {
+			if t.ClientID == value {
+				delete(s.tokens, v)
+			}
+		}
+	case KindToken:
+		delete(s.tokens, value)
+	default:
+		return fault.UnknownKind(kind, KindClientID, KindToken)
+	}
+	return nil
+}
+
+// Restore makes a revoked key's client secret work again (KindClientID); the tokens Revoke dropped stay invalid.
+// A KindToken is not restorable: that is a no-op. It fails only for an unknown kind. Also served as
+// POST /_sim/auth/restore.
+func (s *Server) Restore(kind, value string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch kind {
+	case KindClientID:
+		delete(s.revoked, value)
+	case KindToken:
+	default:
+		return fault.UnknownKind(kind, KindClientID, KindToken)
+	}
+	return nil
+}
+
+// TokenTTL returns the lifetime (expires_in) of the tokens issued from now on: Options.ExpiresIn until
+// SetTokenTTL.
+func (s *Server) TokenTTL() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.expiresIn
+}
+
+// SetTokenTTL sets the lifetime of the tokens issued from now on, rounded down to whole seconds as expires_in is
+// (at least 1s); issued tokens keep theirs. A d that is not positive is ignored. Also served as
+// PUT /_sim/auth {"tokenTTL":"30s"}.
+func (s *Server) SetTokenTTL(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expiresIn = max(d.Truncate(time.Second), time.Second)
+}
+
+var _ fault.Auth = (*Server)(nil)
 
 // stamp is the current time as the API writes it: whole seconds, UTC-3.
 func (s *Server) stamp() time.Time {
@@ -363,7 +443,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
 	k, ok := s.keys[id]
-	if !ok || id == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(k.ClientSecret)) != 1 {
+	if !ok || id == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(k.ClientSecret)) != 1 || s.revoked[id] {
 		if basic {
 			w.Header().Set("WWW-Authenticate", `Basic realm="cidades"`)
 		}

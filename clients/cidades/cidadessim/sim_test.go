@@ -921,3 +921,75 @@ func FuzzPaging(f *testing.F) {
 		}
 	})
 }
+
+// TestRevokeRestoreAndTokenTTL drives /_sim/auth over HTTP: a revoked key's client secret is refused with 401
+// invalid_client and its tokens answer 401, other keys of the same UG keep working, Restore lets the key obtain
+// tokens again, and a short token lifetime set at run time is the expires_in of the tokens issued after it.
+func TestRevokeRestoreAndTokenTTL(t *testing.T) {
+	s := newSandbox(t, cidadessim.Options{})
+	control := func(method, path, body string, want int) string {
+		t.Helper()
+		r := send(t, method, s.url+path, nil, body)
+		if r.status != want {
+			t.Fatalf("%s %s %s: want %d, got %d: %s", method, path, body, want, r.status, r.body)
+		}
+		return r.body
+	}
+	tokenRequest := func(id, secret string) response {
+		return send(t, "POST", s.url+"/oauth/token", formHeader,
+			"grant_type=client_credentials&client_id="+url.QueryEscape(id)+"&client_secret="+url.QueryEscape(secret))
+	}
+	list := func(tok string) response { return send(t, "GET", s.url+"/v1/unidades-gestoras", bearer(tok), "") }
+	rw := s.token(t, cidadessim.DefaultClientID001001, cidadessim.DefaultClientSecret001001)
+	ro := s.token(t, cidadessim.DefaultClientID001001RO, cidadessim.DefaultClientSecret001001RO)
+	cred := `{"kind":"clientId","value":"` + cidadessim.DefaultClientID001001 + `"}`
+
+	t.Run("client secret", func(t *testing.T) {
+		control("POST", "/_sim/auth/revoke", cred, 204)
+		r := tokenRequest(cidadessim.DefaultClientID001001, cidadessim.DefaultClientSecret001001)
+		if r.status != 401 || r.json(t)["error"] != "invalid_client" {
+			t.Errorf("token of a revoked key: %d %s", r.status, r.body)
+		}
+		if detail := wantProblem(t, list(rw), 401); detail != nil {
+			t.Errorf("errors = %v", detail)
+		}
+		if r := list(ro); r.status != 200 {
+			t.Errorf("the other key of the UG: %d %s", r.status, r.body)
+		}
+		control("POST", "/_sim/auth/restore", cred, 204)
+		if r := list(s.token(t, cidadessim.DefaultClientID001001, cidadessim.DefaultClientSecret001001)); r.status != 200 {
+			t.Errorf("a token of the restored key: %d %s", r.status, r.body)
+		}
+		if r := list(rw); r.status != 401 {
+			t.Errorf("a token dropped by the revoke: want 401, got %d", r.status)
+		}
+	})
+	t.Run("token", func(t *testing.T) {
+		if err := s.sim.Revoke(cidadessim.KindToken, ro); err != nil {
+			t.Fatal(err)
+		}
+		wantProblem(t, list(ro), 401)
+	})
+	t.Run("unknown kind", func(t *testing.T) {
+		if b := control("POST", "/_sim/auth/revoke", `{"kind":"ug","value":"001001"}`, 400); !strings.Contains(b, `\"ug\"`) {
+			t.Errorf("the error should name the kind: %s", b)
+		}
+	})
+	t.Run("token TTL", func(t *testing.T) {
+		if b := control("GET", "/_sim/auth", "", 200); !strings.Contains(b, `"tokenTTL":"1h0m0s"`) {
+			t.Errorf("GET /_sim/auth: %s", b)
+		}
+		control("PUT", "/_sim/auth", `{"tokenTTL":"30s"}`, 200)
+		r := tokenRequest(cidadessim.DefaultClientID001002, cidadessim.DefaultClientSecret001002)
+		if r.status != 200 || r.json(t)["expires_in"] != float64(30) {
+			t.Fatalf("token after PUT 30s: %d %s", r.status, r.body)
+		}
+		tok := r.json(t)["access_token"].(string)
+		s.clock.Advance(29 * time.Second)
+		if r := list(tok); r.status != 200 {
+			t.Errorf("at 29s: %d %s", r.status, r.body)
+		}
+		s.clock.Advance(time.Second)
+		wantProblem(t, list(tok), 401)
+	})
+}

@@ -11,6 +11,8 @@
 // A request body over MaxBodyBytes is answered 413 in the called service's error shape.
 //
 // Requests go through a fault.Injector (Faults) that can delay, fail, throttle or drop them and logs each one.
+// Revoke, Restore and SetTokenTTL (also served at /_sim/auth, see fault.AuthControls) revoke and restore a
+// credential and shorten the life of the tokens issued, while the simulator runs.
 package seniorsim
 
 import (
@@ -143,8 +145,11 @@ type Server struct {
 	links     map[int64]*Link
 	nextLink  int64
 	issued    map[string]time.Time // login tokens -> expiry
+	issuedBy  map[string]string    // login tokens -> the credential of the login: "key:<accessKey>", "user:<username>"
 	logins    int
 	rawTokens map[string]bool
+	ttl       time.Duration   // the lifetime of tokens issued from now on
+	revoked   map[string]bool // "token:<raw token>", "key:<accessKey>", "user:<username>"
 }
 
 // New returns a Server holding f. It panics if f is invalid (f.Validate); LoadFixtures has already checked it.
@@ -160,7 +165,10 @@ func New(f Fixtures, opts Options) *Server {
 		people:    map[int64]Person{},
 		links:     map[int64]*Link{},
 		issued:    map[string]time.Time{},
+		issuedBy:  map[string]string{},
 		rawTokens: map[string]bool{},
+		ttl:       opts.TokenTTL,
+		revoked:   map[string]bool{},
 		nextLink:  f.NextPersonRoleID,
 	}
 	for _, t := range opts.Tokens {
@@ -211,7 +219,7 @@ func New(f Fixtures, opts Options) *Server {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		mux.ServeHTTP(w, r)
 	})
-	s.faults = fault.New(limited, fault.Options{ErrorBody: injectedError})
+	s.faults = fault.New(limited, fault.Options{ErrorBody: injectedError, Controls: fault.AuthControls(s)})
 	return s
 }
 
@@ -289,6 +297,102 @@ func (s *Server) RevokeTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.issued)
+	clear(s.issuedBy)
+}
+
+// The credential kinds of Revoke and Restore (and of POST /_sim/auth/revoke and /_sim/auth/restore).
+const (
+	// KindToken is a raw token of Options.Tokens, or a token a login issued (revoking one drops it for good).
+	KindToken = "token"
+	// KindAccessKey is the application key (by its access key) that loginWithKey accepts.
+	KindAccessKey = "accessKey"
+	// KindUsername is the platform user that login accepts.
+	KindUsername = "username"
+)
+
+var kinds = []string{KindToken, KindAccessKey, KindUsername}
+
+// Revoke makes a credential stop working, as regenerating an application key or changing a password does:
+//
+//   - KindToken with a raw token: SAM routes answer it 401 {"code":401,"message":"Token is invalid or expired"}
+//     until Restore; with a token a login issued: it is dropped, with the same 401 from now on;
+//   - KindAccessKey: loginWithKey with that key answers 401 with the platform's error
+//     {"message":"Usuário e/ou senha inválido.","errorCode":"loginWithKeyResponse","reason":"UNAUTHORIZED",...}
+//     until Restore, and the tokens the key obtained are dropped (the documents: regenerating keys invalidates the
+//     old ones);
+//   - KindUsername: the same for the platform user's login (errorCode "loginResponse").
+//
+// Revoking what the simulator does not hold is not an error. It fails only for an unknown kind. Also served as
+// POST /_sim/auth/revoke {"kind":"accessKey","value":"..."}.
+func (s *Server) Revoke(kind, value string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var source string
+	switch kind {
+	case KindToken:
+		if _, ok := s.issued[value]; ok {
+			delete(s.issued, value)
+			delete(s.issuedBy, value)
+			return nil
+		}
+		s.revoked["token:"+value] = true
+		return nil
+	case KindAccessKey:
+		source = "key:" + value
+	case KindUsername:
+		source = "user:" + value
+	default:
+		return fault.UnknownKind(kind, kinds...)
+	}
+	s.revoked[source] = true
+	for tok, by := range s.issuedBy {
+		if by == source {
+			delete(s.issued, tok)
+			delete(s.issuedBy, tok)
+		}
+	}
+	return nil
+}
+
+// Restore makes a revoked raw token, application key or user work again; the login tokens Revoke dropped stay
+// invalid (log in again). It fails only for an unknown kind. Also served as POST /_sim/auth/restore.
+func (s *Server) Restore(kind, value string) error {
+	prefix := map[string]string{KindToken: "token:", KindAccessKey: "key:", KindUsername: "user:"}[kind]
+	if prefix == "" {
+		return fault.UnknownKind(kind, kinds...)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.revoked, prefix+value)
+	return nil
+}
+
+// TokenTTL returns the lifetime (expires_in) of the tokens issued from now on: Options.TokenTTL until SetTokenTTL.
+func (s *Server) TokenTTL() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ttl
+}
+
+// SetTokenTTL sets the lifetime of the tokens logins issue from now on, rounded down to whole seconds as
+// expires_in is (at least 1s); issued tokens keep theirs. A d that is not positive is ignored. Also served as
+// PUT /_sim/auth {"tokenTTL":"30s"}.
+func (s *Server) SetTokenTTL(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ttl = max(d.Truncate(time.Second), time.Second)
+}
+
+var _ fault.Auth = (*Server)(nil)
+
+// revokedLogin reports whether the login credential source ("key:..." or "user:...") is revoked.
+func (s *Server) revokedLogin(source string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.revoked[source]
 }
 
 // --- auth ---------------------------------------------------------------------------------------------------
@@ -316,7 +420,7 @@ func (s *Server) validToken(tok string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.rawTokens[tok] {
-		return true
+		return !s.revoked["token:"+tok]
 	}
 	exp, ok := s.issued[tok]
 	if !ok {
@@ -324,6 +428,7 @@ func (s *Server) validToken(tok string) bool {
 	}
 	if !s.opts.Now().Before(exp) {
 		delete(s.issued, tok)
+		delete(s.issuedBy, tok)
 		return false
 	}
 	return true
@@ -342,7 +447,8 @@ func (s *Server) loginWithKey(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if in.AccessKey != s.opts.AccessKey || in.Secret != s.opts.Secret || in.TenantName != s.opts.TenantName {
+	if in.AccessKey != s.opts.AccessKey || in.Secret != s.opts.Secret || in.TenantName != s.opts.TenantName ||
+		s.revokedLogin("key:"+in.AccessKey) {
 		writePlatformError(w, http.StatusUnauthorized, msgBadCredentials, "loginWithKeyResponse", "UNAUTHORIZED")
 		return
 	}
@@ -350,7 +456,7 @@ func (s *Server) loginWithKey(w http.ResponseWriter, r *http.Request) {
 	if scope == "" {
 		scope = "desktop"
 	}
-	s.issue(w, in.AccessKey+"@"+in.TenantName, scope)
+	s.issue(w, in.AccessKey+"@"+in.TenantName, scope, "key:"+in.AccessKey)
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -364,18 +470,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if in.Username != s.opts.Username || in.Password != s.opts.Password {
+	if in.Username != s.opts.Username || in.Password != s.opts.Password || s.revokedLogin("user:"+in.Username) {
 		writePlatformError(w, http.StatusUnauthorized, msgBadCredentials, "loginResponse", "UNAUTHORIZED")
 		return
 	}
-	s.issue(w, in.Username, "desktop")
+	s.issue(w, in.Username, "desktop", "user:"+in.Username)
 }
 
 // issue answers a successful login with a new token inside the JSON-string jsonToken.
-func (s *Server) issue(w http.ResponseWriter, username, scope string) {
+func (s *Server) issue(w http.ResponseWriter, username, scope, source string) {
 	access, refresh := randomToken(), randomToken()
 	s.mu.Lock()
-	s.issued[access] = s.opts.Now().Add(s.opts.TokenTTL)
+	ttl := s.ttl
+	s.issued[access] = s.opts.Now().Add(ttl)
+	s.issuedBy[access] = source
 	s.logins++
 	s.mu.Unlock()
 	inner, _ := json.Marshal(struct {
@@ -385,7 +493,7 @@ func (s *Server) issue(w http.ResponseWriter, username, scope string) {
 		TokenType    string `json:"token_type"`
 		AccessToken  string `json:"access_token"`
 		RefreshToken string `json:"refresh_token"`
-	}{scope, int64(s.opts.TokenTTL / time.Second), username, "Bearer", access, refresh})
+	}{scope, int64(ttl / time.Second), username, "Bearer", access, refresh})
 	writeJSON(w, http.StatusOK, map[string]string{"jsonToken": string(inner)})
 }
 

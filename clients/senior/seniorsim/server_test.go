@@ -707,3 +707,115 @@ func srvOf(t *testing.T, sim *seniorsim.Server) *httptest.Server {
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+// TestRevokeRestoreAndTokenTTL drives /_sim/auth over HTTP: a revoked raw token answers SAM's 401, a revoked
+// application key or user is refused by its login with the platform's 401 and loses the tokens it obtained,
+// Restore brings the credentials back, and a short token lifetime set at run time is the expires_in of the tokens
+// issued after it.
+func TestRevokeRestoreAndTokenTTL(t *testing.T) {
+	sim, srv, clk := start(t, seniorsim.Options{})
+	unauthorized := `{"code":401,"message":"Token is invalid or expired"}`
+	keyLogin := `{"accessKey":"ponte-dev-key","secret":"senior-dev-secret","tenantName":"ponte.dev","scope":"desktop"}`
+	userLogin := `{"username":"integracao@ponte.dev","password":"senior-dev-password"}`
+	platform401 := func(errorCode string) string {
+		return `{"message":"Usuário e/ou senha inválido.","errorCode":"` + errorCode + `","reason":"UNAUTHORIZED","domain":"platform","service":"authentication"}`
+	}
+	login := func(path, body string) (tok string, expiresIn int) {
+		t.Helper()
+		st, resp := call(t, srv, "POST", path, body, "X-None", "")
+		if st != 200 {
+			t.Fatalf("login: %d %s", st, resp)
+		}
+		var outer struct{ JSONToken string }
+		var inner struct {
+			ExpiresIn   int    `json:"expires_in"`
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.Unmarshal([]byte(resp), &outer); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(outer.JSONToken), &inner); err != nil {
+			t.Fatal(err)
+		}
+		return inner.AccessToken, inner.ExpiresIn
+	}
+	get := func(tok string) (int, string) { return call(t, srv, "GET", api+"/person/29", "", "token", tok) }
+	sim200 := func(method, path, body string, want int) string {
+		t.Helper()
+		st, b := call(t, srv, method, path, body, "X-None", "")
+		if st != want {
+			t.Fatalf("%s %s %s: want %d, got %d: %s", method, path, body, want, st, b)
+		}
+		return b
+	}
+	keyTok, _ := login(seniorsim.LoginWithKeyPath, keyLogin)
+	userTok, _ := login(seniorsim.LoginPath, userLogin)
+
+	t.Run("raw token", func(t *testing.T) {
+		cred := `{"kind":"token","value":"` + seniorsim.DefaultToken + `"}`
+		sim200("POST", "/_sim/auth/revoke", cred, 204)
+		st, body := get(seniorsim.DefaultToken)
+		check(t, st, body, 401, unauthorized)
+		sim200("POST", "/_sim/auth/restore", cred, 204)
+		if st, body := get(seniorsim.DefaultToken); st != 200 {
+			t.Errorf("restored: %d %s", st, body)
+		}
+	})
+	t.Run("access key", func(t *testing.T) {
+		cred := `{"kind":"accessKey","value":"` + seniorsim.DefaultAccessKey + `"}`
+		sim200("POST", "/_sim/auth/revoke", cred, 204)
+		st, body := call(t, srv, "POST", seniorsim.LoginWithKeyPath, keyLogin, "X-None", "")
+		check(t, st, body, 401, platform401("loginWithKeyResponse"))
+		st, body = get(keyTok)
+		check(t, st, body, 401, unauthorized)
+		if st, body := get(userTok); st != 200 {
+			t.Errorf("the user's token: %d %s", st, body)
+		}
+		sim200("POST", "/_sim/auth/restore", cred, 204)
+		tok, _ := login(seniorsim.LoginWithKeyPath, keyLogin)
+		if st, body := get(tok); st != 200 {
+			t.Errorf("a token of the restored key: %d %s", st, body)
+		}
+	})
+	t.Run("user", func(t *testing.T) {
+		if err := sim.Revoke(seniorsim.KindUsername, seniorsim.DefaultUsername); err != nil {
+			t.Fatal(err)
+		}
+		st, body := call(t, srv, "POST", seniorsim.LoginPath, userLogin, "X-None", "")
+		check(t, st, body, 401, platform401("loginResponse"))
+		st, body = get(userTok)
+		check(t, st, body, 401, unauthorized)
+		if err := sim.Restore(seniorsim.KindUsername, seniorsim.DefaultUsername); err != nil {
+			t.Fatal(err)
+		}
+		login(seniorsim.LoginPath, userLogin)
+	})
+	t.Run("issued token", func(t *testing.T) {
+		tok, _ := login(seniorsim.LoginPath, userLogin)
+		sim200("POST", "/_sim/auth/revoke", `{"kind":"token","value":"`+tok+`"}`, 204)
+		st, body := get(tok)
+		check(t, st, body, 401, unauthorized)
+	})
+	t.Run("unknown kind", func(t *testing.T) {
+		if b := sim200("POST", "/_sim/auth/revoke", `{"kind":"password","value":"x"}`, 400); !strings.Contains(b, "password") {
+			t.Errorf("the error should name the kind: %s", b)
+		}
+	})
+	t.Run("token TTL", func(t *testing.T) {
+		if b := sim200("GET", "/_sim/auth", "", 200); !strings.Contains(b, `"tokenTTL":"168h0m0s"`) {
+			t.Errorf("GET /_sim/auth: %s", b)
+		}
+		sim200("PUT", "/_sim/auth", `{"tokenTTL":"30s"}`, 200)
+		tok, expiresIn := login(seniorsim.LoginWithKeyPath, keyLogin)
+		if expiresIn != 30 {
+			t.Errorf("expires_in = %d, want 30", expiresIn)
+		}
+		clk.Add(29 * time.Second)
+		if st, body := get(tok); st != 200 {
+			t.Errorf("at 29s: %d %s", st, body)
+		}
+		clk.Add(time.Second)
+		st, body := get(tok)
+		check(t, st, body, 401, unauthorized)
+	})
+}

@@ -26,6 +26,8 @@
 //
 // The Server wraps its routes in a fault.Injector (Faults), so tests can take the API down, inject 429 and 5xx
 // answers, and read the request log.
+// Revoke, Restore and SetTokenTTL (also served at /_sim/auth, see fault.AuthControls) revoke and restore a
+// credential and shorten the life of the tokens issued, while the simulator runs.
 package zeevsim
 
 import (
@@ -130,6 +132,8 @@ type Server struct {
 	sweepAt     int               // len(tempTokens) at which the next issue sweeps the expired ones
 	whoAmIToken map[string]string // permanent token -> the temporary token GET /api/2/tokens last answered with
 	rateWindows map[string]rateWindow
+	ttl         time.Duration   // the life of temporary tokens issued from now on
+	revoked     map[string]bool // revoked credentials: "token:<permanent token>", "login:<lower-case login>"
 }
 
 type team struct {
@@ -175,6 +179,7 @@ type user struct {
 
 type tempToken struct {
 	username string
+	source   string // the credential it was issued for: "token:<permanent token>" or "login:<lower-case login>"
 	expires  time.Time
 }
 
@@ -216,6 +221,8 @@ func New(f Fixtures, opts Options) *Server {
 		sweepAt:     minSweep,
 		whoAmIToken: map[string]string{},
 		rateWindows: map[string]rateWindow{},
+		ttl:         opts.TemporaryTokenTTL,
+		revoked:     map[string]bool{},
 		nextUserID:  1,
 		nextAssign:  1,
 	}
@@ -268,7 +275,7 @@ func New(f Fixtures, opts Options) *Server {
 		}
 	}
 	sort.Slice(s.users, func(i, j int) bool { return s.users[i].id < s.users[j].id })
-	s.faults = fault.New(s.routes(), fault.Options{ErrorBody: injectedError})
+	s.faults = fault.New(s.routes(), fault.Options{ErrorBody: injectedError, Controls: fault.AuthControls(s)})
 	return s
 }
 
@@ -356,6 +363,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 	defer s.mu.Unlock()
 	now := s.opts.Now()
 	username, ok := s.opts.Tokens[tok]
+	ok = ok && !s.revoked["token:"+tok]
 	if !ok {
 		tt, found := s.tempTokens[tok]
 		if found && now.Before(tt.expires) {
@@ -420,14 +428,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	want, ok := s.opts.Logins[req.Login]
 	u := s.userByUsername(req.Login)
-	if !ok || want != req.Password || u == nil || !u.isActive || u.isLocked {
+	if !ok || want != req.Password || u == nil || !u.isActive || u.isLocked || s.revoked[loginKey(req.Login)] {
 		writeError(w, http.StatusUnauthorized, "InvalidCredentials", "error.auth.invalidcredentials",
 			"Login ou senha inválidos.")
 		return
 	}
 	now := s.opts.Now()
 	u.lastLoginDate = now.UTC()
-	tok := s.issueTemporaryToken(u.username, now)
+	tok := s.issueTemporaryToken(u.username, loginKey(req.Login), now)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"userId": u.id, "name": u.name, "username": u.username, "temporaryToken": tok,
 	})
@@ -445,8 +453,8 @@ func (s *Server) whoAmI(w http.ResponseWriter, r *http.Request) {
 	tok = strings.TrimSpace(tok)
 	if _, permanent := s.opts.Tokens[tok]; permanent {
 		tt, ok := s.tempTokens[s.whoAmIToken[tok]]
-		if !ok || tt.expires.Sub(now) < s.opts.TemporaryTokenTTL/2 {
-			s.whoAmIToken[tok] = s.issueTemporaryToken(u.username, now)
+		if !ok || tt.expires.Sub(now) < s.ttl/2 {
+			s.whoAmIToken[tok] = s.issueTemporaryToken(u.username, "token:"+tok, now)
 		}
 		tok = s.whoAmIToken[tok]
 	}
@@ -459,7 +467,7 @@ const minSweep = 64
 // issueTemporaryToken creates a token for username; the caller holds s.mu. Before adding it, it drops the expired
 // tokens once the map has doubled since the last sweep (amortised O(1) per token), and the token closest to its
 // expiry while Options.MaxTemporaryTokens are live, so the map stays bounded with no background goroutine.
-func (s *Server) issueTemporaryToken(username string, now time.Time) string {
+func (s *Server) issueTemporaryToken(username, source string, now time.Time) string {
 	if len(s.tempTokens) >= s.sweepAt || len(s.tempTokens) >= s.opts.MaxTemporaryTokens {
 		s.sweepTokens(now)
 	}
@@ -475,7 +483,7 @@ func (s *Server) issueTemporaryToken(username string, now time.Time) string {
 	b := make([]byte, 24)
 	rand.Read(b) //nolint:errcheck // crypto/rand.Read never fails
 	tok := hex.EncodeToString(b)
-	s.tempTokens[tok] = tempToken{username: username, expires: now.Add(s.opts.TemporaryTokenTTL)}
+	s.tempTokens[tok] = tempToken{username: username, source: source, expires: now.Add(s.ttl)}
 	return tok
 }
 
@@ -502,6 +510,90 @@ func (s *Server) dropToken(tok string) {
 	delete(s.tempTokens, tok)
 	delete(s.rateWindows, tok)
 }
+
+// The credential kinds of Revoke and Restore (and of POST /_sim/auth/revoke and /_sim/auth/restore).
+const (
+	// KindToken is a permanent token of Options.Tokens, or a temporary token (revoking one drops it for good).
+	KindToken = "token"
+	// KindLogin is a login of Options.Logins, whose password POST /api/2/tokens then refuses.
+	KindLogin = "login"
+)
+
+func loginKey(login string) string { return "login:" + strings.ToLower(login) }
+
+// Revoke makes a credential stop working, as a password change or a token revoked in Acesso > Pessoas would
+// (ASSUMED: the documents say neither how Zeev answers nor whether issued tokens survive):
+//
+//   - KindToken with a permanent token: every call with it, and with the temporary tokens GET /api/2/tokens gave
+//     for it, answers 401 "Unauthorized" ("Token de autenticação inválido ou expirado."), until Restore;
+//   - KindToken with a temporary token: it is dropped, and answers that 401 from now on (Restore cannot bring it back);
+//   - KindLogin with a login: POST /api/2/tokens answers 401 "InvalidCredentials" ("Login ou senha inválidos.")
+//     until Restore, and the temporary tokens that login obtained are dropped.
+//
+// Revoking what the simulator does not hold is not an error: the credential simply never works. It fails only for
+// an unknown kind. Also served as POST /_sim/auth/revoke {"kind":"token","value":"..."}.
+func (s *Server) Revoke(kind, value string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var source string
+	switch kind {
+	case KindToken:
+		if _, temp := s.tempTokens[value]; temp {
+			s.dropToken(value)
+			return nil
+		}
+		source = "token:" + value
+		delete(s.whoAmIToken, value)
+	case KindLogin:
+		source = loginKey(value)
+	default:
+		return fault.UnknownKind(kind, KindToken, KindLogin)
+	}
+	s.revoked[source] = true
+	for tok, tt := range s.tempTokens {
+		if tt.source == source {
+			s.dropToken(tok)
+		}
+	}
+	return nil
+}
+
+// Restore makes a revoked permanent token or login work again; the temporary tokens dropped by Revoke stay
+// invalid. It fails only for an unknown kind. Also served as POST /_sim/auth/restore.
+func (s *Server) Restore(kind, value string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch kind {
+	case KindToken:
+		delete(s.revoked, "token:"+value)
+	case KindLogin:
+		delete(s.revoked, loginKey(value))
+	default:
+		return fault.UnknownKind(kind, KindToken, KindLogin)
+	}
+	return nil
+}
+
+// TokenTTL returns the life of the temporary tokens issued from now on (Options.TemporaryTokenTTL until
+// SetTokenTTL).
+func (s *Server) TokenTTL() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ttl
+}
+
+// SetTokenTTL sets the life of the temporary tokens issued from now on; tokens already issued keep theirs. A d
+// that is not positive is ignored. Also served as PUT /_sim/auth {"tokenTTL":"30s"}.
+func (s *Server) SetTokenTTL(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ttl = d
+}
+
+var _ fault.Auth = (*Server)(nil)
 
 // TemporaryTokens returns how many temporary tokens the simulator holds, expired ones not yet swept included.
 func (s *Server) TemporaryTokens() int {

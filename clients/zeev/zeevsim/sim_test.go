@@ -958,3 +958,111 @@ func TestBodyLimit(t *testing.T) {
 		wantError(t, rec.Code, body, 401, "InvalidCredentials")
 	})
 }
+
+// control sends a request to a /_sim/ control and returns the status and the body.
+func control(t *testing.T, method, target, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, target, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, string(b)
+}
+
+// TestRevokeRestoreAndTokenTTL drives /_sim/auth over HTTP: a revoked permanent token and the temporary tokens it
+// was given answer 401 "Unauthorized", a revoked login is refused by POST /api/2/tokens with 401
+// "InvalidCredentials" and loses the tokens it obtained, Restore brings both back, and a short token lifetime set
+// at run time applies to the tokens issued after it.
+func TestRevokeRestoreAndTokenTTL(t *testing.T) {
+	h := start(t, zeevsim.Options{})
+	loginBody := `{"login":"` + zeevsim.DefaultLogin + `","password":"` + zeevsim.DefaultPassword + `"}`
+	login := func() (int, string) {
+		st, body, _ := h.call(t, "POST", "/api/2/tokens", "", loginBody)
+		tok, _ := field(body, "temporaryToken").(string)
+		if st == 200 && tok == "" {
+			t.Fatalf("login: no temporary token in %v", body)
+		}
+		return st, tok
+	}
+	status := func(tok string) int {
+		st, _, _ := h.call(t, "GET", "/api/2/tokens", tok, "")
+		return st
+	}
+	sim := func(method, path, body string, want int) string {
+		t.Helper()
+		st, b := control(t, method, h.url+path, body)
+		if st != want {
+			t.Fatalf("%s %s %s: want %d, got %d: %s", method, path, body, want, st, b)
+		}
+		return b
+	}
+	_, fromLogin := login()
+	_, whoami, _ := h.call(t, "GET", "/api/2/tokens", zeevsim.DefaultToken, "")
+	fromToken, _ := field(whoami, "temporaryToken").(string)
+	permanent := `{"kind":"token","value":"` + zeevsim.DefaultToken + `"}`
+	byLogin := `{"kind":"login","value":"` + zeevsim.DefaultLogin + `"}`
+
+	t.Run("token", func(t *testing.T) {
+		sim("POST", "/_sim/auth/revoke", permanent, 204)
+		st, body, _ := h.call(t, "GET", "/api/2/tokens", zeevsim.DefaultToken, "")
+		wantError(t, st, body, 401, "Unauthorized")
+		if st := status(fromToken); st != 401 {
+			t.Errorf("the temporary token of a revoked permanent token: want 401, got %d", st)
+		}
+		if st := status(fromLogin); st != 200 {
+			t.Errorf("a token from the login: want 200, got %d", st)
+		}
+		sim("POST", "/_sim/auth/restore", permanent, 204)
+		if st := status(zeevsim.DefaultToken); st != 200 {
+			t.Errorf("restored token: want 200, got %d", st)
+		}
+	})
+	t.Run("login", func(t *testing.T) {
+		sim("POST", "/_sim/auth/revoke", byLogin, 204)
+		st, body, _ := h.call(t, "POST", "/api/2/tokens", "", loginBody)
+		wantError(t, st, body, 401, "InvalidCredentials")
+		if st := status(fromLogin); st != 401 {
+			t.Errorf("a token the revoked login obtained: want 401, got %d", st)
+		}
+		sim("POST", "/_sim/auth/restore", byLogin, 204)
+		if st, _ := login(); st != 200 {
+			t.Errorf("restored login: want 200, got %d", st)
+		}
+	})
+	t.Run("unknown kind", func(t *testing.T) {
+		if b := sim("POST", "/_sim/auth/revoke", `{"kind":"secret","value":"x"}`, 400); !strings.Contains(b, "secret") {
+			t.Errorf("the error should name the kind: %s", b)
+		}
+		if err := h.sim.Revoke("secret", "x"); err == nil {
+			t.Error("Revoke of an unknown kind: want an error")
+		}
+	})
+	t.Run("token TTL", func(t *testing.T) {
+		if b := sim("GET", "/_sim/auth", "", 200); !strings.Contains(b, `"tokenTTL":"10m0s"`) {
+			t.Errorf("GET /_sim/auth: %s", b)
+		}
+		sim("PUT", "/_sim/auth", `{"tokenTTL":"30s"}`, 200)
+		sim("PUT", "/_sim/auth", `{"tokenTTL":"0s"}`, 400)
+		if got := h.sim.TokenTTL(); got != 30*time.Second {
+			t.Fatalf("TokenTTL() = %v after PUT 30s", got)
+		}
+		_, short := login()
+		h.clock.Advance(29 * time.Second)
+		if st := status(short); st != 200 {
+			t.Errorf("at 29s: want 200, got %d", st)
+		}
+		h.clock.Advance(time.Second)
+		if st := status(short); st != 401 {
+			t.Errorf("at 30s: want 401, got %d", st)
+		}
+	})
+}
