@@ -116,10 +116,10 @@ func TestEndpointFollowsNoRedirect(t *testing.T) {
 			Request{Operation: "get_person", Method: http.MethodGet, Path: "/person/1", Header: http.Header{"Token": {"s3cret-token"}}},
 			http.StatusFound, otherHost},
 		{"307 on a login",
-			Request{Operation: "login", Method: http.MethodPost, Path: "/login", NoBreaker: true, Form: url.Values{"client_secret": {"pw"}}},
+			Request{Operation: "login", Method: http.MethodPost, Path: "/login", Login: true, Form: url.Values{"client_secret": {"pw"}}},
 			http.StatusTemporaryRedirect, strings.TrimPrefix(api.URL, "http://")},
 		{"308 on a login to another host",
-			Request{Operation: "login", Method: http.MethodPost, Path: "/login-elsewhere", NoBreaker: true, JSON: map[string]string{"password": "pw"}},
+			Request{Operation: "login", Method: http.MethodPost, Path: "/login-elsewhere", Login: true, JSON: map[string]string{"password": "pw"}},
 			http.StatusPermanentRedirect, otherHost},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,7 +166,7 @@ func TestEndpointBoundsTheDrain(t *testing.T) {
 	defer srv.Close()
 	e := newTestEndpoint(t, srv.URL, nil)
 
-	_, err := e.Do(context.Background(), Request{Operation: "get", Method: http.MethodGet, Path: "/big", NoBreaker: true})
+	_, err := e.Do(context.Background(), Request{Operation: "get", Method: http.MethodGet, Path: "/big"})
 	if se, ok := errors.AsType[*StatusError](err); !ok || se.Status != http.StatusInternalServerError {
 		t.Fatalf("want a *StatusError 500, got %v", err)
 	}

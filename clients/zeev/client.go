@@ -10,7 +10,8 @@
 //
 // Authentication is "Authorization: Bearer <token>" with either a permanent token or temporary tokens obtained
 // with a login and password (see Config). On a 401 the client gets a fresh token (a new login, or a re-read of
-// the token's Secret) and retries the call exactly once; a second 401 is returned.
+// the token's Secret) and retries the call exactly once; a second 401, or a Secret that still holds the refused
+// token, is returned as a *clients.AuthError (an auth failure: the target pauses, nothing is dead-lettered).
 package zeev
 
 import (
@@ -111,8 +112,10 @@ func (c *Client) login(ctx context.Context) (clients.Token, error) {
 	return clients.Token{Value: out.TemporaryToken, Expiry: c.now().Add(c.cfg.TokenTTL)}, nil
 }
 
-// do sends req with the bearer token; on a 401 it refreshes the token and retries once. Errors are returned
-// unwrapped from the Endpoint except that a *clients.StatusError becomes an *APIError.
+// do sends req with the bearer token; on a 401 it refreshes the token (a new login, or a re-read of the token's
+// file) and retries once. A 401 that survives that, or a token file that still holds the refused token, is an
+// auth failure (*clients.AuthError). Errors are returned unwrapped from the Endpoint except that a
+// *clients.StatusError becomes an *APIError.
 func (c *Client) do(ctx context.Context, req clients.Request) (*clients.Response, error) {
 	tok, err := c.token(ctx)
 	if err != nil {
@@ -121,11 +124,16 @@ func (c *Client) do(ctx context.Context, req clients.Request) (*clients.Response
 	req.Header = http.Header{"Authorization": {"Bearer " + tok}}
 	resp, err := c.ep.Do(ctx, req)
 	if clients.HTTPStatus(err) == http.StatusUnauthorized {
+		used, refused := tok, err
 		if c.tokens != nil {
 			c.tokens.Invalidate(tok)
 		}
 		if tok, err = c.token(ctx); err != nil {
 			return nil, err
+		}
+		if c.tokens == nil && tok == used {
+			// The permanent token's file holds the same token: nothing new to try.
+			return nil, c.ep.AuthFailed("", asAPIError(refused))
 		}
 		req.Header = http.Header{"Authorization": {"Bearer " + tok}}
 		if resp, err = c.ep.Do(ctx, req); clients.HTTPStatus(err) == http.StatusUnauthorized {
