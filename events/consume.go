@@ -170,6 +170,8 @@ func (w *Worker) fetch(ctx context.Context, it jetstream.MessagesContext, disp *
 		if err != nil {
 			disp.unreserve()
 			switch {
+			case !w.bound.Load():
+				return errors.New("the consumer is gone") // found so by watchLag
 			case errors.Is(err, nats.ErrTimeout), errors.Is(err, jetstream.ErrPinIDMismatch):
 				continue // nothing to fetch, or another replica holds the pin
 			case errors.Is(err, jetstream.ErrMsgIteratorClosed) || errors.Is(err, jetstream.ErrConsumerDeleted) ||

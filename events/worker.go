@@ -328,7 +328,12 @@ func (w *Worker) watchLag(ctx, work context.Context) {
 		every = min(every, max(time.Duration(float64(w.topo.InputMaxAge)*(1-agingShare)/4), 100*time.Millisecond))
 	}
 	for {
-		if c, err := w.js.Consumer(ctx, w.topo.InputStream, w.topo.EventsConsumer()); err == nil {
+		c, err := w.js.Consumer(ctx, w.topo.InputStream, w.topo.EventsConsumer())
+		if errors.Is(err, jetstream.ErrConsumerNotFound) && w.bound.CompareAndSwap(true, false) {
+			// Deleted while no pull was waiting (a pull waiting would have been told): the fetch loop binds it again.
+			w.log.Error("consumer deleted under the worker: not ready until it is bound again", "consumer", w.topo.EventsConsumer())
+		}
+		if err == nil {
 			if info, err := c.Info(ctx); err == nil {
 				w.metrics.pending.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumPending))
 				w.metrics.ackPending.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumAckPending))
