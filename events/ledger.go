@@ -194,6 +194,7 @@ type claimant struct {
 	ttl       time.Duration
 	digest    string
 	eventTime time.Time
+	replayOf  string // the dead letter the event replays (ReplayExtension), if it does
 }
 
 // found is what begin found.
@@ -219,7 +220,7 @@ func (l *Ledger) begin(ctx context.Context, key string, c claimant) (*holding, R
 		if lerr != nil {
 			return nil, Record{}, 0, 0, lerr
 		}
-		if f, settled := settledAs(rec, c); settled {
+		if f, settled := settledAs(rec, c); settled && !replays(key, rec, c) {
 			return nil, rec, f, 0, nil
 		}
 		return nil, rec, busy, left, nil
@@ -234,13 +235,24 @@ func (l *Ledger) begin(ctx context.Context, key string, c claimant) (*holding, R
 		return nil, Record{}, 0, 0, err
 	}
 	if f, settled := settledAs(h.rec, c); settled {
-		l.release(ctx, h)
-		return nil, h.rec, f, 0, nil
+		if f != deadLettered || !replays(key, h.rec, c) {
+			l.release(ctx, h)
+			return nil, h.rec, f, 0, nil
+		}
+		// Replayed on purpose: the event runs again, its steps done so far replayed from the record.
+		h.rec.DeadLettered, h.rec.DeadLetterReason, h.rec.DeadLetterMessage = time.Time{}, "", ""
+		h.rec.Attempts, h.rec.FirstFailure, h.rec.LastFailure, h.rec.Sequence = 0, time.Time{}, time.Time{}, 0
 	}
 	if h.rec.Digest == "" {
 		h.rec.Digest, h.rec.EventTime = c.digest, c.eventTime
 	}
 	return h, h.rec, fresh, 0, nil
+}
+
+// replays reports whether the claimant replays the dead letter rec records: its ReplayExtension names the event's
+// latest dead letter.
+func replays(key string, rec Record, c claimant) bool {
+	return !rec.DeadLettered.IsZero() && c.replayOf != "" && c.replayOf == deadLetterID(key, rec.Sequence)
 }
 
 // settledAs says whether rec settles the claimant's event already, and how: another event's record (conflict),

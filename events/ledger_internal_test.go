@@ -176,6 +176,35 @@ func TestBeginAnswersSettledEvents(t *testing.T) {
 	}
 }
 
+// TestBeginLetsAReplayThrough: a dead-lettered event runs again when its replayof names its latest dead letter, and
+// only then; the replay starts with the steps done, without the dead letter or the attempts.
+func TestBeginLetsAReplayThrough(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	l := NewLedger(st)
+	key := LedgerKey("src", "dl")
+	h, _, _, _, _ := l.begin(ctx, key, claimant{owner: "a", ttl: time.Minute, digest: "d"})
+	if err := l.update(ctx, h, func(r *Record) {
+		r.Steps["zeev.upsert_user"] = StepOutcome{Status: StatusDone}
+		r.Attempts, r.DeadLettered, r.DeadLetterReason, r.Sequence = 3, st.now, ReasonExhausted, 7
+	}); err != nil {
+		t.Fatal(err)
+	}
+	l.release(ctx, h)
+	for _, wrong := range []string{"", deadLetterID(key, 6), "ponte-dlq-x"} {
+		if _, _, f, _, _ := l.begin(ctx, key, claimant{owner: "b", ttl: time.Minute, digest: "d", replayOf: wrong}); f != deadLettered {
+			t.Errorf("replayof %q: %v, want dead-lettered", wrong, f)
+		}
+	}
+	h2, rec, f, _, err := l.begin(ctx, key, claimant{owner: "c", ttl: time.Minute, digest: "d", replayOf: deadLetterID(key, 7)})
+	if err != nil || f != fresh || h2 == nil {
+		t.Fatalf("the replay: %v %v", f, err)
+	}
+	if !rec.DeadLettered.IsZero() || rec.Attempts != 0 || len(rec.Steps) != 1 {
+		t.Errorf("the replay starts from %+v, want no dead letter, no attempts, the step done", rec)
+	}
+}
+
 // TestJournalWithoutNATS: Step replays what the ledger holds, runs the rest, and writes each step before the next
 // one runs, leaving the last to the settlement.
 func TestJournalWithoutNATS(t *testing.T) {

@@ -68,6 +68,18 @@ type Result struct {
 	EventType   string        `json:"eventType"`
 	Steps       []StepOutcome `json:"steps"`
 	CompletedAt time.Time     `json:"completedAt"`
+	// ReplayOf is the id of the dead letter the event replays (its ReplayExtension), if it does.
+	ReplayOf string `json:"replayOf,omitempty"`
+}
+
+// ReplayExtension is the CloudEvent extension that marks an event published again on purpose to replay its dead
+// letter: its value is the dead letter's id. A dead-lettered event runs again only so: the ledger lets it through
+// when the value is the id of the event's latest dead letter, and runs only the steps not done yet.
+const ReplayExtension = "replayof"
+
+// deadLetterID is the id of the dead letter of the event at ledger key, published for the message at seq.
+func deadLetterID(key string, seq uint64) string {
+	return fmt.Sprintf("ponte-dlq-%s-%d", strings.TrimPrefix(key, "ev."), seq)
 }
 
 // FieldError is one validation problem: the field (a JSON pointer into data, the name of an attribute, or of a
@@ -143,7 +155,7 @@ func (w *Worker) deadLetterEvent(d *delivery, rej rejection, now time.Time, limi
 	// stream sequence, so that a redelivery of the same message publishes the same dead letter (deduplicated)
 	// while a later re-publication of the event gets its own.
 	if d.ref.known() {
-		ev.SetID(fmt.Sprintf("ponte-dlq-%s-%d", strings.TrimPrefix(LedgerKey(d.ref.source, d.ref.id), "ev."), d.seq()))
+		ev.SetID(deadLetterID(LedgerKey(d.ref.source, d.ref.id), d.seq()))
 		ev.SetExtension("causationid", d.ref.id)
 	} else {
 		ev.SetID(fmt.Sprintf("ponte-dlq-%s-%d", w.topo.InputStream, d.seq()))
@@ -297,7 +309,11 @@ func (w *Worker) resultEvent(in *event.Event, id string, steps []StepOutcome, co
 		s.At = time.Time{}
 		out[i] = s
 	}
-	if err := ev.SetData(event.ApplicationJSON, Result{EventID: in.ID(), EventType: in.Type(), Steps: out, CompletedAt: completed}); err != nil {
+	res := Result{EventID: in.ID(), EventType: in.Type(), Steps: out, CompletedAt: completed}
+	if r, ok := in.Extensions()[ReplayExtension].(string); ok {
+		res.ReplayOf = r
+	}
+	if err := ev.SetData(event.ApplicationJSON, res); err != nil {
 		return nil, err
 	}
 	return &ev, nil

@@ -233,6 +233,7 @@ func (w *Worker) deadLetter(ctx context.Context, d *delivery, a action) {
 			return
 		}
 		d.rec = d.hold.record()
+		w.ledger.release(sctx, d.hold) // a replay or a copy need not wait for it to lapse
 	}
 	w.publishDeadLetter(sctx, d, rej, now)
 }
@@ -245,8 +246,12 @@ func (w *Worker) deadLetterAgain(ctx context.Context, d *delivery) {
 	defer cancel()
 	rej := rejection{reason: d.rec.DeadLetterReason, message: d.rec.DeadLetterMessage}
 	if d.rec.Sequence != d.seq() {
-		rej.message = fmt.Sprintf("this event was dead-lettered at %s (%s), and ponte does not run it again: %s",
-			d.rec.DeadLettered.Format(time.RFC3339), rej.reason, rej.message)
+		again := "publish it with the extension " + ReplayExtension + "=" + deadLetterID(d.key, d.rec.Sequence) + " to run it again"
+		if r := replayOf(d.ref.ev); r != "" {
+			again = fmt.Sprintf("its %s is %q, not its latest dead letter %s", ReplayExtension, r, deadLetterID(d.key, d.rec.Sequence))
+		}
+		rej.message = fmt.Sprintf("this event was dead-lettered at %s (%s), and ponte does not run it again (%s): %s",
+			d.rec.DeadLettered.Format(time.RFC3339), rej.reason, again, rej.message)
 	}
 	if rej.reason == "" {
 		rej.reason = ReasonPermanent

@@ -415,3 +415,56 @@ func TestNoMessageAgesOutSilently(t *testing.T) {
 		t.Errorf("%d dead letters, want 1", n)
 	}
 }
+
+// TestReplayingADeadLetter: a dead-lettered event runs again only when published with the replayof extension
+// naming its latest dead letter; then the steps it did before are replayed from the ledger (no second write), the
+// rest run, and the result names the dead letter. Published again without it, or with another id, it gets a dead
+// letter saying how to replay it.
+func TestReplayingADeadLetter(t *testing.T) {
+	var broken atomic.Bool
+	broken.Store(true)
+	h := &twoSteps{fail: func(int32) error {
+		if broken.Load() {
+			return &clients.StatusError{Target: "senior", Operation: "add_role", Status: 422}
+		}
+		return nil
+	}}
+	e := startWorker(t, events.Config{}, []events.Route{{Type: "person.hired", Handler: h}}, nil, nil)
+	ev := newEvent("person.hired", "replay-me", map[string]string{})
+	e.publish(events.EncodeBinary("person.hired", ev, ""))
+	first := e.collect("PONTE_DLQ", 1, 10*time.Second)[0]
+	dlID := first.ID()
+
+	// Published again as it was, or with a wrong replayof: not run, a dead letter that says how.
+	e.publish(events.EncodeBinary("person.hired", ev, ""))
+	wrong := ev.Clone()
+	wrong.SetExtension(events.ReplayExtension, "ponte-dlq-not-this-one")
+	e.publish(events.EncodeBinary("person.hired", &wrong, ""))
+	dls := e.collect("PONTE_DLQ", 3, 10*time.Second)
+	for _, d := range dls[1:] {
+		var dl events.DeadLetter
+		_ = d.DataAs(&dl)
+		if !strings.Contains(dl.Message, "does not run it again") || !strings.Contains(dl.Message, dlID) {
+			t.Errorf("dead letter of a copy: %q, want it to name %s", dl.Message, dlID)
+		}
+	}
+	if h.step2.Load() != 1 {
+		t.Fatalf("the copies ran the handler: step 2 ran %d times", h.step2.Load())
+	}
+
+	broken.Store(false) // the cause is fixed (the role exists at Senior now)
+	replay := ev.Clone()
+	replay.SetExtension(events.ReplayExtension, dlID)
+	e.publish(events.EncodeBinary("person.hired", &replay, ""))
+	res := e.collect("PONTE_RESULTS", 1, 10*time.Second)[0]
+	var r events.Result
+	if err := res.DataAs(&r); err != nil {
+		t.Fatal(err)
+	}
+	if r.ReplayOf != dlID || len(r.Steps) != 2 || r.Steps[0].Status != events.StatusReplayed || r.Steps[1].Status != events.StatusDone {
+		t.Errorf("result = %+v, want replayOf %s, step 1 replayed, step 2 done", r, dlID)
+	}
+	if h.step1.Load() != 1 || h.step2.Load() != 2 {
+		t.Errorf("steps ran %d and %d times, want 1 (no second write) and 2", h.step1.Load(), h.step2.Load())
+	}
+}

@@ -479,7 +479,7 @@ func (w *Worker) gather(ctx context.Context, d *delivery, route *Route, adjust f
 	}()
 	defer func() { <-appliedRead }()
 	hold, rec, found, left, err := w.ledger.begin(ctx, d.key, claimant{
-		owner: nuid.Next(), ttl: w.cfg.AckWait, digest: Digest(ev, route.Extensions), eventTime: ev.Time(),
+		owner: nuid.Next(), ttl: w.cfg.AckWait, digest: Digest(ev, route.Extensions), eventTime: ev.Time(), replayOf: replayOf(ev),
 	})
 	if err != nil {
 		f.ledgerErr = err
@@ -611,6 +611,12 @@ func (w *Worker) violations(ev *event.Event, route *Route) []FieldError {
 }
 
 func isString(v any) bool { _, ok := v.(string); return ok }
+
+// replayOf returns the dead letter ev replays (its ReplayExtension), "" if it replays none.
+func replayOf(ev *event.Event) string {
+	r, _ := ev.Extensions()[ReplayExtension].(string)
+	return r
+}
 
 // peekRef reads the id and source of a message without decoding it: the ce-id and ce-source headers (any case),
 // or the top-level id and source of a structured body.
