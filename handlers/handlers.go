@@ -121,7 +121,7 @@ func (d Deps) contract(h events.HandlerFunc) events.Handler {
 			ug, _ := ev.Extensions()["ug"].(string)
 			return &events.ConfigError{
 				Target: cidades.Target, Key: "cidades.ugs." + ug, Fields: []string{"ug"},
-				Message: fmt.Sprintf("UG %q has no CidadES key in ponte's configuration: add it under cidades.ugs.%s, then publish this event again", ug, ug),
+				Message: fmt.Sprintf("UG %q has no CidadES key in ponte's configuration: add it under cidades.ugs.%s, then replay this event (ponte dlq replay)", ug, ug),
 				Err:     err,
 			}
 		}

@@ -148,7 +148,7 @@ func (d Deps) resolveAccess(orgUnit, position string, z *zeevOverride, s *senior
 	}
 	if !found && !explicit {
 		return a, &events.ConfigError{Key: "profiles", Fields: []string{"/orgUnit", "/position"}, Message: fmt.Sprintf(
-			"no access profile for orgUnit %q and position %q, and the event sets neither zeev.positions nor senior.roleIds: add a profile to the configuration (profiles) and publish this event again, or send the access explicitly", orgUnit, position)}
+			"no access profile for orgUnit %q and position %q, and the event sets neither zeev.positions nor senior.roleIds: add a profile to the configuration (profiles) and replay this event (ponte dlq replay), or send the access explicitly", orgUnit, position)}
 	}
 	if a.license == "" {
 		a.license = "actor"

@@ -89,6 +89,7 @@ func commands() []command {
 		{"dev", "run NATS, the three simulators and the worker in one process (--demo: publish the examples)", runDev},
 		{"publish", "publish an event (validated against its schema) and wait for the acknowledgement", runPublish},
 		{"watch", "follow results and dead letters live, one line each", runWatch},
+		{"dlq", "list, show, replay and purge dead letters", runDLQ},
 		{"schemas", "print an event's JSON Schema or the AsyncAPI document", runSchemas},
 		{"sandbox", "serve the Zeev, Senior and CidadES simulators on loopback ports", runSandbox},
 		{"version", "print the version", runVersion},

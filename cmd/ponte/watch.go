@@ -162,10 +162,3 @@ func ids(m map[string]int64) string {
 	}
 	return " (" + strings.Join(parts, " ") + ")"
 }
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
