@@ -468,3 +468,47 @@ func TestReplayingADeadLetter(t *testing.T) {
 		t.Errorf("steps ran %d and %d times, want 1 (no second write) and 2", h.step1.Load(), h.step2.Load())
 	}
 }
+
+// TestStoppingWorkerHandsThePinOver: the consumer is pinned to one worker; when that worker stops (SIGTERM), it
+// releases the pin, and a standby replica takes the events over at once, not after the pin's TTL (ackWait).
+func TestStoppingWorkerHandsThePinOver(t *testing.T) {
+	nc, js := eventstest.JetStream(t)
+	ctx := context.Background()
+	cfg := events.Config{AckWait: 30 * time.Second}
+	var byA, byB atomic.Int32
+	routes := func(n *atomic.Int32) []events.Route {
+		return []events.Route{{Type: "person.hired", Handler: events.HandlerFunc(func(ctx context.Context, ev event.Event) error { n.Add(1); return nil })}}
+	}
+	_, jsA := connect(t, nc)
+	a, err := events.NewWorker(jsA, events.Topology{Manage: true}, cfg, routes(&byA), nil, events.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx, stopA := context.WithCancel(ctx)
+	doneA := make(chan error, 1)
+	go func() { doneA <- a.Run(actx) }()
+	waitFor(t, "worker A ready", a.Ready)
+	publish := func(id string) {
+		t.Helper()
+		ev := newEvent("person.hired", id, map[string]string{})
+		ev.SetSubject(id)
+		if _, err := js.PublishMsg(ctx, events.EncodeBinary("person.hired", ev, "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("first")
+	waitFor(t, "worker A to take the first event (and the pin)", func() bool { return byA.Load() == 1 })
+	_, jsB := connect(t, nc)
+	runWorker(t, jsB, cfg, routes(&byB), nil)
+
+	stopA()
+	if err := <-doneA; err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	publish("second")
+	waitFor(t, "worker B to take the second event", func() bool { return byB.Load() == 1 })
+	if took := time.Since(stopped); took > 5*time.Second {
+		t.Errorf("the standby took over after %s: the pin was not released (its TTL is %s)", took.Round(time.Millisecond), cfg.AckWait)
+	}
+}
