@@ -31,7 +31,7 @@ type EndpointConfig struct {
 	// MaxRetryAfter caps a server's Retry-After. Default 5m.
 	MaxRetryAfter time.Duration `yaml:"maxRetryAfter"`
 	// MaxIdleConnsPerHost is the most idle keep-alive connections kept per host; set it at least to the calls
-	// made to this target at once (worker concurrency times consumers). Default DefaultMaxIdleConnsPerHost (64).
+	// made to this target at once (the worker's concurrency). Default DefaultMaxIdleConnsPerHost (64).
 	MaxIdleConnsPerHost int `yaml:"maxIdleConnsPerHost"`
 	// IdleConnTimeout is how long an idle connection is kept. Default DefaultIdleConnTimeout (90s).
 	IdleConnTimeout time.Duration `yaml:"idleConnTimeout"`

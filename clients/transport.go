@@ -13,7 +13,7 @@ import (
 // The defaults of EndpointConfig's transport settings.
 const (
 	// DefaultMaxIdleConnsPerHost is the default of EndpointConfig.MaxIdleConnsPerHost: above the default worker
-	// concurrency times the number of consumers, so that every concurrent call finds an idle connection.
+	// concurrency, so that every concurrent call finds an idle connection.
 	DefaultMaxIdleConnsPerHost = 64
 	// DefaultIdleConnTimeout is the default of EndpointConfig.IdleConnTimeout, that of Go's default transport.
 	DefaultIdleConnTimeout = 90 * time.Second

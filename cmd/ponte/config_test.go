@@ -183,7 +183,7 @@ func TestConfigRejects(t *testing.T) {
 		},
 		{
 			name: "duration in words",
-			yaml: func(t *testing.T) string { return editConfig(t, example, "ackWait: 60s", "ackWait: 1 minute") },
+			yaml: func(t *testing.T) string { return editConfig(t, example, "ackWait: 30s", "ackWait: 1 minute") },
 			want: []string{"line:ackWait: 1 minute", "worker.ackWait: cannot unmarshal", "`1 minute`", "time.Duration"},
 		},
 		{
@@ -200,7 +200,7 @@ func TestConfigRejects(t *testing.T) {
 		},
 		{
 			name: "ackWait under a second",
-			yaml: func(t *testing.T) string { return editConfig(t, example, "ackWait: 60s", "ackWait: 500ms") },
+			yaml: func(t *testing.T) string { return editConfig(t, example, "ackWait: 30s", "ackWait: 500ms") },
 			want: []string{"worker.ackWait: must be at least 1s"},
 		},
 		{
