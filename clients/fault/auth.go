@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +20,36 @@ type Auth interface {
 	TokenTTL() time.Duration
 	// SetTokenTTL sets the lifetime of the tokens issued from now on; d must be positive.
 	SetTokenTTL(d time.Duration)
+}
+
+// TokenLife is the lifetime of the tokens a simulator issues from now on, settable at run time: the TokenTTL and
+// SetTokenTTL of Auth, for a simulator to embed. Safe for concurrent use.
+type TokenLife struct {
+	d            atomic.Int64
+	wholeSeconds bool
+}
+
+// NewTokenLife returns a TokenLife of d. wholeSeconds says the API states the lifetime in whole seconds
+// (expires_in): SetTokenTTL then rounds down, to at least 1s.
+func NewTokenLife(d time.Duration, wholeSeconds bool) *TokenLife {
+	l := &TokenLife{wholeSeconds: wholeSeconds}
+	l.d.Store(int64(d))
+	return l
+}
+
+// TokenTTL returns the lifetime of the tokens issued from now on.
+func (l *TokenLife) TokenTTL() time.Duration { return time.Duration(l.d.Load()) }
+
+// SetTokenTTL sets the lifetime of the tokens issued from now on; tokens already issued keep theirs. A d that is
+// not positive is ignored. Simulators serve it as PUT /_sim/auth {"tokenTTL":"30s"}.
+func (l *TokenLife) SetTokenTTL(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	if l.wholeSeconds {
+		d = max(d.Truncate(time.Second), time.Second)
+	}
+	l.d.Store(int64(d))
 }
 
 // Credential is the body of POST /_sim/auth/revoke and /_sim/auth/restore: {"kind":"token","value":"..."}.

@@ -119,11 +119,12 @@ type IssuedToken struct {
 // Server is the simulated CidadES API, an http.Handler. Every request goes through Faults. Safe for concurrent
 // use.
 type Server struct {
+	// TokenLife is the lifetime of the tokens issued from now on (TokenTTL, SetTokenTTL; PUT /_sim/auth).
+	*fault.TokenLife
 	faults *fault.Injector
 	now    func() time.Time
 
 	mu           sync.Mutex
-	expiresIn    time.Duration   // the lifetime of tokens issued from now on
 	revoked      map[string]bool // client ids whose secret the token endpoint refuses
 	ugs          map[string]UnidadeGestora
 	ugCodes      []string // sorted
@@ -141,7 +142,6 @@ type Server struct {
 func New(f Fixtures, opts Options) *Server {
 	s := &Server{
 		now:          opts.Now,
-		expiresIn:    opts.ExpiresIn,
 		ugs:          make(map[string]UnidadeGestora),
 		keys:         make(map[string]Key),
 		tokens:       make(map[string]IssuedToken),
@@ -153,9 +153,10 @@ func New(f Fixtures, opts Options) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.expiresIn <= 0 {
-		s.expiresIn = DefaultExpiresIn
+	if opts.ExpiresIn <= 0 {
+		opts.ExpiresIn = DefaultExpiresIn
 	}
+	s.TokenLife = fault.NewTokenLife(opts.ExpiresIn, true)
 	for _, ug := range f.UnidadesGestoras {
 		ug.Subordinadas = slices.Clone(ug.Subordinadas)
 		if ug.Subordinadas == nil {
@@ -346,26 +347,6 @@ func (s *Server) Restore(kind, value string) error {
 	return nil
 }
 
-// TokenTTL returns the lifetime (expires_in) of the tokens issued from now on: Options.ExpiresIn until
-// SetTokenTTL.
-func (s *Server) TokenTTL() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.expiresIn
-}
-
-// SetTokenTTL sets the lifetime of the tokens issued from now on, rounded down to whole seconds as expires_in is
-// (at least 1s); issued tokens keep theirs. A d that is not positive is ignored. Also served as
-// PUT /_sim/auth {"tokenTTL":"30s"}.
-func (s *Server) SetTokenTTL(d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.expiresIn = max(d.Truncate(time.Second), time.Second)
-}
-
 var _ fault.Auth = (*Server)(nil)
 
 // stamp is the current time as the API writes it: whole seconds, UTC-3.
@@ -464,7 +445,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		ClientID:       k.ClientID,
 		UnidadeGestora: k.UnidadeGestora,
 		Scope:          k.Scope(),
-		Expiry:         s.now().Add(s.expiresIn),
+		Expiry:         s.now().Add(s.TokenTTL()),
 	}
 	s.tokens[t.Value] = t
 	s.issued = append(s.issued, t)
@@ -472,7 +453,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]any{
 		"access_token": t.Value,
 		"token_type":   "Bearer",
-		"expires_in":   int64(s.expiresIn / time.Second),
+		"expires_in":   int64(s.TokenTTL() / time.Second),
 		"scope":        t.Scope,
 	})
 }

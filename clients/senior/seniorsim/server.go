@@ -135,6 +135,8 @@ type Link struct {
 
 // Server is the simulator: an http.Handler over in-memory state guarded by a mutex. Safe for concurrent use.
 type Server struct {
+	// TokenLife is the lifetime of the tokens issued from now on (TokenTTL, SetTokenTTL; PUT /_sim/auth).
+	*fault.TokenLife
 	faults *fault.Injector
 	opts   Options
 
@@ -148,7 +150,6 @@ type Server struct {
 	issuedBy  map[string]string    // login tokens -> the credential of the login: "key:<accessKey>", "user:<username>"
 	logins    int
 	rawTokens map[string]bool
-	ttl       time.Duration   // the lifetime of tokens issued from now on
 	revoked   map[string]bool // "token:<raw token>", "key:<accessKey>", "user:<username>"
 }
 
@@ -167,7 +168,7 @@ func New(f Fixtures, opts Options) *Server {
 		issued:    map[string]time.Time{},
 		issuedBy:  map[string]string{},
 		rawTokens: map[string]bool{},
-		ttl:       opts.TokenTTL,
+		TokenLife: fault.NewTokenLife(opts.TokenTTL, true),
 		revoked:   map[string]bool{},
 		nextLink:  f.NextPersonRoleID,
 	}
@@ -367,25 +368,6 @@ func (s *Server) Restore(kind, value string) error {
 	return nil
 }
 
-// TokenTTL returns the lifetime (expires_in) of the tokens issued from now on: Options.TokenTTL until SetTokenTTL.
-func (s *Server) TokenTTL() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ttl
-}
-
-// SetTokenTTL sets the lifetime of the tokens logins issue from now on, rounded down to whole seconds as
-// expires_in is (at least 1s); issued tokens keep theirs. A d that is not positive is ignored. Also served as
-// PUT /_sim/auth {"tokenTTL":"30s"}.
-func (s *Server) SetTokenTTL(d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ttl = max(d.Truncate(time.Second), time.Second)
-}
-
 var _ fault.Auth = (*Server)(nil)
 
 // revokedLogin reports whether the login credential source ("key:..." or "user:...") is revoked.
@@ -481,7 +463,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 func (s *Server) issue(w http.ResponseWriter, username, scope, source string) {
 	access, refresh := randomToken(), randomToken()
 	s.mu.Lock()
-	ttl := s.ttl
+	ttl := s.TokenTTL()
 	s.issued[access] = s.opts.Now().Add(ttl)
 	s.issuedBy[access] = source
 	s.logins++

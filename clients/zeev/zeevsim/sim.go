@@ -116,6 +116,8 @@ type Options struct {
 // Server is the simulated Zeev API: an http.Handler holding its state in memory. Every request goes through the
 // fault injector returned by Faults. Safe for concurrent use.
 type Server struct {
+	// TokenLife is the lifetime of the tokens issued from now on (TokenTTL, SetTokenTTL; PUT /_sim/auth).
+	*fault.TokenLife
 	faults *fault.Injector
 	opts   Options
 
@@ -132,7 +134,6 @@ type Server struct {
 	sweepAt     int               // len(tempTokens) at which the next issue sweeps the expired ones
 	whoAmIToken map[string]string // permanent token -> the temporary token GET /api/2/tokens last answered with
 	rateWindows map[string]rateWindow
-	ttl         time.Duration   // the life of temporary tokens issued from now on
 	revoked     map[string]bool // revoked credentials: "token:<permanent token>", "login:<lower-case login>"
 }
 
@@ -221,7 +222,7 @@ func New(f Fixtures, opts Options) *Server {
 		sweepAt:     minSweep,
 		whoAmIToken: map[string]string{},
 		rateWindows: map[string]rateWindow{},
-		ttl:         opts.TemporaryTokenTTL,
+		TokenLife:   fault.NewTokenLife(opts.TemporaryTokenTTL, false),
 		revoked:     map[string]bool{},
 		nextUserID:  1,
 		nextAssign:  1,
@@ -453,7 +454,7 @@ func (s *Server) whoAmI(w http.ResponseWriter, r *http.Request) {
 	tok = strings.TrimSpace(tok)
 	if _, permanent := s.opts.Tokens[tok]; permanent {
 		tt, ok := s.tempTokens[s.whoAmIToken[tok]]
-		if !ok || tt.expires.Sub(now) < s.ttl/2 {
+		if !ok || tt.expires.Sub(now) < s.TokenTTL()/2 {
 			s.whoAmIToken[tok] = s.issueTemporaryToken(u.username, "token:"+tok, now)
 		}
 		tok = s.whoAmIToken[tok]
@@ -483,7 +484,7 @@ func (s *Server) issueTemporaryToken(username, source string, now time.Time) str
 	b := make([]byte, 24)
 	rand.Read(b) //nolint:errcheck // crypto/rand.Read never fails
 	tok := hex.EncodeToString(b)
-	s.tempTokens[tok] = tempToken{username: username, source: source, expires: now.Add(s.ttl)}
+	s.tempTokens[tok] = tempToken{username: username, source: source, expires: now.Add(s.TokenTTL())}
 	return tok
 }
 
@@ -572,25 +573,6 @@ func (s *Server) Restore(kind, value string) error {
 		return fault.UnknownKind(kind, KindToken, KindLogin)
 	}
 	return nil
-}
-
-// TokenTTL returns the life of the temporary tokens issued from now on (Options.TemporaryTokenTTL until
-// SetTokenTTL).
-func (s *Server) TokenTTL() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ttl
-}
-
-// SetTokenTTL sets the life of the temporary tokens issued from now on; tokens already issued keep theirs. A d
-// that is not positive is ignored. Also served as PUT /_sim/auth {"tokenTTL":"30s"}.
-func (s *Server) SetTokenTTL(d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ttl = d
 }
 
 var _ fault.Auth = (*Server)(nil)
