@@ -19,23 +19,14 @@ const maxSweep = 1000
 // than 90% of the input stream's max age: the stream would soon drop them, and the dead letter keeps them (whole)
 // with the reason. Messages past the ack floor that were settled already (completed, dead-lettered) are answered
 // by the ledger as before and get no second output.
-func (w *Worker) sweepAging(ctx context.Context, info *jetstream.ConsumerInfo) {
-	if w.topo.InputMaxAge <= 0 || (info.NumPending == 0 && info.NumAckPending == 0) {
+func (w *Worker) sweepAging(ctx context.Context, info *jetstream.ConsumerInfo, oldest *jetstream.RawStreamMsg) {
+	if w.topo.InputMaxAge <= 0 {
 		return
 	}
 	limit := time.Duration(float64(w.topo.InputMaxAge) * agingShare)
-	stream, err := w.js.Stream(ctx, info.Stream)
-	if err != nil {
-		return
-	}
-	filter := info.Config.FilterSubject
-	if filter == "" {
-		filter = ">"
-	}
-	seq := info.AckFloor.Stream + 1
+	raw := oldest
 	for range maxSweep {
-		raw, err := stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
-		if err != nil || w.now().Sub(raw.Time) < limit {
+		if raw == nil || w.now().Sub(raw.Time) < limit {
 			return
 		}
 		msg := &storedMsg{raw: raw, stream: info.Stream, consumer: info.Name}
@@ -44,6 +35,6 @@ func (w *Worker) sweepAging(ctx context.Context, info *jetstream.ConsumerInfo) {
 				"not settled %s after it was published: the input stream drops messages at jetstream.inputMaxAge (%s), so ponte gives up on it before",
 				w.now().Sub(raw.Time).Round(time.Minute), w.topo.InputMaxAge)}
 		})
-		seq = raw.Sequence + 1
+		raw = w.firstUnsettled(ctx, info, raw.Sequence+1)
 	}
 }

@@ -2,13 +2,10 @@ package events
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -71,7 +68,7 @@ func (p *dispatcher) unreserve() { <-p.held }
 func (p *dispatcher) dispatch(msg jetstream.Msg) {
 	p.inflight.Add(1)
 	p.w.inflight.Add(1)
-	key := peekSubject(msg.Headers(), msg.Data())
+	_, key := peek(msg.Headers(), msg.Data())
 	if key == "" {
 		go p.drain("", msg)
 		return
@@ -222,30 +219,4 @@ func repeat(period time.Duration, tick func() (again bool)) (stop func()) {
 		stopped = true
 		t.Stop()
 	}
-}
-
-// peekSubject reads the CloudEvent subject of a message without decoding it: the ce-subject header (any case) in
-// binary mode, the top-level subject of a structured body. "" when there is none.
-func peekSubject(h nats.Header, data []byte) string {
-	binary := false
-	for k, vs := range h {
-		switch strings.ToLower(k) {
-		case headerPrefix + "subject":
-			if len(vs) > 0 {
-				return vs[0]
-			}
-		case headerPrefix + "specversion":
-			binary = true
-		}
-	}
-	if binary {
-		return ""
-	}
-	var body struct {
-		Subject string `json:"subject"`
-	}
-	if json.Unmarshal(data, &body) != nil {
-		return ""
-	}
-	return body.Subject
 }

@@ -28,10 +28,6 @@ func (w *Worker) watchMaxDeliveries(ctx, work context.Context, inflight *sync.Wa
 	if nc == nil {
 		return nil
 	}
-	stream, err := w.js.Stream(ctx, w.topo.InputStream)
-	if err != nil {
-		return fmt.Errorf("stream %s: %w", w.topo.InputStream, err)
-	}
 	sub, err := nc.Subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+w.topo.InputStream+".*", func(m *nats.Msg) {
 		var a maxDeliveriesAdvisory
 		if json.Unmarshal(m.Data, &a) != nil {
@@ -43,7 +39,7 @@ func (w *Worker) watchMaxDeliveries(ctx, work context.Context, inflight *sync.Wa
 		inflight.Add(1)
 		go func() {
 			defer inflight.Done()
-			w.undelivered(work, stream, a)
+			w.undelivered(work, a)
 		}()
 	})
 	if err != nil {
@@ -57,10 +53,10 @@ func (w *Worker) watchMaxDeliveries(ctx, work context.Context, inflight *sync.Wa
 }
 
 // undelivered dead-letters the message of advisory a.
-func (w *Worker) undelivered(ctx context.Context, stream jetstream.Stream, a maxDeliveriesAdvisory) {
+func (w *Worker) undelivered(ctx context.Context, a maxDeliveriesAdvisory) {
 	log := w.log.With("consumer", a.Consumer, "stream_seq", a.StreamSeq, "deliveries", a.Deliveries)
 	gctx, cancel := settleCtx(ctx)
-	raw, err := stream.GetMsg(gctx, a.StreamSeq)
+	raw, err := w.input.GetMsg(gctx, a.StreamSeq)
 	cancel()
 	if err != nil {
 		log.Error("the server stopped delivering a message (max deliveries) and it cannot be read to dead-letter it", "err", err)

@@ -174,6 +174,7 @@ type Worker struct {
 	now       func() time.Time
 
 	ledger     *Ledger
+	input      jetstream.Stream // the input stream, bound in Run
 	policy     policy
 	maxPayload int64       // the server's, learnt in Run
 	ready      atomic.Bool // Run is consuming (between binding and stopping)
@@ -266,6 +267,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		return err
 	}
 	w.ledger = NewLedger(NewKVStore(w.js, kv))
+	if w.input, err = w.js.Stream(ctx, w.topo.InputStream); err != nil {
+		return fmt.Errorf("stream %s: %w", w.topo.InputStream, err)
+	}
 	// An event waiting out an outage is delivered about once per backoffMax until the stream drops it.
 	if waits := int(w.topo.InputMaxAge/w.cfg.BackoffMax) + w.cfg.MaxAttempts; w.cfg.MaxDeliveries < waits {
 		w.log.Warn("worker.maxDeliveries is low: an outage longer than maxDeliveries × backoffMax dead-letters the events that wait it out",
@@ -328,19 +332,24 @@ func (w *Worker) watchLag(ctx, work context.Context) {
 		every = min(every, max(time.Duration(float64(w.topo.InputMaxAge)*(1-agingShare)/4), 100*time.Millisecond))
 	}
 	for {
+		// The lookup brings the consumer's info: one request per tick.
 		c, err := w.js.Consumer(ctx, w.topo.InputStream, w.topo.EventsConsumer())
 		if errors.Is(err, jetstream.ErrConsumerNotFound) && w.bound.CompareAndSwap(true, false) {
 			// Deleted while no pull was waiting (a pull waiting would have been told): the fetch loop binds it again.
 			w.log.Error("consumer deleted under the worker: not ready until it is bound again", "consumer", w.topo.EventsConsumer())
 		}
 		if err == nil {
-			if info, err := c.Info(ctx); err == nil {
-				w.metrics.pending.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumPending))
-				w.metrics.ackPending.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumAckPending))
-				w.metrics.redelivered.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumRedelivered))
-				w.metrics.oldest.WithLabelValues(info.Stream, info.Name).Set(w.oldestUnsettled(ctx, info).Seconds())
-				w.sweepAging(work, info)
+			info := c.CachedInfo()
+			w.metrics.pending.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumPending))
+			w.metrics.ackPending.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumAckPending))
+			w.metrics.redelivered.WithLabelValues(info.Stream, info.Name).Set(float64(info.NumRedelivered))
+			oldest := w.firstUnsettled(ctx, info, info.AckFloor.Stream+1)
+			age := time.Duration(0)
+			if oldest != nil {
+				age = max(w.now().Sub(oldest.Time), 0)
 			}
+			w.metrics.oldest.WithLabelValues(info.Stream, info.Name).Set(age.Seconds())
+			w.sweepAging(work, info, oldest)
 		}
 		sleep(ctx, every)
 		if ctx.Err() != nil {
@@ -349,25 +358,22 @@ func (w *Worker) watchLag(ctx, work context.Context) {
 	}
 }
 
-// oldestUnsettled returns the age of the consumer's oldest unsettled message: the first message of its filter past
-// its ack floor (every message at or below the floor is acknowledged). 0 when nothing is pending.
-func (w *Worker) oldestUnsettled(ctx context.Context, info *jetstream.ConsumerInfo) time.Duration {
+// firstUnsettled returns the first message of the consumer's filter from stream sequence seq on, nil if there is
+// none or nothing is pending. From its ack floor + 1 it is the oldest unsettled message (every message at or below
+// the floor is acknowledged).
+func (w *Worker) firstUnsettled(ctx context.Context, info *jetstream.ConsumerInfo, seq uint64) *jetstream.RawStreamMsg {
 	if info.NumPending == 0 && info.NumAckPending == 0 {
-		return 0
+		return nil
 	}
 	filter := info.Config.FilterSubject
 	if filter == "" {
 		filter = ">"
 	}
-	stream, err := w.js.Stream(ctx, info.Stream)
+	raw, err := w.input.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
 	if err != nil {
-		return 0
+		return nil
 	}
-	raw, err := stream.GetMsg(ctx, info.AckFloor.Stream+1, jetstream.WithGetMsgSubject(filter))
-	if err != nil {
-		return 0
-	}
-	return max(w.now().Sub(raw.Time), 0)
+	return raw
 }
 
 // delivery is one message being processed.
@@ -542,7 +548,8 @@ func conflictMessage(ev *event.Event, first Record) string {
 // the event and, when the message must be dead-lettered without any call, why. It does no I/O.
 func (w *Worker) admit(subject string, h nats.Header, data []byte, route *Route) (eventRef, *rejection) {
 	if w.cfg.MaxMessageSize > 0 && len(data) > w.cfg.MaxMessageSize {
-		return peekRef(h, data), &rejection{reason: ReasonTooLarge, message: fmt.Sprintf(
+		ref, _ := peek(h, data)
+		return ref, &rejection{reason: ReasonTooLarge, message: fmt.Sprintf(
 			"message is %d bytes, the limit is %d (worker.maxMessageSize)", len(data), w.cfg.MaxMessageSize)}
 	}
 	ev, err := Decode(h, data)
@@ -618,10 +625,10 @@ func replayOf(ev *event.Event) string {
 	return r
 }
 
-// peekRef reads the id and source of a message without decoding it: the ce-id and ce-source headers (any case),
-// or the top-level id and source of a structured body.
-func peekRef(h nats.Header, data []byte) eventRef {
-	var ref eventRef
+// peek reads the id, source and subject of a message without decoding it: the ce-* headers (any case) in binary
+// mode, the top-level attributes of a structured body otherwise. What it cannot read is empty.
+func peek(h nats.Header, data []byte) (ref eventRef, subject string) {
+	binary := false
 	for k, vs := range h {
 		if len(vs) == 0 {
 			continue
@@ -631,18 +638,24 @@ func peekRef(h nats.Header, data []byte) eventRef {
 			ref.id = vs[0]
 		case headerPrefix + "source":
 			ref.source = vs[0]
+		case headerPrefix + "subject":
+			subject = vs[0]
+		case headerPrefix + "specversion":
+			binary = true
 		}
 	}
-	if ref.id == "" {
-		var body struct {
-			ID     string `json:"id"`
-			Source string `json:"source"`
-		}
-		if json.Unmarshal(data, &body) == nil {
-			ref.id, ref.source = body.ID, body.Source
-		}
+	if binary || ref.id != "" {
+		return ref, subject
 	}
-	return ref
+	var body struct {
+		ID      string `json:"id"`
+		Source  string `json:"source"`
+		Subject string `json:"subject"`
+	}
+	if json.Unmarshal(data, &body) == nil {
+		ref.id, ref.source, subject = body.ID, body.Source, body.Subject
+	}
+	return ref, subject
 }
 
 func (d *delivery) numDelivered() uint64 {
