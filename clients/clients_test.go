@@ -428,3 +428,35 @@ func TestEndpointConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestMapStatus: a client's conversion of a status reaches it inside every wrapper and keeps the wrapper's class.
+func TestMapStatus(t *testing.T) {
+	se := &StatusError{Target: "zeev", Status: 503}
+	mine := errors.New("the API's own error")
+	conv := func(got *StatusError) error {
+		if got != se {
+			t.Errorf("fn got %v", got)
+		}
+		return fmt.Errorf("%w: %w", mine, got)
+	}
+	for _, tt := range []struct {
+		name string
+		err  error
+		is   func(error) bool
+	}{
+		{"bare", se, func(error) bool { return true }},
+		{"outage", &OutageError{Key: BreakerKey{Target: "zeev"}, Err: se}, IsOutage},
+		{"auth", &AuthError{Target: "zeev", Err: se}, func(err error) bool { return errors.As(err, new(*AuthError)) }},
+		{"throttled", &ThrottledError{Target: "zeev", Wait: time.Second, Err: se}, IsThrottled},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := MapStatus(tt.err, conv)
+			if !errors.Is(got, mine) || !tt.is(got) || HTTPStatus(got) != 503 {
+				t.Errorf("MapStatus = %v: want the converted error inside the same class", got)
+			}
+		})
+	}
+	if plain := errors.New("x"); MapStatus(plain, conv) != plain {
+		t.Error("an error without a status changed")
+	}
+}

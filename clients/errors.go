@@ -242,3 +242,23 @@ func parseRetryAfter(v string, now time.Time, max time.Duration) time.Duration {
 	}
 	return d
 }
+
+// MapStatus returns err with the *StatusError at its core replaced by fn's error, keeping the wrappers the
+// Endpoint and the breakers put around it (*OutageError, *AuthError, *ThrottledError), so that a client can turn a
+// status into its API's own error type without losing the class. An err with no *StatusError at its core is
+// returned as it is.
+func MapStatus(err error, fn func(*StatusError) error) error {
+	switch e := err.(type) {
+	case *StatusError:
+		return fn(e)
+	case *OutageError:
+		return &OutageError{Key: e.Key, Wait: e.Wait, Err: MapStatus(e.Err, fn)}
+	case *AuthError:
+		return &AuthError{Target: e.Target, Tenant: e.Tenant, Err: MapStatus(e.Err, fn)}
+	case *ThrottledError:
+		if e.Err != nil {
+			return &ThrottledError{Target: e.Target, Tenant: e.Tenant, Wait: e.Wait, Err: MapStatus(e.Err, fn)}
+		}
+	}
+	return err
+}

@@ -136,25 +136,14 @@ func (e *ProblemError) FieldErrors(field string) []string {
 	return nil
 }
 
-// problemOf turns a *clients.StatusError (also inside a *clients.OutageError or *clients.ThrottledError) into a
+// problemOf turns a *clients.StatusError (also inside the clients wrappers, see clients.MapStatus) into a
 // *ProblemError; any other error is returned unchanged.
 func problemOf(err error) error {
-	if oe, ok := err.(*clients.OutageError); ok {
-		return &clients.OutageError{Key: oe.Key, Wait: oe.Wait, Err: problemOf(oe.Err)}
-	}
-	if ae, ok := err.(*clients.AuthError); ok {
-		return &clients.AuthError{Target: ae.Target, Tenant: ae.Tenant, Err: problemOf(ae.Err)}
-	}
-	if te, ok := err.(*clients.ThrottledError); ok && te.Err != nil {
-		return &clients.ThrottledError{Target: te.Target, Tenant: te.Tenant, Wait: te.Wait, Err: problemOf(te.Err)}
-	}
-	se, ok := err.(*clients.StatusError)
-	if !ok {
-		return err
-	}
-	p := parseProblem(clients.Redact(string(se.RawBody())))
-	p.Status, p.Err = se.Status, se
-	return p
+	return clients.MapStatus(err, func(se *clients.StatusError) error {
+		p := parseProblem(clients.Redact(string(se.RawBody())))
+		p.Status, p.Err = se.Status, se
+		return p
+	})
 }
 
 // parseProblem reads what it can of a ProblemDetails body that may be malformed or cut short (at the 4 MiB read

@@ -61,22 +61,12 @@ func (e *RejectedError) Error() string {
 // Permanent always reports true.
 func (e *RejectedError) Permanent() bool { return true }
 
-// asAPIError turns a *clients.StatusError (also inside a *clients.OutageError or *clients.ThrottledError) into an
+// asAPIError turns a *clients.StatusError (also inside the clients wrappers, see clients.MapStatus) into an
 // *APIError; other errors pass unchanged.
-func asAPIError(err error) error {
-	if oe, ok := err.(*clients.OutageError); ok {
-		return &clients.OutageError{Key: oe.Key, Wait: oe.Wait, Err: asAPIError(oe.Err)}
-	}
-	if ae, ok := err.(*clients.AuthError); ok {
-		return &clients.AuthError{Target: ae.Target, Tenant: ae.Tenant, Err: asAPIError(ae.Err)}
-	}
-	if te, ok := err.(*clients.ThrottledError); ok && te.Err != nil {
-		return &clients.ThrottledError{Target: te.Target, Tenant: te.Tenant, Wait: te.Wait, Err: asAPIError(te.Err)}
-	}
-	se, ok := err.(*clients.StatusError)
-	if !ok {
-		return err
-	}
+func asAPIError(err error) error { return clients.MapStatus(err, apiErrorOf) }
+
+// apiErrorOf reads Zeev's error body of se.
+func apiErrorOf(se *clients.StatusError) error {
 	var body struct {
 		Error struct {
 			Code    string `json:"code"`
