@@ -139,3 +139,13 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestJitterNeverEarlier: a delay until a breaker half-opens or a throttling gate opens must never end before it.
+func TestJitterNeverEarlier(t *testing.T) {
+	d := 3 * time.Second
+	for range 1000 {
+		if j := jitter(d); j < d || j >= d+d/4 {
+			t.Fatalf("jitter(%s) = %s, want in [%s, %s)", d, j, d, d+d/4)
+		}
+	}
+}

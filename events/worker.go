@@ -24,19 +24,20 @@ import (
 
 // Config tunes a Worker. Zero fields take the documented defaults.
 type Config struct {
-	// Concurrency is how many messages each consumer processes at once. Default 4.
+	// Concurrency is how many events the worker holding the consumer's pin runs at once (of different entities:
+	// one entity's events run one at a time); it holds at most twice as many. Default 4.
 	Concurrency int `yaml:"concurrency"`
 	// AckWait is how long JetStream waits for a settlement before redelivering, and the TTL of the event's claim
 	// in the ledger; both are renewed every AckWait/3 while the handler runs, so a worker that dies gives its
 	// events up within AckWait. Default 30s.
 	AckWait time.Duration `yaml:"ackWait"`
-	// MaxAckPending bounds the unacknowledged messages of each consumer across all replicas. Default 1000.
+	// MaxAckPending bounds the unacknowledged messages of the consumer. Default 1000.
 	MaxAckPending int `yaml:"maxAckPending"`
 	// MaxAttempts is the attempt budget: retryable failures the event is to blame for (a request that reached a
 	// target answering others; see the attempt rule in docs/events.md) before it is dead-lettered. Default 10.
 	MaxAttempts int `yaml:"maxAttempts"`
-	// BackoffBase and BackoffMax shape the retry delay: BackoffBase·2^(attempt-1) with up to 25% jitter (never less), at most
-	// BackoffMax, never less than the server's Retry-After. Defaults 1s and 5m.
+	// BackoffBase and BackoffMax shape the retry delay: BackoffBase·2^(attempt-1), up to 25% later (jitter, never
+	// earlier), at most BackoffMax, never less than the server's Retry-After. Defaults 1s and 5m.
 	BackoffBase time.Duration `yaml:"backoffBase"`
 	BackoffMax  time.Duration `yaml:"backoffMax"`
 	// MaxMessageSize is the largest message body accepted; larger ones are dead-lettered (too_large) with an

@@ -14,7 +14,7 @@ import (
 )
 
 // opsServer serves /metrics, /healthz (liveness: the process answers) and /readyz (readiness: NATS connected
-// and every consumer bound).
+// and the consumer bound).
 type opsServer struct {
 	srv *http.Server
 	ln  net.Listener

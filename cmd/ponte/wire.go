@@ -129,7 +129,7 @@ func wire(cfg Config, nc *nats.Conn, reg *prometheus.Registry, log *slog.Logger)
 	return &service{nc: nc, worker: w, breakers: breakers, log: log, reg: reg}, nil
 }
 
-// ready is the readiness check: NATS connected and every consumer bound.
+// ready is the readiness check: NATS connected and the worker's consumer bound.
 func (s *service) ready() error {
 	switch {
 	case !s.nc.IsConnected():
