@@ -578,3 +578,21 @@ func TestDeadLetterLogLine(t *testing.T) {
 		t.Errorf("stop line %v: want the cause and the number of events in flight", stop)
 	}
 }
+
+// TestQueuedEventIsKeptAlive: an event waiting behind a slow one of its entity is not redelivered meanwhile: the
+// worker sends InProgress for it too.
+func TestQueuedEventIsKeptAlive(t *testing.T) {
+	h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		if ev.ID() == "slow" {
+			time.Sleep(1600 * time.Millisecond)
+		}
+		return nil
+	})
+	e := startWorker(t, events.Config{AckWait: time.Second}, []events.Route{{Type: "person.hired", Handler: h}}, nil, nil)
+	e.publish(events.EncodeBinary("person.hired", newEvent("person.hired", "slow", map[string]string{}), ""))
+	e.publish(events.EncodeBinary("person.hired", newEvent("person.hired", "queued", map[string]string{}), "")) // same entity E1
+	e.collect("PONTE_RESULTS", 2, 10*time.Second)
+	if n := e.metric("ponte_events_received_total", "type", "person.hired"); n != 2 {
+		t.Fatalf("2 messages were delivered %v times: the one queued behind the slow one was not kept alive", n)
+	}
+}
