@@ -221,7 +221,7 @@ func devConfig(path, natsURL string, s *simulators, set simSettings, httpAddr, l
 	cfg.Worker.DrainTimeout = 5 * time.Second
 
 	cfg.Zeev.BaseURL = s.zeevURL
-	cfg.Zeev.TokenValue, cfg.Zeev.TokenFile, cfg.Zeev.Login, cfg.Zeev.PasswordValue, cfg.Zeev.PasswordFile = set.zeevToken, "", "", "", ""
+	cfg.Zeev.TokenValue, cfg.Zeev.TokenFile, cfg.Zeev.Login, cfg.Zeev.PasswordValue, cfg.Zeev.PasswordFile = set.firstZeevToken(), "", "", "", ""
 	cfg.Senior.BaseURL = s.seniorAPI()
 	cfg.Senior.LoginURL = s.seniorLogin()
 	cfg.Senior.AccessKey, cfg.Senior.SecretValue, cfg.Senior.SecretFile, cfg.Senior.TenantName = set.seniorAccessKey, set.seniorSecret, "", set.seniorTenant

@@ -18,7 +18,7 @@ func registerSimFlags(fs *flagSet, s *simSettings, zeevPort, seniorPort, cidades
 	fs.IntVar(&s.seniorPort, "senior-port", seniorPort, "port of the Senior simulator (0: any free port)")
 	fs.IntVar(&s.cidadesPort, "cidades-port", cidadesPort, "port of the CidadES simulator (0: any free port)")
 	fs.StringVar(&s.fixtures, "fixtures", "", "directory with zeev.yaml, senior.yaml and cidades.yaml (default: the built-in examples/sandbox)")
-	fs.StringVar(&s.zeevToken, "zeev-token", zeevsim.DefaultToken, "permanent Bearer token the Zeev simulator accepts")
+	fs.StringVar(&s.zeevToken, "zeev-token", zeevsim.DefaultToken, "permanent Bearer tokens the Zeev simulator accepts, comma-separated (the first is printed; more than one lets a rotation be tried: revoke one, rewrite the token file with another)")
 	fs.IntVar(&s.zeevRateLimit, "zeev-rate-limit", 0, fmt.Sprintf("requests per second per token before Zeev answers 429 (0: no limit; %d is the assumed figure of TARGET-APIS.md, the real limits are per license tier)", zeevsim.DefaultRateLimit))
 	fs.StringVar(&s.seniorToken, "senior-token", seniorsim.DefaultToken, "raw token the Senior simulator accepts in the token header")
 	fs.StringVar(&s.seniorAccessKey, "senior-access-key", seniorsim.DefaultAccessKey, "application access key for the Senior login")
@@ -77,7 +77,7 @@ Senior Ronda X      %[5]s
 
 CidadES             %[11]s/v1/...
   POST %[11]s/oauth/token  grant_type=client_credentials&client_id=...&client_secret=...
-`, sims.zeevURL, s.zeevToken, zeevsim.DefaultLogin, zeevsim.DefaultPassword,
+`, sims.zeevURL, s.firstZeevToken(), zeevsim.DefaultLogin, zeevsim.DefaultPassword,
 		sims.seniorAPI(), s.seniorToken, sims.seniorLogin(), s.seniorAccessKey, s.seniorSecret, s.seniorTenant,
 		sims.cidadesURL)
 	for _, k := range sims.cidKeys {

@@ -292,3 +292,28 @@ func TestSandboxAuthControls(t *testing.T) {
 		}
 	}
 }
+
+// TestSandboxAcceptsSeveralZeevTokens: `--zeev-token a,b` accepts both permanent tokens, prints the first, and
+// revoking one leaves the other working, which is how a rotation is tried against the sandbox.
+func TestSandboxAcceptsSeveralZeevTokens(t *testing.T) {
+	sb, _ := startSandbox(t, "--zeev-token", "zeev-old-token,zeev-new-token")
+	if sb.zeevToken != "zeev-old-token" {
+		t.Errorf("the banner shows token %q, want the first, zeev-old-token", sb.zeevToken)
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	whoami := func(tok string) int {
+		status, _, _ := call(t, c, http.MethodGet, sb.zeevURL+"/api/2/tokens", http.Header{"Authorization": {"Bearer " + tok}}, "")
+		return status
+	}
+	for _, tok := range []string{"zeev-old-token", "zeev-new-token"} {
+		if got := whoami(tok); got != 200 {
+			t.Errorf("GET /api/2/tokens with %s answered %d, want 200", tok, got)
+		}
+	}
+	if status, _, body := call(t, c, http.MethodPost, sb.zeevURL+"/_sim/auth/revoke", nil, `{"kind":"token","value":"zeev-old-token"}`); status != 204 {
+		t.Fatalf("revoke: %d %s", status, body)
+	}
+	if got, other := whoami("zeev-old-token"), whoami("zeev-new-token"); got != 401 || other != 200 {
+		t.Errorf("after revoking the old token: old %d, new %d; want 401 and 200", got, other)
+	}
+}

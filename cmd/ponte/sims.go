@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ponte-dev/ponte/clients/cidades/cidadessim"
@@ -70,7 +71,7 @@ func startSimulators(s simSettings) (*simulators, error) {
 		return nil, fmt.Errorf("fixtures zeev.yaml: %w", err)
 	}
 	sims.zeev = zeevsim.New(zf, zeevsim.Options{
-		Tokens:            map[string]string{s.zeevToken: zeevsim.DefaultLogin},
+		Tokens:            s.zeevTokens(),
 		RateLimit:         s.zeevRateLimit,
 		TemporaryTokenTTL: s.zeevTokenTTL,
 	})
@@ -133,4 +134,22 @@ func (s *simulators) Close() {
 			_ = hs.Close()
 		}
 	}
+}
+
+// zeevTokens maps each permanent token of the comma-separated zeevToken to the integration person: several are
+// accepted at once, as when an operator issues a new token before the old one is revoked.
+func (s simSettings) zeevTokens() map[string]string {
+	m := map[string]string{}
+	for _, t := range strings.Split(s.zeevToken, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			m[t] = zeevsim.DefaultLogin
+		}
+	}
+	return m
+}
+
+// firstZeevToken is the token ponte dev configures and the sandbox prints: the first of zeevToken.
+func (s simSettings) firstZeevToken() string {
+	first, _, _ := strings.Cut(s.zeevToken, ",")
+	return strings.TrimSpace(first)
 }
