@@ -13,7 +13,7 @@
 //
 //	GET  /_sim/faults     the current Faults as JSON
 //	PUT  /_sim/faults     replace them (JSON body, same shape)
-//	GET  /_sim/requests   the request log as JSON
+//	GET  /_sim/requests   the request log as JSON (?after=N: the entries whose seq is above N)
 //	DELETE /_sim/requests clear the log
 //
 // Any other path under /_sim/ goes to Options.Controls, where a simulator serves its own controls (AuthControls
@@ -25,6 +25,7 @@ package fault
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -33,6 +34,7 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,12 +80,17 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // Entry is one logged request, with its credentials masked (see Injector.Mask).
 type Entry struct {
-	Time   time.Time   `json:"time"`
-	Method string      `json:"method"`
-	Path   string      `json:"path"`
-	Query  string      `json:"query,omitempty"`
-	Header http.Header `json:"-"`
-	Body   []byte      `json:"-"`
+	// Seq numbers the entries of one Injector from 1 in the order they were logged; GET /_sim/requests?after=N
+	// returns those after N, so a reader that polls can follow the log without losing or repeating an entry.
+	Seq uint64 `json:"seq"`
+	// Received is when the request arrived, before any injected latency; Time is when it was answered.
+	Received time.Time   `json:"received"`
+	Time     time.Time   `json:"time"`
+	Method   string      `json:"method"`
+	Path     string      `json:"path"`
+	Query    string      `json:"query,omitempty"`
+	Header   http.Header `json:"-"`
+	Body     []byte      `json:"-"`
 	// Truncated says the body was longer than Options.MaxEntryBody: Body holds its start.
 	Truncated bool `json:"truncated,omitempty"`
 	Status    int  `json:"status"`
@@ -161,6 +168,7 @@ type Injector struct {
 	faults   Faults
 	failN    []failure
 	log      []Entry
+	seq      uint64
 	logBytes int
 	dropped  int
 	rnd      *mrand.Rand
@@ -246,6 +254,15 @@ func (i *Injector) Requests() []Entry {
 	return append([]Entry(nil), i.log...)
 }
 
+// RequestsAfter returns the logged requests whose Seq is above after, oldest first. If the first has a Seq above
+// after+1, the entries in between were dropped by the log's bounds.
+func (i *Injector) RequestsAfter(after uint64) []Entry {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	k, _ := slices.BinarySearchFunc(i.log, after+1, func(e Entry, seq uint64) int { return cmp.Compare(e.Seq, seq) })
+	return append([]Entry(nil), i.log[k:]...)
+}
+
 // Reset clears the request log and every fault.
 func (i *Injector) Reset() {
 	i.mu.Lock()
@@ -266,6 +283,7 @@ func (i *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		i.admin(w, r)
 		return
 	}
+	received := time.Now()
 	// Keep the start of the body for the log and hand the handler the whole body, streamed: the head read here,
 	// then the rest of the connection's.
 	head, _ := io.ReadAll(io.LimitReader(r.Body, int64(i.maxBody)+1))
@@ -311,7 +329,7 @@ func (i *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if f.Down {
-		i.record(r, body, 0)
+		i.record(r, received, body, 0)
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				conn.Close()
@@ -325,12 +343,12 @@ func (i *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", strconv.Itoa(int((fail.retryAfter+time.Second-1)/time.Second)))
 		}
 		i.errorBody(w, r, fail.status)
-		i.record(r, body, fail.status)
+		i.record(r, received, body, fail.status)
 		return
 	}
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	i.next.ServeHTTP(sw, r)
-	i.record(r, body, sw.status)
+	i.record(r, received, body, sw.status)
 }
 
 // readCloser reads from Reader and closes Closer.
@@ -345,9 +363,9 @@ type logBody struct {
 	truncated bool
 }
 
-func (i *Injector) record(r *http.Request, body logBody, status int) {
+func (i *Injector) record(r *http.Request, received time.Time, body logBody, status int) {
 	e := Entry{
-		Time: time.Now(), Method: r.Method, Path: r.URL.Path, Query: i.redactForm(r.URL.RawQuery),
+		Received: received, Time: time.Now(), Method: r.Method, Path: r.URL.Path, Query: i.redactForm(r.URL.RawQuery),
 		Header: r.Header.Clone(), Body: i.redactBody(body.b), Truncated: body.truncated, Status: status,
 	}
 	for _, k := range secretHeaders {
@@ -364,6 +382,8 @@ func (i *Injector) record(r *http.Request, body logBody, status int) {
 		i.log = i.log[1:]
 		i.dropped++
 	}
+	i.seq++
+	e.Seq = i.seq
 	i.log = append(i.log, e)
 	i.logBytes += size
 }
@@ -420,8 +440,18 @@ func (i *Injector) admin(w http.ResponseWriter, r *http.Request) {
 			Entry
 			Body string `json:"body,omitempty"`
 		}
+		var after uint64
+		if a := r.URL.Query().Get("after"); a != "" {
+			n, err := strconv.ParseUint(a, 10, 64)
+			if err != nil {
+				w.WriteHeader(http.StatusBadRequest)
+				json.NewEncoder(w).Encode(map[string]string{"error": "after: want the seq of an entry, got " + strconv.Quote(a)}) //nolint:errcheck
+				return
+			}
+			after = n
+		}
 		out := []view{}
-		for _, e := range i.Requests() {
+		for _, e := range i.RequestsAfter(after) {
 			out = append(out, view{e, string(e.Body)})
 		}
 		json.NewEncoder(w).Encode(out) //nolint:errcheck

@@ -299,3 +299,75 @@ func TestLogRedactsSecrets(t *testing.T) {
 		t.Error("Mask must tell secrets apart, be stable, and differ between injectors")
 	}
 }
+
+// TestRequestLogIsFollowedBySeq: GET /_sim/requests?after=N returns the entries after seq N, so a poller misses
+// none and sees none twice; a gap in the seqs shows what the bounds dropped; Received is the arrival, before the
+// injected latency, and Time the answer.
+func TestRequestLogIsFollowedBySeq(t *testing.T) {
+	inj := New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), Options{MaxEntries: 3})
+	srv := httptest.NewServer(inj)
+	defer srv.Close()
+	get := func(path string) {
+		t.Helper()
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	follow := func(after string) []Entry {
+		t.Helper()
+		res, err := http.Get(srv.URL + "/_sim/requests?after=" + after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out []Entry
+		if res.StatusCode != 200 {
+			return nil
+		}
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	seqs := func(es []Entry) (s []uint64) {
+		for _, e := range es {
+			s = append(s, e.Seq)
+		}
+		return s
+	}
+	get("/a")
+	get("/b")
+	if got := seqs(follow("0")); !slices.Equal(got, []uint64{1, 2}) {
+		t.Fatalf("after=0: seqs %v, want [1 2]", got)
+	}
+	inj.Set(Faults{Latency: Duration(50 * time.Millisecond)})
+	get("/c")
+	inj.Set(Faults{})
+	get("/d")
+	get("/e")
+	got := follow("2")
+	if !slices.Equal(seqs(got), []uint64{3, 4, 5}) || got[0].Path != "/c" {
+		t.Fatalf("after=2: %v, want seqs 3, 4, 5 from /c", seqs(got))
+	}
+	if d := got[0].Time.Sub(got[0].Received); d < 50*time.Millisecond {
+		t.Errorf("/c was answered %v after it was received, want at least the 50ms latency", d)
+	}
+	if got := seqs(follow("0")); !slices.Equal(got, []uint64{3, 4, 5}) {
+		t.Errorf("after=0 with 3 kept of 5: %v, want [3 4 5] (the gap after 0 shows 2 dropped)", got)
+	}
+	inj.ClearLog()
+	get("/f")
+	if got := seqs(follow("5")); !slices.Equal(got, []uint64{6}) {
+		t.Errorf("after clearing the log: %v, want [6] (seqs never restart)", got)
+	}
+	res, err := http.Get(srv.URL + "/_sim/requests?after=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadRequest {
+		t.Errorf("after=x answered %d, want 400", res.StatusCode)
+	}
+}
