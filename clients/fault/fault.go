@@ -32,6 +32,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"maps"
 	mrand "math/rand/v2"
 	"net/http"
 	"slices"
@@ -56,6 +57,13 @@ type Faults struct {
 	RetryAfter   Duration `json:"retryAfter"`
 	// Down closes every connection without an answer, as an unreachable API would.
 	Down bool `json:"down"`
+	// FailMatch, when set, answers FailureStatus (default 503) to every request whose body contains it, whatever
+	// FailureRate says: one poison record that always fails, among requests that succeed.
+	FailMatch string `json:"failMatch,omitempty"`
+	// AnswerDelay holds the answer of a served request this long: the request has taken effect (a write is
+	// applied) but the client waits, as when an answer is slow or lost on its way back. A client that gives up or
+	// dies in that window has written without knowing it.
+	AnswerDelay Duration `json:"answerDelay,omitempty"`
 }
 
 // Duration is a time.Duration written in JSON as a Go duration string ("250ms").
@@ -310,7 +318,8 @@ func (i *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ra = time.Second
 		}
 		fail = &failure{http.StatusTooManyRequests, ra}
-	case f.FailureRate > 0 && i.rnd.Float64() < f.FailureRate:
+	case f.FailMatch != "" && bytes.Contains(head, []byte(f.FailMatch)),
+		f.FailureRate > 0 && i.rnd.Float64() < f.FailureRate:
 		st := f.FailureStatus
 		if st == 0 {
 			st = http.StatusServiceUnavailable
@@ -344,6 +353,21 @@ func (i *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		i.errorBody(w, r, fail.status)
 		i.record(r, received, body, fail.status)
+		return
+	}
+	if f.AnswerDelay > 0 {
+		rec := &heldAnswer{header: http.Header{}, status: http.StatusOK}
+		i.next.ServeHTTP(rec, r)
+		t := time.NewTimer(time.Duration(f.AnswerDelay))
+		select {
+		case <-t.C:
+		case <-r.Context().Done(): // the client went away: the request took effect all the same
+			t.Stop()
+		}
+		maps.Copy(w.Header(), rec.header)
+		w.WriteHeader(rec.status)
+		w.Write(rec.body.Bytes()) //nolint:errcheck // the client went away
+		i.record(r, received, body, rec.status)
 		return
 	}
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
@@ -462,6 +486,27 @@ func (i *Injector) admin(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 		json.NewEncoder(w).Encode(map[string]string{"error": "unknown simulator control " + r.Method + " " + r.URL.Path}) //nolint:errcheck
 	}
+}
+
+// heldAnswer keeps a served answer for Faults.AnswerDelay.
+type heldAnswer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+	wrote  bool
+}
+
+func (h *heldAnswer) Header() http.Header { return h.header }
+
+func (h *heldAnswer) WriteHeader(code int) {
+	if !h.wrote {
+		h.status, h.wrote = code, true
+	}
+}
+
+func (h *heldAnswer) Write(b []byte) (int, error) {
+	h.wrote = true
+	return h.body.Write(b)
 }
 
 type statusWriter struct {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -369,5 +370,71 @@ func TestRequestLogIsFollowedBySeq(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusBadRequest {
 		t.Errorf("after=x answered %d, want 400", res.StatusCode)
+	}
+}
+
+// TestFailMatchAndAnswerDelay: failMatch fails only the requests whose body holds it; answerDelay serves the
+// request at once (its effect is visible before the answer) and holds the answer.
+func TestFailMatchAndAnswerDelay(t *testing.T) {
+	var served atomic.Int32
+	inj := New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		w.Header().Set("Location", "/things/7")
+		w.WriteHeader(http.StatusCreated)
+		io.WriteString(w, "made")
+	}), Options{})
+	srv := httptest.NewServer(inj)
+	defer srv.Close()
+	post := func(body string) (int, string, http.Header) {
+		t.Helper()
+		res, err := http.Post(srv.URL+"/things", "text/plain", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b), res.Header
+	}
+	inj.Set(Faults{FailMatch: "POISON", FailureStatus: 500})
+	if st, _, _ := post("a POISON record"); st != 500 {
+		t.Errorf("a body with the match: %d, want 500", st)
+	}
+	if st, _, _ := post("a good record"); st != 201 {
+		t.Errorf("a body without it: %d, want 201", st)
+	}
+	if n := served.Load(); n != 1 {
+		t.Errorf("the handler served %d requests, want 1 (the failed one never reaches it)", n)
+	}
+
+	inj.Set(Faults{AnswerDelay: Duration(300 * time.Millisecond)})
+	done := make(chan struct{})
+	var (
+		st   int
+		body string
+		hdr  http.Header
+	)
+	go func() {
+		defer close(done)
+		st, body, hdr = post("late")
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for served.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case <-done:
+		t.Fatal("the answer came before the delay: the request must take effect first and be answered later")
+	default:
+	}
+	if served.Load() != 2 {
+		t.Fatal("the delayed request was not served within 5s")
+	}
+	<-done
+	if st != 201 || body != "made" || hdr.Get("Location") != "/things/7" {
+		t.Errorf("held answer: %d %q Location %q, want the handler's 201 \"made\" /things/7", st, body, hdr.Get("Location"))
+	}
+	last := inj.Requests()[len(inj.Requests())-1]
+	if d := last.Time.Sub(last.Received); d < 300*time.Millisecond || last.Status != 201 {
+		t.Errorf("logged %d answered %v after receipt, want 201 after at least 300ms", last.Status, d)
 	}
 }
