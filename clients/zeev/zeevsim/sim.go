@@ -27,7 +27,8 @@
 // The Server wraps its routes in a fault.Injector (Faults), so tests can take the API down, inject 429 and 5xx
 // answers, and read the request log.
 // Revoke, Restore and SetTokenTTL (also served at /_sim/auth, see fault.AuthControls) revoke and restore a
-// credential and shorten the life of the tokens issued, while the simulator runs.
+// credential and shorten the life of the tokens issued, while the simulator runs; AddTeam adds a team to the
+// catalogue, as when a missing team is created in Zeev.
 package zeevsim
 
 import (
@@ -38,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -576,6 +578,51 @@ func (s *Server) Restore(kind, value string) error {
 }
 
 var _ fault.Auth = (*Server)(nil)
+
+// AddTeam adds a team to the catalogue while the simulator runs, as an administrator creating it in Zeev would:
+// from then on positions items may name it by id or code, and the team endpoints serve it. t is a team as the
+// fixtures describe one (Fixtures.Teams) and is checked as LoadFixtures checks it: an id between 1 and
+// MaxInt32 that no team has, a code that no team has (codes compare case-insensitively), a name, and a parent
+// and offered positions that exist. Active defaults to true. The error names the field at fault; nothing is
+// added then. Safe for concurrent use.
+func (s *Server) AddTeam(t Team) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("zeevsim add team %q: "+format, append([]any{t.Code}, a...)...)
+	}
+	switch {
+	case t.ID <= 0 || t.ID > math.MaxInt32:
+		return bad("id: must be between 1 and %d", math.MaxInt32)
+	case s.teamByID(t.ID) != nil:
+		return bad("id: duplicate id %d", t.ID)
+	case t.Code == "":
+		return bad("code: required")
+	case s.teamByCode(t.Code) != nil:
+		return bad("code: duplicate code %q", t.Code)
+	case t.Name == "":
+		return bad("name: required")
+	}
+	for j, pc := range t.Positions {
+		if s.positionByCode(pc) == nil {
+			return bad("positions[%d]: unknown position code %q", j, pc)
+		}
+	}
+	nt := &team{Team: t, active: t.Active == nil || *t.Active}
+	if t.Parent != "" {
+		p := s.teamByCode(t.Parent)
+		if p == nil {
+			return bad("parent: unknown team code %q", t.Parent)
+		}
+		nt.parentID = p.ID
+	}
+	nt.Positions = slices.Clone(t.Positions) // the caller's slice and pointer are not shared
+	if t.Active != nil {
+		nt.Active = new(*t.Active)
+	}
+	s.teams = append(s.teams, nt)
+	return nil
+}
 
 // TemporaryTokens returns how many temporary tokens the simulator holds, expired ones not yet swept included.
 func (s *Server) TemporaryTokens() int {

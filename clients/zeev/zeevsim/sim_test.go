@@ -665,6 +665,72 @@ func TestCatalogReads(t *testing.T) {
 	}
 }
 
+// TestAddTeam adds a team while the simulator runs: a positions item naming it, refused with TeamNotFound before,
+// is accepted after and writes the assignment, and the team endpoints serve it with its parent. A team the
+// fixtures would refuse is refused, naming the field, and nothing is added.
+func TestAddTeam(t *testing.T) {
+	h := start(t, zeevsim.Options{})
+	tok := zeevsim.DefaultToken
+	hire := `{"ifExists": "update", "username": "ana.lima", "name": "Ana Lima", "email": "ana.lima@ponte.dev",
+		"licenseType": "actor", "positions": {"ifExistsUser": "append", "items": [{"teamCode": "jur", "positionCode": "ANALISTA"}]}}`
+	st, body, _ := h.call(t, "POST", "/api/2/users", tok, hire)
+	wantError(t, st, body, 400, "TeamNotFound")
+	if _, ok := h.sim.User("ana.lima"); ok {
+		t.Fatal("a user was created with an unknown team")
+	}
+
+	closed := false
+	team := zeevsim.Team{ID: 2004, Code: "JUR", Name: "Jurídico", Level: 2, Sign: "JUR", Parent: "dir", Active: &closed,
+		Positions: []string{"ANALISTA"}}
+	if err := h.sim.AddTeam(team); err != nil {
+		t.Fatal(err)
+	}
+	team.Positions[0], closed = "GERENTE", true // the simulator keeps its own copy
+
+	st, body, _ = h.call(t, "GET", "/api/2/teams/code/Jur", tok, "")
+	if st != 200 || field(body, "id") != float64(2004) || field(body, "parentId") != float64(2000) ||
+		field(body, "parent", "code") != "DIR" || field(body, "active") != false {
+		t.Errorf("GET team: %d %v", st, body)
+	}
+	st, body, _ = h.call(t, "GET", "/api/2/teams/2004/positions", tok, "")
+	if list, _ := body.([]any); st != 200 || len(list) != 1 || field(list[0], "code") != "ANALISTA" {
+		t.Errorf("team positions: %d %v", st, body)
+	}
+	st, body, _ = h.call(t, "POST", "/api/2/users", tok, hire)
+	if st != 200 || field(body, "action") != "Created" {
+		t.Fatalf("hire after AddTeam: %d %v", st, body)
+	}
+	if u, _ := h.sim.User("ana.lima"); !reflect.DeepEqual(u.Positions, []zeevsim.Assignment{{Team: "JUR", Position: "ANALISTA"}}) {
+		t.Errorf("positions = %+v", u.Positions)
+	}
+
+	for _, tt := range []struct {
+		name string
+		team zeevsim.Team
+		want string
+	}{
+		{"id zero", zeevsim.Team{Code: "X1", Name: "X"}, "id: must be between 1"},
+		{"id taken", zeevsim.Team{ID: 2001, Code: "X2", Name: "X"}, "id: duplicate id 2001"},
+		{"no code", zeevsim.Team{ID: 3001, Name: "X"}, "code: required"},
+		{"code taken, other case", zeevsim.Team{ID: 3002, Code: "ti", Name: "X"}, `code: duplicate code "ti"`},
+		{"no name", zeevsim.Team{ID: 3003, Code: "X3"}, "name: required"},
+		{"unknown parent", zeevsim.Team{ID: 3004, Code: "X4", Name: "X", Parent: "NOPE"}, `parent: unknown team code "NOPE"`},
+		{"unknown position", zeevsim.Team{ID: 3005, Code: "X5", Name: "X", Positions: []string{"NOPE"}}, `positions[0]: unknown position code "NOPE"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := h.sim.AddTeam(tt.team)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("AddTeam(%+v) = %v, want an error with %q", tt.team, err, tt.want)
+			}
+			if tt.team.ID != 0 {
+				if st, body, _ := h.call(t, "GET", "/api/2/teams/"+strconv.Itoa(tt.team.ID), tok, ""); st == 200 && field(body, "code") == tt.team.Code {
+					t.Errorf("the refused team was added: %v", body)
+				}
+			}
+		})
+	}
+}
+
 func TestAccountEndpoints(t *testing.T) {
 	h := start(t, zeevsim.Options{Tokens: map[string]string{zeevsim.DefaultToken: zeevsim.DefaultLogin, "carla-token": "carla.menezes"}})
 	st, body, _ := h.call(t, "PATCH", "/api/2/users/4322/account/deactivate", zeevsim.DefaultToken, "")
