@@ -86,8 +86,9 @@ func (p *dispatcher) dispatch(msg jetstream.Msg) {
 
 // drain runs msg, then the messages queued behind it, until the entity's queue is empty.
 func (p *dispatcher) drain(key string, msg jetstream.Msg) {
+	var alive func() // the in-progress signals of a message that was queued
 	for {
-		p.handle(key, msg)
+		p.handle(key, msg, alive)
 		if key == "" {
 			return
 		}
@@ -101,13 +102,15 @@ func (p *dispatcher) drain(key string, msg jetstream.Msg) {
 		next := q[0]
 		p.queues[key] = q[1:]
 		p.mu.Unlock()
-		next.stop()
-		msg = next.msg
+		msg, alive = next.msg, next.stop
 	}
 }
 
-// handle settles one message, in its entity's line if it has one.
-func (p *dispatcher) handle(key string, msg jetstream.Msg) {
+// handle settles one message, in its entity's line if it has one. A message waiting for a free slot is kept
+// alive with InProgress meanwhile (alive: the signals it already has, from its wait in its entity's queue), so
+// that a wait behind slow events of other entities does not outlive AckWait; processWith keeps it alive from
+// then on.
+func (p *dispatcher) handle(key string, msg jetstream.Msg, alive func()) {
 	defer p.inflight.Done()
 	defer p.w.inflight.Add(-1)
 	defer p.unreserve()
@@ -116,7 +119,17 @@ func (p *dispatcher) handle(key string, msg jetstream.Msg) {
 		seq = meta.Sequence.Stream
 	}
 	wait, head := p.admit(key, seq)
-	p.run <- struct{}{}
+	select {
+	case p.run <- struct{}{}:
+	default:
+		if alive == nil {
+			alive = p.w.keepQueued(msg)
+		}
+		p.run <- struct{}{}
+	}
+	if alive != nil {
+		alive()
+	}
 	d := p.w.processWith(p.ctx, msg, func(f *facts) { f.heldBack = wait })
 	<-p.run
 	if key == "" || wait > 0 {

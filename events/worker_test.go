@@ -596,3 +596,24 @@ func TestQueuedEventIsKeptAlive(t *testing.T) {
 		t.Fatalf("2 messages were delivered %v times: the one queued behind the slow one was not kept alive", n)
 	}
 }
+
+// TestEventWaitingForASlotIsKeptAlive: an event of another entity, fetched while every slot runs a slow event,
+// is not redelivered while it waits for a slot (the chaos harness's slow-API scenario found this: with the APIs
+// taking seconds per call, the events waiting for one of the 32 slots outlived AckWait and ran twice).
+func TestEventWaitingForASlotIsKeptAlive(t *testing.T) {
+	h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		if ev.ID() == "slow" {
+			time.Sleep(1600 * time.Millisecond)
+		}
+		return nil
+	})
+	e := startWorker(t, events.Config{AckWait: time.Second, Concurrency: 1}, []events.Route{{Type: "person.hired", Handler: h}}, nil, nil)
+	e.publish(events.EncodeBinary("person.hired", newEvent("person.hired", "slow", map[string]string{}), ""))
+	other := newEvent("person.hired", "waiting", map[string]string{})
+	other.SetSubject("E2")
+	e.publish(events.EncodeBinary("person.hired", other, ""))
+	e.collect("PONTE_RESULTS", 2, 10*time.Second)
+	if n := e.metric("ponte_events_received_total", "type", "person.hired"); n != 2 {
+		t.Fatalf("2 messages were delivered %v times: the one waiting for a free slot was not kept alive", n)
+	}
+}
