@@ -37,7 +37,11 @@ type DeadLetter struct {
 	Attempts       int          `json:"attempts"`
 	FirstFailureAt time.Time    `json:"firstFailureAt,omitzero"`
 	LastFailureAt  time.Time    `json:"lastFailureAt,omitzero"`
-	Original       Original     `json:"original"`
+	// Latest is set on the dead letter of a message that carried an event dead-lettered before (a copy, or a
+	// replay of one of its older dead letters): the id of the event's latest dead letter, the one a replay must
+	// name. Such a dead letter is an answer, not a new failure, and is never replayed itself.
+	Latest   string   `json:"latest,omitempty"`
+	Original Original `json:"original"`
 }
 
 // Original is the input message as it was received. Data holds the body whole, unless it could not be carried in
@@ -91,6 +95,7 @@ type FieldError = schemas.FieldError
 type rejection struct {
 	reason  string
 	message string
+	latest  string // the event's latest dead letter, when this one answers a copy (DeadLetter.Latest)
 	errors  []FieldError
 	cause   error
 }
@@ -111,6 +116,7 @@ func (w *Worker) deadLetterEvent(d *delivery, rej rejection, now time.Time, limi
 		Reason:   rej.reason,
 		Message:  clients.MaskCPF(oneLine(rej.message)),
 		Errors:   rej.errors,
+		Latest:   rej.latest,
 		Original: d.original(rej.reason != ReasonTooLarge),
 		Attempts: 1, LastFailureAt: now, FirstFailureAt: now,
 	}

@@ -246,7 +246,8 @@ func (w *Worker) deadLetterAgain(ctx context.Context, d *delivery) {
 	defer cancel()
 	rej := rejection{reason: d.rec.DeadLetterReason, message: d.rec.DeadLetterMessage}
 	if d.rec.Sequence != d.seq() {
-		again := "publish it with the extension " + ReplayExtension + "=" + deadLetterID(d.key, d.rec.Sequence) + " to run it again"
+		rej.latest = deadLetterID(d.key, d.rec.Sequence)
+		again := "publish it with the extension " + ReplayExtension + "=" + rej.latest + " to run it again"
 		if r := replayOf(d.ref.ev); r != "" {
 			again = fmt.Sprintf("its %s is %q, not its latest dead letter %s", ReplayExtension, r, deadLetterID(d.key, d.rec.Sequence))
 		}

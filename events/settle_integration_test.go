@@ -444,8 +444,8 @@ func TestReplayingADeadLetter(t *testing.T) {
 	for _, d := range dls[1:] {
 		var dl events.DeadLetter
 		_ = d.DataAs(&dl)
-		if !strings.Contains(dl.Message, "does not run it again") || !strings.Contains(dl.Message, dlID) {
-			t.Errorf("dead letter of a copy: %q, want it to name %s", dl.Message, dlID)
+		if !strings.Contains(dl.Message, "does not run it again") || !strings.Contains(dl.Message, dlID) || dl.Latest != dlID {
+			t.Errorf("dead letter of a copy: %q, latest %q, want both to name %s", dl.Message, dl.Latest, dlID)
 		}
 	}
 	if h.step2.Load() != 1 {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,7 +108,7 @@ func runDLQ(ctx context.Context, env *environment, args []string) error {
 	case "show":
 		return showDeadLetter(env.stdout, selected[0])
 	case "replay":
-		return replayDeadLetters(ctx, env, js, selected, *dryRun, *perSecond)
+		return replayDeadLetters(ctx, env, js, selected, newestOf(dls), *dryRun, *perSecond)
 	default:
 		return purgeDeadLetters(ctx, env, js, *stream, selected, *yes)
 	}
@@ -320,11 +321,50 @@ func replayMessage(s storedDeadLetter) (*nats.Msg, error) {
 	return m, nil
 }
 
-func replayDeadLetters(ctx context.Context, env *environment, js jetstream.JetStream, dls []storedDeadLetter, dryRun bool, perSecond float64) error {
+// newestOf returns, for every event of the dead letters (their ids carry its ledger key), the id of its newest
+// dead letter that is a failure of its own rather than an answer to a copy (DeadLetter.Latest): the one the ledger
+// lets a replay through for.
+func newestOf(dls []storedDeadLetter) map[string]string {
+	newest, seqs := map[string]string{}, map[string]uint64{}
+	for _, s := range dls {
+		key, seq, ok := deadLetterKey(s.ev.ID())
+		if !ok || s.dl.Latest != "" {
+			continue
+		}
+		if _, seen := seqs[key]; !seen || seq > seqs[key] {
+			newest[key], seqs[key] = s.ev.ID(), seq
+		}
+	}
+	return newest
+}
+
+// deadLetterKey splits a dead letter's id, ponte-dlq-<event's ledger key>-<input sequence>.
+func deadLetterKey(id string) (key string, seq uint64, ok bool) {
+	rest, found := strings.CutPrefix(id, "ponte-dlq-")
+	i := strings.LastIndexByte(rest, '-')
+	if !found || i < 0 {
+		return "", 0, false
+	}
+	seq, err := strconv.ParseUint(rest[i+1:], 10, 64)
+	return rest[:i], seq, err == nil
+}
+
+// replayDeadLetters replays each of dls that can be: of each event only its newest dead letter (newest, from
+// newestOf over the whole stream), since the ledger refuses a replay that names an older one and answers it with
+// one more dead letter.
+func replayDeadLetters(ctx context.Context, env *environment, js jetstream.JetStream, dls []storedDeadLetter, newest map[string]string, dryRun bool, perSecond float64) error {
 	lim := rate.NewLimiter(rate.Limit(perSecond), 1)
 	var replayed, skipped int
 	for _, s := range dls {
 		m, err := replayMessage(s)
+		if key, _, ok := deadLetterKey(s.ev.ID()); err == nil && ok {
+			switch {
+			case s.dl.Latest != "":
+				err = fmt.Errorf("it answered a copy of an event dead-lettered before: replay its latest dead letter %s", s.dl.Latest)
+			case newest[key] != s.ev.ID():
+				err = fmt.Errorf("a newer dead letter of the event exists: replay %s", newest[key])
+			}
+		}
 		if err != nil {
 			skipped++
 			fmt.Fprintf(env.stdout, "skip    %s  %s %s: %v\n", s.ev.ID(), s.eventType(), orDash(s.dl.EventID), err)

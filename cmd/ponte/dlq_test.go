@@ -165,3 +165,63 @@ func isUsage(err error) bool {
 	_, ok := err.(*usageError)
 	return ok
 }
+
+// TestReplayAllReplaysEachEventOnce: an event whose cause is not fixed yet is dead-lettered again by every
+// replay. `dlq replay --all` then replays only its latest dead letter: the older ones, and the dead letters that
+// answered a replay of an older one, are skipped, naming the one to replay. Before, each run after the duplicate
+// window replayed them all, and the event's dead letters doubled with every run.
+func TestReplayAllReplaysEachEventOnce(t *testing.T) {
+	nc, js := eventstest.JetStream(t)
+	url := nc.ConnectedUrl()
+	h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		_, err := events.Step(ctx, events.StepSpec{Target: "senior", Operation: "add_role"}, func(context.Context) (events.StepOutcome, error) {
+			return events.StepOutcome{}, &clients.StatusError{Target: "senior", Operation: "add_role", Status: 422, Body: "role 9 does not exist"}
+		})
+		return err
+	})
+	w, err := events.NewWorker(js, events.Topology{Manage: true, DuplicateWindow: 100 * time.Millisecond}, events.Config{},
+		[]events.Route{{Type: "person.hired", Handler: h}}, nil, events.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventstest.Run(t, w, false)
+	ctx := context.Background()
+	ev := event.New()
+	ev.SetID("hire-1")
+	ev.SetSource("urn:example:hr")
+	ev.SetType("person.hired")
+	ev.SetSubject("E-1")
+	ev.SetTime(time.Date(2026, 11, 20, 14, 0, 0, 0, time.UTC))
+	_ = ev.SetData(event.ApplicationJSON, map[string]string{"name": "E-1"})
+	if _, err := js.PublishMsg(ctx, events.EncodeBinary("person.hired", &ev, "")); err != nil {
+		t.Fatal(err)
+	}
+	dlq := func(args ...string) (string, string, error) {
+		var out, errOut bytes.Buffer
+		err := run(ctx, append([]string{"dlq", args[0], "--nats", url}, args[1:]...), func(string) string { return "" }, noEnviron, &out, &errOut)
+		return out.String(), errOut.String(), err
+	}
+	count := func() int {
+		out, _, err := dlq("list")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(out, "\n")
+	}
+	eventually(t, "the first dead letter", func() bool { return count() == 1 })
+	for run, want := range []int{2, 3, 4} {
+		time.Sleep(200 * time.Millisecond) // past the duplicate window, as an on-call run minutes later is
+		out, errOut, err := dlq("replay", "--all")
+		if err != nil || !strings.Contains(errOut, "replayed 1,") {
+			t.Fatalf("replay --all, run %d: %v\n%s%s", run+1, err, out, errOut)
+		}
+		eventually(t, fmt.Sprintf("%d dead letters after run %d", want, run+1), func() bool { return count() >= want })
+		time.Sleep(300 * time.Millisecond) // a replay of an older dead letter would have answered by now
+		if n := count(); n != want {
+			t.Fatalf("after replay --all run %d: %d dead letters, want %d (one per run): %s", run+1, n, want, out)
+		}
+		if run > 0 && !strings.Contains(out, "a newer dead letter") {
+			t.Errorf("run %d does not say why the older dead letters were skipped:\n%s", run+1, out)
+		}
+	}
+}
