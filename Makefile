@@ -8,6 +8,13 @@ PKGS      := ./...
 ARGS      ?=
 # Tools run from the Go module proxy at pinned versions; nothing to install by hand.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# The nats-server binary of the fault tests and make chaos: the version go.mod embeds, built from the Go module
+# proxy into .tools/bin (gitignored).
+TOOLS       := $(abspath .tools/bin)
+NATS_SERVER := $(TOOLS)/nats-server
+NATS_SERVER_VERSION := $(shell awk '$$1 == "github.com/nats-io/nats-server/v2" {print $$2}' go.mod)
+# Extra flags for make chaos, e.g. CHAOS_ARGS="-run 1,8 -scale 0.5" (see go run ./cmd/ponte-chaos -h).
+CHAOS_ARGS  ?=
 
 .DEFAULT_GOAL := help
 
@@ -24,8 +31,8 @@ run: ## Run the embedded default: NATS, the three simulators and a worker in one
 	$(GO) run ./cmd/ponte dev --demo $(ARGS)
 
 .PHONY: test
-test: lint ## Run every test with the race detector (plus vet, staticcheck and gofmt).
-	$(GO) test -race -count=1 -timeout 12m $(PKGS)
+test: lint $(NATS_SERVER) ## Run every test with the race detector (plus vet, staticcheck and gofmt), the three fastest chaos scenarios among them.
+	PONTE_CHAOS_NATS_SERVER=$(NATS_SERVER) $(GO) test -race -count=1 -timeout 12m $(PKGS)
 
 .PHONY: lint
 lint: ## go vet, staticcheck, and gofmt must print nothing.
@@ -37,6 +44,16 @@ lint: ## go vet, staticcheck, and gofmt must print nothing.
 .PHONY: bench
 bench: ## Run the benchmarks (speed and memory targets).
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
+
+.PHONY: chaos
+chaos: build $(NATS_SERVER) ## Run the ten fault scenarios on real processes and write their table into docs/reliability.md (about 20 minutes).
+	$(GO) run ./cmd/ponte-chaos -ponte $(BIN)/ponte -nats-server $(NATS_SERVER) -report docs/reliability.md $(CHAOS_ARGS)
+
+.PHONY: nats-server
+nats-server: $(NATS_SERVER) ## Build the nats-server binary (the version in go.mod) into .tools/bin.
+
+$(NATS_SERVER): go.mod
+	GOBIN=$(TOOLS) $(GO) install github.com/nats-io/nats-server/v2@$(NATS_SERVER_VERSION)
 
 .PHONY: sandbox
 sandbox: ## Serve the three API simulators on loopback (see docs/sandbox.md).

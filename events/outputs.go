@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
 
 	"github.com/ponte-dev/ponte/clients"
 	"github.com/ponte-dev/ponte/schemas"
@@ -80,6 +82,38 @@ type Result struct {
 // letter: its value is the dead letter's id. A dead-lettered event runs again only so: the ledger lets it through
 // when the value is the id of the event's latest dead letter, and runs only the steps not done yet.
 const ReplayExtension = "replayof"
+
+// ReplayMessage is the original message of the dead letter dl (whose id is dlID) published again as a replay:
+// the same subject, headers and body, with the ReplayExtension set to dlID (a ce-replayof header in binary mode,
+// the attribute in a structured body), and a Nats-Msg-Id of its own, replay-<dlID>, so that a replay sent twice
+// within the input stream's duplicate window is stored once. `ponte dlq replay` publishes it.
+func ReplayMessage(dl *DeadLetter, dlID string) (*nats.Msg, error) {
+	raw, err := base64.StdEncoding.DecodeString(dl.Original.Data)
+	if err != nil || dl.Original.Data == "" {
+		return nil, errors.New("the dead letter does not carry the original body")
+	}
+	m := nats.NewMsg(dl.Original.Subject)
+	binary := false
+	for k, vs := range dl.Original.Headers {
+		m.Header[k] = slices.Clone(vs)
+		binary = binary || strings.EqualFold(k, "ce-specversion")
+	}
+	if binary {
+		m.Header.Set("ce-"+ReplayExtension, dlID)
+		m.Data = raw
+	} else {
+		var body map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &body); err != nil {
+			return nil, fmt.Errorf("the original is not a structured CloudEvent: %w", err)
+		}
+		body[ReplayExtension], _ = json.Marshal(dlID)
+		if m.Data, err = json.Marshal(body); err != nil {
+			return nil, err
+		}
+	}
+	m.Header.Set(nats.MsgIdHdr, "replay-"+dlID)
+	return m, nil
+}
 
 // deadLetterID is the id of the dead letter of the event at ledger key, published for the message at seq.
 func deadLetterID(key string, seq uint64) string {

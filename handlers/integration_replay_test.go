@@ -2,8 +2,6 @@ package handlers_test
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"reflect"
 	"slices"
@@ -22,46 +20,19 @@ import (
 )
 
 // The replay tests dead-letter an event with the real handlers and simulators, fix the cause at the simulator,
-// and replay the dead letter as `ponte dlq replay` does; replayMessage below is the CLI's replayMessage
-// (cmd/ponte/dlq.go), which lives in package main.
+// and replay the dead letter as `ponte dlq replay` does, with events.ReplayMessage.
 
-// replayMessage is the original message of the dead letter dl, published again as a replay: the same subject,
-// headers and body, the replayof extension set to the dead letter's id (a ce-replayof header in binary mode, the
-// attribute in a structured body), and the Nats-Msg-Id replay-<dead letter id>.
+// replayMessage is the replay of the dead letter dl, as `ponte dlq replay` publishes it.
 func replayMessage(t *testing.T, dl output) *nats.Msg {
 	t.Helper()
 	var d events.DeadLetter
 	if err := dl.ev.DataAs(&d); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := base64.StdEncoding.DecodeString(d.Original.Data)
-	if err != nil || d.Original.Data == "" {
-		t.Fatalf("the dead letter does not carry the original body (%v)", err)
+	m, err := events.ReplayMessage(&d, dl.ev.ID())
+	if err != nil {
+		t.Fatal(err)
 	}
-	m := nats.NewMsg(d.Original.Subject)
-	for k, vs := range d.Original.Headers {
-		m.Header[k] = slices.Clone(vs)
-	}
-	binary := false
-	for k := range m.Header {
-		if strings.EqualFold(k, "ce-specversion") {
-			binary = true
-		}
-	}
-	if binary {
-		m.Header.Set("ce-"+events.ReplayExtension, dl.ev.ID())
-		m.Data = raw
-	} else {
-		var body map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &body); err != nil {
-			t.Fatalf("the original is not a structured CloudEvent: %v", err)
-		}
-		body[events.ReplayExtension], _ = json.Marshal(dl.ev.ID())
-		if m.Data, err = json.Marshal(body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	m.Header.Set(nats.MsgIdHdr, "replay-"+dl.ev.ID())
 	return m
 }
 

@@ -32,7 +32,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"maps"
 	mrand "math/rand/v2"
 	"net/http"
 	"slices"
@@ -356,7 +355,7 @@ func (i *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f.AnswerDelay > 0 {
-		rec := &heldAnswer{header: http.Header{}, status: http.StatusOK}
+		rec := NewBuffered(w)
 		i.next.ServeHTTP(rec, r)
 		t := time.NewTimer(time.Duration(f.AnswerDelay))
 		select {
@@ -364,10 +363,8 @@ func (i *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done(): // the client went away: the request took effect all the same
 			t.Stop()
 		}
-		maps.Copy(w.Header(), rec.header)
-		w.WriteHeader(rec.status)
-		w.Write(rec.body.Bytes()) //nolint:errcheck // the client went away
-		i.record(r, received, body, rec.status)
+		rec.WriteOut(w)
+		i.record(r, received, body, rec.Status())
 		return
 	}
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
@@ -488,25 +485,44 @@ func (i *Injector) admin(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// heldAnswer keeps a served answer for Faults.AnswerDelay.
-type heldAnswer struct {
+// Buffered is an http.ResponseWriter that keeps the status and body in memory until WriteOut; its headers are
+// those of the real writer it was made for. The Injector holds answers in one (Faults.AnswerDelay), and a
+// simulator that must not write while it holds a lock serves into one.
+type Buffered struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
 	wrote  bool
 }
 
-func (h *heldAnswer) Header() http.Header { return h.header }
+// NewBuffered returns a Buffered for w, with status 200 until the handler sets one.
+func NewBuffered(w http.ResponseWriter) *Buffered {
+	return &Buffered{header: w.Header(), status: http.StatusOK}
+}
 
-func (h *heldAnswer) WriteHeader(code int) {
-	if !h.wrote {
-		h.status, h.wrote = code, true
+// Header implements http.ResponseWriter.
+func (b *Buffered) Header() http.Header { return b.header }
+
+// WriteHeader implements http.ResponseWriter; the first status set stays.
+func (b *Buffered) WriteHeader(code int) {
+	if !b.wrote {
+		b.status, b.wrote = code, true
 	}
 }
 
-func (h *heldAnswer) Write(b []byte) (int, error) {
-	h.wrote = true
-	return h.body.Write(b)
+// Write implements http.ResponseWriter.
+func (b *Buffered) Write(p []byte) (int, error) {
+	b.wrote = true
+	return b.body.Write(p)
+}
+
+// Status is the status the handler set (200 if none).
+func (b *Buffered) Status() int { return b.status }
+
+// WriteOut writes the kept status and body to w, the writer b was made for.
+func (b *Buffered) WriteOut(w http.ResponseWriter) {
+	w.WriteHeader(b.status)
+	w.Write(b.body.Bytes()) //nolint:errcheck // the client went away
 }
 
 type statusWriter struct {

@@ -282,43 +282,13 @@ func showDeadLetter(w io.Writer, s storedDeadLetter) error {
 	return nil
 }
 
-// replayMessage is the original message of s, published again as a replay: the same subject, headers and body,
-// with the replayof extension set to the dead letter's id (a ce-replayof header in binary mode, the attribute
-// in a structured body), and a Nats-Msg-Id of its own, so that a replay run twice within the duplicate window is
-// published once.
+// replayMessage is the original message of s published again as a replay (events.ReplayMessage), for the
+// reasons a replay can cure.
 func replayMessage(s storedDeadLetter) (*nats.Msg, error) {
 	if !slices.Contains(replayableReasons, s.dl.Reason) {
 		return nil, fmt.Errorf("a %s dead letter is about the message itself: correct it and publish it with a new id", s.dl.Reason)
 	}
-	raw, err := base64.StdEncoding.DecodeString(s.dl.Original.Data)
-	if err != nil || s.dl.Original.Data == "" {
-		return nil, errors.New("the dead letter does not carry the original body")
-	}
-	m := nats.NewMsg(s.dl.Original.Subject)
-	for k, vs := range s.dl.Original.Headers {
-		m.Header[k] = slices.Clone(vs)
-	}
-	binary := false
-	for k := range m.Header {
-		if strings.EqualFold(k, "ce-specversion") {
-			binary = true
-		}
-	}
-	if binary {
-		m.Header.Set("ce-"+events.ReplayExtension, s.ev.ID())
-		m.Data = raw
-	} else {
-		var body map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &body); err != nil {
-			return nil, fmt.Errorf("the original is not a structured CloudEvent: %w", err)
-		}
-		body[events.ReplayExtension], _ = json.Marshal(s.ev.ID())
-		if m.Data, err = json.Marshal(body); err != nil {
-			return nil, err
-		}
-	}
-	m.Header.Set(nats.MsgIdHdr, "replay-"+s.ev.ID())
-	return m, nil
+	return events.ReplayMessage(&s.dl, s.ev.ID())
 }
 
 // newestOf returns, for every event of the dead letters (their ids carry its ledger key), the id of its newest

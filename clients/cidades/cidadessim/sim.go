@@ -369,36 +369,14 @@ func (s *Server) locked(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		buf := &buffered{header: w.Header(), status: http.StatusOK}
+		buf := fault.NewBuffered(w)
 		func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			h(buf, r)
 		}()
-		w.WriteHeader(buf.status)
-		w.Write(buf.body.Bytes()) //nolint:errcheck // the client went away
+		buf.WriteOut(w)
 	}
-}
-
-// buffered is an http.ResponseWriter that keeps the status and body in memory; its headers are the real ones.
-type buffered struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-	wrote  bool
-}
-
-func (b *buffered) Header() http.Header { return b.header }
-
-func (b *buffered) WriteHeader(code int) {
-	if !b.wrote {
-		b.status, b.wrote = code, true
-	}
-}
-
-func (b *buffered) Write(p []byte) (int, error) {
-	b.wrote = true
-	return b.body.Write(p)
 }
 
 // token serves POST /oauth/token: the OAuth2 client credentials grant, with the client authenticated by the form
