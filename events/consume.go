@@ -124,15 +124,7 @@ func (w *Worker) consume(ctx context.Context, cons jetstream.Consumer, disp *dis
 			w.bound.Store(true)
 			log.Info("consumer bound again")
 		}
-		it, err := cons.Messages(jetstream.PullMaxMessages(w.cfg.Concurrency), jetstream.PullPriorityGroup(PriorityGroup),
-			jetstream.PullExpiry(max(w.cfg.AckWait/3, time.Second)))
-		if err != nil {
-			log.Error("cannot start fetching; retrying", "err", err)
-			w.checkBound(ctx, cons, log)
-			sleep(ctx, time.Second)
-			continue
-		}
-		if err := w.fetch(ctx, it, disp, log); err != nil {
+		if err := w.fetch(ctx, cons, disp, log); err != nil {
 			w.checkBound(ctx, cons, log)
 			sleep(ctx, 100*time.Millisecond)
 		}
@@ -147,42 +139,68 @@ func (w *Worker) checkBound(ctx context.Context, cons jetstream.Consumer, log *s
 	}
 }
 
-// fetch hands messages from it to the dispatcher until ctx ends or the iterator fails (then it returns the
-// iterator's error). At most 2·Concurrency messages are held at once (queued behind their entity, or running). It
-// then drains the iterator, handing back the messages it still held.
-func (w *Worker) fetch(ctx context.Context, it jetstream.MessagesContext, disp *dispatcher, log *slog.Logger) error {
-	defer func() {
-		it.Drain()
-		for {
-			msg, err := it.Next(jetstream.NextMaxWait(time.Second))
-			if err != nil {
-				return
-			}
-			// Held but never started: hand it back quickly, no attempt counted.
-			_ = msg.NakWithDelay(time.Second)
-		}
-	}()
+// fetchWait bounds one pull: an idle worker asks again this often (which also tells the server it is alive, so
+// that it keeps the pin), and a stopping one stops fetching within it.
+const fetchWait = time.Second
+
+// fetch pulls as many messages as the dispatcher has room for and hands each over as it arrives, until ctx ends
+// or the consumer is gone (then it returns an error). At most 2·Concurrency messages are held at once (queued
+// behind their entity, waiting for a slot, or running), and every one of them is kept alive with InProgress: no
+// message waits in a client-side buffer, where AckWait would run out unseen (nats.go's Messages iterator keeps one,
+// and pulls more while it is not empty). While every place is taken for longer than AckWait/3, one message is
+// pulled all the same (and kept alive like the others), so that the server keeps this worker's pin (PinnedTTL);
+// it runs when a place frees.
+func (w *Worker) fetch(ctx context.Context, cons jetstream.Consumer, disp *dispatcher, log *slog.Logger) error {
+	wait := min(fetchWait, w.cfg.AckWait/3)
 	for ctx.Err() == nil {
-		if !disp.reserve(ctx) {
+		n, ok := disp.reserveUpTo(ctx, w.cfg.AckWait/3)
+		if !ok {
 			return nil
 		}
-		msg, err := it.Next(jetstream.NextMaxWait(500 * time.Millisecond))
+		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(wait), jetstream.FetchPriorityGroup(PriorityGroup))
 		if err != nil {
-			disp.unreserve()
-			switch {
-			case !w.bound.Load():
-				return errors.New("the consumer is gone") // found so by watchLag
-			case errors.Is(err, nats.ErrTimeout), errors.Is(err, jetstream.ErrPinIDMismatch):
-				continue // nothing to fetch, or another replica holds the pin
-			case errors.Is(err, jetstream.ErrMsgIteratorClosed) || errors.Is(err, jetstream.ErrConsumerDeleted) ||
-				errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrNoHeartbeat):
-				log.Warn("fetching stopped; restarting", "err", err)
+			disp.release(n)
+			if err := w.fetchFailed(ctx, err, log); err != nil {
 				return err
 			}
-			log.Warn("fetch error", "err", err)
 			continue
 		}
-		disp.dispatch(msg)
+		got := 0
+		for msg := range batch.Messages() {
+			got++
+			if ctx.Err() != nil {
+				// Fetched as the worker stops: hand it back quickly, no attempt counted.
+				_ = msg.NakWithDelay(time.Second)
+				disp.release(1)
+				continue
+			}
+			disp.dispatch(msg)
+		}
+		disp.release(n - got)
+		if err := batch.Error(); err != nil {
+			if err := w.fetchFailed(ctx, err, log); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// fetchFailed sorts out a failed pull: an error to return when the consumer is gone (consume binds it again),
+// nil to pull again (another replica holds the pin, the connection is down for a moment).
+func (w *Worker) fetchFailed(ctx context.Context, err error, log *slog.Logger) error {
+	switch {
+	case !w.bound.Load():
+		return errors.New("the consumer is gone") // found so by watchLag
+	case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, jetstream.ErrPinIDMismatch):
+		return nil // nothing to fetch, or another replica holds the pin
+	case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
+		log.Warn("fetching stopped; restarting", "err", err)
+		return err
+	}
+	if ctx.Err() == nil {
+		log.Warn("fetch error", "err", err)
+		sleep(ctx, 100*time.Millisecond)
 	}
 	return nil
 }

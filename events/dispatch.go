@@ -22,8 +22,9 @@ type dispatcher struct {
 	w        *Worker
 	ctx      context.Context // the work context: cancelled DrainTimeout after Run's
 	inflight *sync.WaitGroup
-	held     chan struct{} // messages fetched and not settled: queued or running
+	held     chan struct{} // messages fetched and not settled: queued, waiting for a slot, or running
 	run      chan struct{} // messages running
+	over     int           // messages held beyond held's capacity, pulled to keep the pin (guarded by mu)
 
 	mu     sync.Mutex
 	queues map[string][]queued // per entity key, the messages waiting behind the one running
@@ -52,17 +53,45 @@ func newDispatcher(w *Worker, ctx context.Context, inflight *sync.WaitGroup) *di
 	}
 }
 
-// reserve waits for room for one more message; false if ctx ended first.
-func (p *dispatcher) reserve(ctx context.Context) bool {
+// reserveUpTo reserves room for as many messages as are free (at least one), waiting for a place up to wait. If
+// none frees by then, it reserves one over the capacity (see fetch): a pull is made either way. false if ctx
+// ended first.
+func (p *dispatcher) reserveUpTo(ctx context.Context, wait time.Duration) (n int, ok bool) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
 	select {
 	case p.held <- struct{}{}:
-		return true
+	case <-t.C:
+		p.mu.Lock()
+		p.over++
+		p.mu.Unlock()
+		return 1, true
 	case <-ctx.Done():
-		return false
+		return 0, false
 	}
+	for n = 1; n < cap(p.held); n++ {
+		select {
+		case p.held <- struct{}{}:
+		default:
+			return n, true
+		}
+	}
+	return n, true
 }
 
-func (p *dispatcher) unreserve() { <-p.held }
+// release gives back the places of n messages (settled, or reserved and not fetched).
+func (p *dispatcher) release(n int) {
+	for range n {
+		p.mu.Lock()
+		if p.over > 0 {
+			p.over--
+			p.mu.Unlock()
+			continue
+		}
+		p.mu.Unlock()
+		<-p.held
+	}
+}
 
 // dispatch runs msg now, or queues it behind the message of its entity that is running.
 func (p *dispatcher) dispatch(msg jetstream.Msg) {
@@ -113,7 +142,7 @@ func (p *dispatcher) drain(key string, msg jetstream.Msg) {
 func (p *dispatcher) handle(key string, msg jetstream.Msg, alive func()) {
 	defer p.inflight.Done()
 	defer p.w.inflight.Add(-1)
-	defer p.unreserve()
+	defer p.release(1)
 	var seq uint64
 	if meta, err := msg.Metadata(); err == nil {
 		seq = meta.Sequence.Stream

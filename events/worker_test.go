@@ -617,3 +617,34 @@ func TestEventWaitingForASlotIsKeptAlive(t *testing.T) {
 		t.Fatalf("2 messages were delivered %v times: the one waiting for a free slot was not kept alive", n)
 	}
 }
+
+// TestNoMessageWaitsUnattended: with every slot taken by slow events, the messages fetched behind them are all
+// kept alive until they run; none sits in a client-side buffer past AckWait (the chaos harness's slow-API
+// scenario: nats.go's Messages iterator prefetched messages beyond the dispatcher's room, and pulled more while
+// they waited, so the server redelivered them and they ran twice).
+func TestNoMessageWaitsUnattended(t *testing.T) {
+	h := events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		if strings.HasPrefix(ev.ID(), "slow") {
+			time.Sleep(2500 * time.Millisecond)
+		} else {
+			time.Sleep(300 * time.Millisecond)
+		}
+		return nil
+	})
+	const concurrency, slow, behind = 4, 4, 16
+	e := startWorker(t, events.Config{AckWait: time.Second, Concurrency: concurrency}, []events.Route{{Type: "person.hired", Handler: h}}, nil, nil)
+	for i := range slow + behind {
+		id := fmt.Sprint("behind-", i)
+		if i < slow {
+			id = fmt.Sprint("slow-", i)
+		}
+		ev := newEvent("person.hired", id, map[string]string{})
+		ev.SetSubject("E-" + id)
+		e.publish(events.EncodeBinary("person.hired", ev, ""))
+	}
+	e.collect("PONTE_RESULTS", slow+behind, 20*time.Second)
+	time.Sleep(time.Second) // a redelivery would arrive within AckWait
+	if n := e.metric("ponte_events_received_total", "type", "person.hired"); n != slow+behind {
+		t.Fatalf("%d messages were delivered %v times: some waited behind the slow ones without being kept alive", slow+behind, n)
+	}
+}
