@@ -87,13 +87,20 @@ type Breakers struct {
 	mu       sync.Mutex
 	breakers map[BreakerKey]*breaker
 	watchers []func(key BreakerKey, from, to BreakerState)
+	probes   map[string]Probe
 }
+
+// Probe asks a target, for one tenant, whether it answers at all: a cheap read through the client, so through the
+// breaker, whose answer updates the evidence Execute judges by. See Breakers.SetProbe.
+type Probe func(ctx context.Context, tenant string) error
 
 type breaker struct {
 	cb          *gobreaker.CircuitBreaker[any]
 	mu          sync.Mutex
 	openedAt    time.Time
 	lastSuccess atomic.Int64 // unix nanoseconds of the last call the target answered (a success or a permanent error)
+	probing     atomic.Bool  // a probe runs
+	lastProbe   atomic.Int64 // unix nanoseconds of the last probe's start
 }
 
 // NewBreakers returns an empty set whose breakers use settings. reg may be nil to skip metrics.
@@ -112,6 +119,45 @@ func (b *Breakers) Watch(fn func(key BreakerKey, from, to BreakerState)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.watchers = append(b.watchers, fn)
+}
+
+// SetProbe registers the probe of target. When a caller's retryable failure, not its first (WithPriorFailure), is
+// blamed on the target only because the target has answered no call since the caller first failed (with no other
+// traffic, nothing tells one bad request from an outage), Execute starts the probe for that target and tenant in the background: at most one at a time,
+// and at most one per ProbeInterval. If the target answers it, the caller's next failure is its own, so that an
+// event that always fails on a target that otherwise works spends its attempts and is dead-lettered, instead of
+// being delayed as an outage for as long as no other event calls that target. If the probe fails too, nothing
+// changes: that is an outage.
+func (b *Breakers) SetProbe(target string, p Probe) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.probes == nil {
+		b.probes = map[string]Probe{}
+	}
+	b.probes[target] = p
+}
+
+// ProbeInterval is the least time between two probes of one target and tenant.
+const ProbeInterval = 5 * time.Second
+
+// probe starts key's probe, unless one runs or ran less than ProbeInterval ago, or key's target has none.
+func (b *Breakers) probe(key BreakerKey, br *breaker, now time.Time) {
+	b.mu.Lock()
+	p := b.probes[key.Target]
+	b.mu.Unlock()
+	if p == nil || now.Sub(time.Unix(0, br.lastProbe.Load())) < ProbeInterval || !br.probing.CompareAndSwap(false, true) {
+		return
+	}
+	br.lastProbe.Store(now.UnixNano())
+	go func() {
+		defer br.probing.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = p(ctx, key.Tenant) // its answer went through Execute, which noted it
+	}()
 }
 
 // Ensure creates the breaker for key if it does not exist yet, so that its metrics series exist from the start.
@@ -260,6 +306,9 @@ func (b *Breakers) Execute(ctx context.Context, key BreakerKey, fn func() error)
 	answering := br.lastSuccess.Load() > since.UnixNano()
 	// Refused credentials (401) are the target's, or its configuration's, never one event's.
 	if state := br.cb.State(); !answering || state != gobreaker.StateClosed || HTTPStatus(err) == http.StatusUnauthorized {
+		if repeat && !answering && state == gobreaker.StateClosed && HTTPStatus(err) != http.StatusUnauthorized {
+			b.probe(key, br, now) // only an answer elsewhere can put the blame on the caller
+		}
 		wait := time.Duration(0)
 		if state == gobreaker.StateOpen {
 			wait = br.untilHalfOpen(b.settings.OpenTimeout, now)

@@ -460,3 +460,52 @@ func TestMapStatus(t *testing.T) {
 		t.Error("an error without a status changed")
 	}
 }
+
+// TestProbeTellsALoneFailureFromAnOutage: a retry that fails with no other answer from the target since the
+// caller's first failure starts the target's probe (once per ProbeInterval, one at a time); if the target answers
+// it, the next failure is the caller's own, and if the probe fails too, it stays an outage.
+func TestProbeTellsALoneFailureFromAnOutage(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		probeAnswer error
+		wantOutage  bool
+	}{
+		{"the target answers the probe", nil, false},
+		{"the probe fails too", &StatusError{Target: "cidades", Status: 503}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := NewBreakers(BreakerSettings{ConsecutiveFailures: 5, OpenTimeout: time.Minute}, nil)
+			key := BreakerKey{Target: "cidades", Tenant: "001001"}
+			var probes atomic.Int32
+			done := make(chan struct{}, 10)
+			b.SetProbe("cidades", func(ctx context.Context, tenant string) error {
+				probes.Add(1)
+				defer func() { done <- struct{}{} }()
+				if tenant != "001001" {
+					t.Errorf("probe of tenant %q, want 001001", tenant)
+				}
+				return b.Execute(ctx, key, func() error { return tc.probeAnswer })
+			})
+			fail := func() error { return &StatusError{Target: "cidades", Status: 500} }
+			retry := WithPriorFailure(context.Background(), time.Now().Add(-time.Second))
+			if err := b.Execute(retry, key, fail); !IsOutage(err) {
+				t.Fatalf("a retry with no answer since: %v, want an outage", err)
+			}
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("no probe within 5s")
+			}
+			err := b.Execute(retry, key, fail)
+			if IsOutage(err) != tc.wantOutage {
+				t.Errorf("the retry after the probe: %v, outage %v, want %v", err, IsOutage(err), tc.wantOutage)
+			}
+			for range 5 {
+				_ = b.Execute(retry, key, fail)
+			}
+			if n := probes.Load(); n != 1 {
+				t.Errorf("%d probes within ProbeInterval, want 1", n)
+			}
+		})
+	}
+}

@@ -92,6 +92,7 @@ func New(cfg Config, opts clients.EndpointOptions) (*Client, error) {
 		k.tokens = clients.NewTokenCache(c.tokenFetcher(k), cfg.TokenLeeway, nil)
 		c.keys[code] = k
 	}
+	ep.Breakers().SetProbe(Target, c.Probe) // tells a lone failing request from an outage
 	return c, nil
 }
 
@@ -458,4 +459,10 @@ func allPages[T any](c *Client, first, size int, get func(pagina, tamanho int) (
 			return all, nil
 		}
 	}
+}
+
+// Probe is the client's clients.Probe: ListUnidadesGestoras with the key of UG tenant, a small read.
+func (c *Client) Probe(ctx context.Context, tenant string) error {
+	_, err := c.ListUnidadesGestoras(ctx, tenant)
+	return err
 }

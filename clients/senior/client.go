@@ -69,6 +69,7 @@ func New(cfg Config, opts clients.EndpointOptions) (*Client, error) {
 		ops = append(ops, opPagedSearchAll)
 	}
 	ep.Declare(ops...)
+	ep.Breakers().SetProbe(Target, c.Probe) // tells a lone failing request from an outage
 	return c, nil
 }
 
@@ -351,4 +352,11 @@ func (c *Client) ListRoles(ctx context.Context) ([]Role, error) {
 		return nil, fmt.Errorf("senior list roles: %w", err)
 	}
 	return out, nil
+}
+
+// Probe is the client's clients.Probe: ListRoles, a small read (the SAM API has one tenant per client, so tenant
+// is unused).
+func (c *Client) Probe(ctx context.Context, _ string) error {
+	_, err := c.ListRoles(ctx)
+	return err
 }

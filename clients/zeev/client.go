@@ -70,6 +70,7 @@ func New(cfg Config, opts clients.EndpointOptions) (*Client, error) {
 	if cfg.Token.IsZero() {
 		c.tokens = clients.NewTokenCache(c.login, 0, func() time.Time { return c.now() })
 	}
+	ep.Breakers().SetProbe(Target, c.Probe) // tells a lone failing request from an outage
 	return c, nil
 }
 
@@ -154,4 +155,10 @@ func (c *Client) WhoAmI(ctx context.Context) (*Identity, error) {
 		return nil, fmt.Errorf("zeev whoami: %w", err)
 	}
 	return &out, nil
+}
+
+// Probe is the client's clients.Probe: WhoAmI, the cheapest call (Zeev has one tenant, so tenant is unused).
+func (c *Client) Probe(ctx context.Context, _ string) error {
+	_, err := c.WhoAmI(ctx)
+	return err
 }
