@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func TestFastScenarios(t *testing.T) {
 	var log bytes.Buffer
 	opt := options{ponte: ponte, natsServer: natsServer, repo: filepath.Join("..", ".."), work: dir, scale: 0.3, log: &log}
 	for _, s := range scenarios() {
-		if !contains(fastScenarios, s.id) {
+		if !slices.Contains(fastScenarios, s.id) {
 			continue
 		}
 		t.Run(s.id, func(t *testing.T) {
@@ -58,13 +59,4 @@ func TestFastScenarios(t *testing.T) {
 			}
 		})
 	}
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

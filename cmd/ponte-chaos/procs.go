@@ -191,35 +191,45 @@ func (c *natsCluster) urls() string {
 	return strings.Join(us, ",")
 }
 
-// startNode starts (or restarts, on its store) node n and waits until its JetStream is healthy.
-func (c *natsCluster) startNode(ctx context.Context, n *natsNode) error {
-	p, err := start(c.dir, "nats-"+n.name, c.bin, []string{"-c", n.conf}, nil)
-	if err != nil {
-		return err
-	}
-	n.p = p
-	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	return waitHTTP(wctx, p, fmt.Sprintf("http://127.0.0.1:%d/healthz?js-enabled-only=true", n.http))
+// launch starts node n's process (on its store, if it ran before).
+func (c *natsCluster) launch(n *natsNode) (err error) {
+	n.p, err = start(c.dir, "nats-"+n.name, c.bin, []string{"-c", n.conf}, nil)
+	return err
 }
 
-// start starts every node, then waits until each says JetStream is healthy (in a cluster: a meta leader).
-func (c *natsCluster) start(ctx context.Context) error {
-	for _, n := range c.nodes {
-		p, err := start(c.dir, "nats-"+n.name, c.bin, []string{"-c", n.conf}, nil)
-		if err != nil {
-			return err
-		}
-		n.p = p
-	}
+// healthy waits until every node answers its health check: JetStream enabled, or, with jsOnly false, the whole
+// of it (in a cluster: a meta leader, the streams current).
+func (c *natsCluster) healthy(ctx context.Context, jsOnly bool, nodes ...*natsNode) error {
 	wctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	for _, n := range c.nodes {
-		if err := waitHTTP(wctx, n.p, fmt.Sprintf("http://127.0.0.1:%d/healthz", n.http)); err != nil {
+	path := "/healthz"
+	if jsOnly {
+		path += "?js-enabled-only=true"
+	}
+	for _, n := range nodes {
+		if err := waitHTTP(wctx, n.p, fmt.Sprintf("http://127.0.0.1:%d%s", n.http, path)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// startNode restarts node n on its store and waits until its JetStream is up.
+func (c *natsCluster) startNode(ctx context.Context, n *natsNode) error {
+	if err := c.launch(n); err != nil {
+		return err
+	}
+	return c.healthy(ctx, true, n)
+}
+
+// start starts every node, then waits until each is healthy (in a cluster: with a meta leader).
+func (c *natsCluster) start(ctx context.Context) error {
+	for _, n := range c.nodes {
+		if err := c.launch(n); err != nil {
+			return err
+		}
+	}
+	return c.healthy(ctx, false, c.nodes...)
 }
 
 // stop stops every node with SIGTERM.

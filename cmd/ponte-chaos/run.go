@@ -15,6 +15,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ponte-dev/ponte/clients/fault"
 )
 
 // scenario is one fault and what must hold under it.
@@ -99,6 +101,11 @@ func runScenario(ctx context.Context, opt options, s *scenario) *verdict {
 	}
 	r.exercise(v)
 	r.logf("all settled; drain after the fault %v", v.drain.Round(100*time.Millisecond))
+	for _, s := range r.sb.sims() { // the faults end with the run: reading the state back must not wait on them
+		if err := setFaults(s, fault.Faults{}); err != nil {
+			v.problem("%v", err)
+		}
+	}
 	r.quiesce()
 	if err := r.readZeevUsers(); err != nil {
 		v.problem("%v", err)

@@ -21,10 +21,7 @@ func scenarios() []*scenario {
 					if err := r.waitFraction(r.between(0.15+0.25*float64(k), 0.3+0.25*float64(k))); err != nil {
 						return err
 					}
-					w := r.ws.live()[0]
-					r.logf("SIGKILL %s at %d settled", w.name, r.obs.settled(r.acked))
-					w.p.kill()
-					if _, err := r.ws.start(r.ctx); err != nil {
+					if err := r.killAndRestart(); err != nil {
 						return err
 					}
 				}
@@ -184,10 +181,7 @@ func scenarios() []*scenario {
 						return err
 					}
 					time.Sleep(time.Duration(r.between(0.1, 0.9) * float64(time.Second))) // a random point of a held answer
-					w := r.ws.live()[0]
-					r.logf("SIGKILL %s at %d settled", w.name, r.obs.settled(r.acked))
-					w.p.kill()
-					if _, err := r.ws.start(r.ctx); err != nil {
+					if err := r.killAndRestart(); err != nil {
 						return err
 					}
 				}
@@ -206,6 +200,15 @@ func scenarios() []*scenario {
 				r.logf("CidadES creates sent again after a kill (answered 409, read back): %d", again)
 			}},
 	}
+}
+
+// killAndRestart SIGKILLs the (one) live worker and starts another in its place.
+func (r *run) killAndRestart() error {
+	w := r.ws.live()[0]
+	r.logf("SIGKILL %s at %d settled", w.name, r.obs.settled(r.acked))
+	w.p.kill()
+	_, err := r.ws.start(r.ctx)
+	return err
 }
 
 // longestHire is the longest time from a person's Zeev upsert arriving to the answer of the hire's last Senior
