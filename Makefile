@@ -46,7 +46,7 @@ bench: ## Run the benchmarks (speed and memory targets).
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
 
 .PHONY: chaos
-chaos: build $(NATS_SERVER) ## Run the ten fault scenarios on real processes and write their table into docs/reliability.md (about 20 minutes).
+chaos: build $(NATS_SERVER) ## Run the ten fault scenarios on real processes and write their table into docs/reliability.md (about 10 minutes).
 	$(GO) run ./cmd/ponte-chaos -ponte $(BIN)/ponte -nats-server $(NATS_SERVER) -report docs/reliability.md $(CHAOS_ARGS)
 
 .PHONY: nats-server

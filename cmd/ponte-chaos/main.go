@@ -127,7 +127,12 @@ func chaos(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case len(vs) < len(all):
 		fmt.Fprintf(stderr, "ponte-chaos: %d of the %d scenarios ran: %s keeps the table of the last full run\n", len(vs), len(all), *report)
 	default:
-		if err := writeReport(*report, out, time.Now()); err != nil {
+		var total time.Duration
+		for _, v := range vs {
+			total += v.total
+		}
+		version, _ := exec.Command(opt.natsServer, "--version").Output()
+		if err := writeReport(*report, out, time.Now(), strings.TrimSpace(string(version)), total); err != nil {
 			fmt.Fprintln(stderr, "ponte-chaos:", err)
 			return 1
 		}
@@ -148,10 +153,10 @@ const (
 
 // writeReport puts the table, with the machine and the date it ran on, between the markers of the document at
 // path (docs/reliability.md), or writes it as the whole file when there is none yet.
-func writeReport(path, table string, at time.Time) error {
+func writeReport(path, table string, at time.Time, natsVersion string, took time.Duration) error {
 	host, _ := os.Hostname()
-	body := fmt.Sprintf("Run %s on %s: %d CPUs, %s/%s, %s.\n\n%s", at.UTC().Format("2006-01-02 15:04 MST"), host,
-		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), table)
+	body := fmt.Sprintf("Run %s on %s: %d CPUs, %s/%s, %s, %s; the ten scenarios took %s.\n\n%s", at.UTC().Format("2006-01-02 15:04 MST"), host,
+		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), natsVersion, took.Round(time.Second), table)
 	doc, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return os.WriteFile(path, []byte(body), 0o644)
