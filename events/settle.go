@@ -143,7 +143,11 @@ func (w *Worker) complete(ctx context.Context, d *delivery) {
 	}
 	w.ack(d)
 	if d.settled == OutcomeStale {
-		d.log.Info("event skipped as stale: a newer event of its entity was applied", "detail", d.steps[0].Detail)
+		attrs := []any{}
+		if len(d.steps) > 0 { // a route that names no systems has no stale step to show
+			attrs = append(attrs, "detail", d.steps[0].Detail)
+		}
+		d.log.Info("event skipped as stale: a newer event of its entity was applied", attrs...)
 		return
 	}
 	d.log.Info("event processed", "steps", len(d.steps), "duration", w.now().Sub(d.start))
