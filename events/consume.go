@@ -152,7 +152,11 @@ const fetchWait = time.Second
 // it runs when a place frees.
 func (w *Worker) fetch(ctx context.Context, cons jetstream.Consumer, disp *dispatcher, log *slog.Logger) error {
 	wait := min(fetchWait, w.cfg.AckWait/3)
+	pinned := false // whether the last pull got this worker messages, rather than a pin held elsewhere
 	for ctx.Err() == nil {
+		if !w.bound.Load() {
+			return errors.New("the consumer is gone") // found so by watchLag: consume binds it again
+		}
 		n, ok := disp.reserveUpTo(ctx, w.cfg.AckWait/3)
 		if !ok {
 			return nil
@@ -160,6 +164,7 @@ func (w *Worker) fetch(ctx context.Context, cons jetstream.Consumer, disp *dispa
 		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(wait), jetstream.FetchPriorityGroup(PriorityGroup))
 		if err != nil {
 			disp.release(n)
+			pinned = pinned && !errors.Is(err, jetstream.ErrPinIDMismatch)
 			if err := w.fetchFailed(ctx, err, log); err != nil {
 				return err
 			}
@@ -168,6 +173,11 @@ func (w *Worker) fetch(ctx context.Context, cons jetstream.Consumer, disp *dispa
 		got := 0
 		for msg := range batch.Messages() {
 			got++
+			if !pinned {
+				// The consumer's first messages for this worker: it has just taken it over.
+				w.inherit(ctx, cons, disp)
+				pinned = true
+			}
 			if ctx.Err() != nil {
 				// Fetched as the worker stops: hand it back quickly, no attempt counted.
 				_ = msg.NakWithDelay(time.Second)
@@ -178,6 +188,9 @@ func (w *Worker) fetch(ctx context.Context, cons jetstream.Consumer, disp *dispa
 		}
 		disp.release(n - got)
 		if err := batch.Error(); err != nil {
+			if errors.Is(err, jetstream.ErrPinIDMismatch) {
+				pinned = false
+			}
 			if err := w.fetchFailed(ctx, err, log); err != nil {
 				return err
 			}

@@ -215,8 +215,10 @@ func (p *dispatcher) settled(key string, seq uint64, head bool, nakDelay time.Du
 		p.blocks[key] = b
 	case nakDelay > 0:
 		p.blocks[key] = block{seqs: []uint64{seq}, until: now.Add(nakDelay), expires: now.Add(nakDelay + p.w.cfg.AckWait)}
-	case head && ok:
-		b.seqs = b.seqs[1:]
+	case ok && (head || slices.Contains(b.seqs, seq)):
+		// Settled, it leaves the line: as its head, or (admitted before the line was drawn, see inherit) from
+		// wherever it stood.
+		b.seqs = slices.DeleteFunc(b.seqs, func(s uint64) bool { return s == seq })
 		if len(b.seqs) == 0 {
 			delete(p.blocks, key)
 			return

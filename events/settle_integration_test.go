@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -510,5 +512,149 @@ func TestStoppingWorkerHandsThePinOver(t *testing.T) {
 	waitFor(t, "worker B to take the second event", func() bool { return byB.Load() == 1 })
 	if took := time.Since(stopped); took > 5*time.Second {
 		t.Errorf("the standby took over after %s: the pin was not released (its TTL is %s)", took.Round(time.Millisecond), cfg.AckWait)
+	}
+}
+
+// TestEntityOrderSurvivesACrash: worker A dies (its connection cut, no goodbye) while it runs an entity's first
+// event; the entity's second event is published meanwhile. Worker B, taking the consumer over, gets the second
+// at once and the first only once its AckWait ran out: it must still run the first before the second, having
+// found the first among the messages A left unsettled. (The chaos harness's kill-between-write-and-settlement
+// scenario found contract signatures skipped as stale: their amendments had run first.)
+func TestEntityOrderSurvivesACrash(t *testing.T) {
+	nc, js := eventstest.JetStream(t)
+	ctx := context.Background()
+	cfg := events.Config{AckWait: 2 * time.Second}
+	running := make(chan struct{}, 1)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	ncA, jsA := connect(t, nc)
+	a, err := events.NewWorker(jsA, events.Topology{Manage: true}, cfg, []events.Route{{Type: "person.hired",
+		Handler: events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+			running <- struct{}{}
+			<-release
+			return nil
+		})}}, nil, events.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx, stopA := context.WithCancel(ctx)
+	t.Cleanup(stopA)
+	go func() { _ = a.Run(actx) }()
+	waitFor(t, "worker A ready", a.Ready)
+	publish := func(id string, at time.Time) {
+		t.Helper()
+		ev := newEvent("person.hired", id, map[string]string{})
+		ev.SetSubject("E-1")
+		ev.SetTime(at)
+		if _, err := js.PublishMsg(ctx, events.EncodeBinary("person.hired", ev, "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := time.Now().Add(-time.Hour)
+	publish("first", base)
+	select {
+	case <-running:
+	case <-time.After(10 * time.Second):
+		t.Fatal("worker A did not start the first event")
+	}
+	ncA.Close() // A dies: no nak, no unpin; its claim and AckWait run out
+
+	var mu sync.Mutex
+	var order []string
+	_, jsB := connect(t, nc)
+	runWorker(t, jsB, cfg, []events.Route{{Type: "person.hired", Handler: events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		mu.Lock()
+		order = append(order, ev.ID())
+		mu.Unlock()
+		return nil
+	})}}, nil)
+	publish("second", base.Add(time.Minute))
+	waitFor(t, "worker B to run both events", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(order) >= 2
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(order, []string{"first", "second"}) {
+		t.Errorf("worker B ran %v, want first then second: the entity's order did not survive worker A's death", order)
+	}
+}
+
+// TestEntityOrderSurvivesATakeover: the consumer's previous holder took an entity's first event and kept it alive
+// (InProgress) after its last pull, then died; so its pin ran out before the event's AckWait did, and the worker
+// taking over got the entity's second event first. It must hold the second until the first came back and ran.
+// (The chaos harness's kill scenarios found contract signatures skipped as stale this way: a busy worker pulls
+// seldom and renews often, and after a SIGKILL its successor ran their amendments first.)
+func TestEntityOrderSurvivesATakeover(t *testing.T) {
+	nc, js := eventstest.JetStream(t)
+	ctx := context.Background()
+	cfg := events.Config{AckWait: 2 * time.Second}
+	var mu sync.Mutex
+	var order []string
+	route := []events.Route{{Type: "person.hired", Handler: events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		mu.Lock()
+		order = append(order, ev.ID())
+		mu.Unlock()
+		return nil
+	})}}
+	// A first worker creates the streams and the consumer, and stops (handing the pin back).
+	w0, err := events.NewWorker(js, events.Topology{Manage: true}, cfg, route, nil, events.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx0, stop0 := context.WithCancel(ctx)
+	done0 := make(chan error, 1)
+	go func() { done0 <- w0.Run(ctx0) }()
+	waitFor(t, "the first worker ready", w0.Ready)
+	stop0()
+	if err := <-done0; err != nil {
+		t.Fatal(err)
+	}
+	publish := func(id string, at time.Time) {
+		t.Helper()
+		ev := newEvent("person.hired", id, map[string]string{})
+		ev.SetSubject("E-1")
+		ev.SetTime(at)
+		if _, err := js.PublishMsg(ctx, events.EncodeBinary("person.hired", ev, "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := time.Now().Add(-time.Hour)
+	publish("first", base)
+	// The previous holder: pinned, takes the first event, renews it for 3s without pulling again, dies.
+	ncA, jsA := connect(t, nc)
+	cons, err := jsA.Consumer(ctx, "PONTE_EVENTS", "ponte-events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second), jetstream.FetchPriorityGroup(events.PriorityGroup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first jetstream.Msg
+	for m := range batch.Messages() {
+		first = m
+	}
+	if first == nil {
+		t.Fatalf("the previous holder got no message: %v", batch.Error())
+	}
+	_, jsB := connect(t, nc)
+	runWorker(t, jsB, cfg, route, nil)
+	publish("second", base.Add(time.Minute))
+	for range 6 {
+		_ = first.InProgress()
+		time.Sleep(500 * time.Millisecond)
+	}
+	ncA.Close()
+	waitFor(t, "both events to run", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(order) >= 2
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(order, []string{"first", "second"}) {
+		t.Errorf("the worker taking over ran %v, want first then second", order)
 	}
 }
