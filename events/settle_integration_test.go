@@ -541,15 +541,7 @@ func TestEntityOrderSurvivesACrash(t *testing.T) {
 	t.Cleanup(stopA)
 	go func() { _ = a.Run(actx) }()
 	waitFor(t, "worker A ready", a.Ready)
-	publish := func(id string, at time.Time) {
-		t.Helper()
-		ev := newEvent("person.hired", id, map[string]string{})
-		ev.SetSubject("E-1")
-		ev.SetTime(at)
-		if _, err := js.PublishMsg(ctx, events.EncodeBinary("person.hired", ev, "")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publish := func(id string, at time.Time) { publishOfEntity(t, js, "E-1", id, at) }
 	base := time.Now().Add(-time.Hour)
 	publish("first", base)
 	select {
@@ -559,26 +551,52 @@ func TestEntityOrderSurvivesACrash(t *testing.T) {
 	}
 	ncA.Close() // A dies: no nak, no unpin; its claim and AckWait run out
 
-	var mu sync.Mutex
-	var order []string
+	var ran runOrder
 	_, jsB := connect(t, nc)
-	runWorker(t, jsB, cfg, []events.Route{{Type: "person.hired", Handler: events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
-		mu.Lock()
-		order = append(order, ev.ID())
-		mu.Unlock()
-		return nil
-	})}}, nil)
+	runWorker(t, jsB, cfg, ran.routes(), nil)
 	publish("second", base.Add(time.Minute))
-	waitFor(t, "worker B to run both events", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(order) >= 2
-	})
-	mu.Lock()
-	defer mu.Unlock()
-	if !slices.Equal(order, []string{"first", "second"}) {
-		t.Errorf("worker B ran %v, want first then second: the entity's order did not survive worker A's death", order)
+	if got := ran.wait(t, 2); !slices.Equal(got, []string{"first", "second"}) {
+		t.Errorf("worker B ran %v, want first then second: the entity's order did not survive worker A's death", got)
 	}
+}
+
+// publishOfEntity publishes a person.hired of entity with id and time at.
+func publishOfEntity(t *testing.T, js jetstream.JetStream, entity, id string, at time.Time) {
+	t.Helper()
+	ev := newEvent("person.hired", id, map[string]string{})
+	ev.SetSubject(entity)
+	ev.SetTime(at)
+	if _, err := js.PublishMsg(context.Background(), events.EncodeBinary("person.hired", ev, "")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runOrder records the events a handler ran, in order.
+type runOrder struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (r *runOrder) routes() []events.Route {
+	return []events.Route{{Type: "person.hired", Handler: events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.ids = append(r.ids, ev.ID())
+		return nil
+	})}}
+}
+
+// wait waits until n events ran and returns them in the order they ran.
+func (r *runOrder) wait(t *testing.T, n int) []string {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d events to run", n), func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.ids) >= n
+	})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.ids)
 }
 
 // TestEntityOrderSurvivesATakeover: the consumer's previous holder took an entity's first event and kept it alive
@@ -590,14 +608,8 @@ func TestEntityOrderSurvivesATakeover(t *testing.T) {
 	nc, js := eventstest.JetStream(t)
 	ctx := context.Background()
 	cfg := events.Config{AckWait: 2 * time.Second}
-	var mu sync.Mutex
-	var order []string
-	route := []events.Route{{Type: "person.hired", Handler: events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
-		mu.Lock()
-		order = append(order, ev.ID())
-		mu.Unlock()
-		return nil
-	})}}
+	var ran runOrder
+	route := ran.routes()
 	// A first worker creates the streams and the consumer, and stops (handing the pin back).
 	w0, err := events.NewWorker(js, events.Topology{Manage: true}, cfg, route, nil, events.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -611,15 +623,7 @@ func TestEntityOrderSurvivesATakeover(t *testing.T) {
 	if err := <-done0; err != nil {
 		t.Fatal(err)
 	}
-	publish := func(id string, at time.Time) {
-		t.Helper()
-		ev := newEvent("person.hired", id, map[string]string{})
-		ev.SetSubject("E-1")
-		ev.SetTime(at)
-		if _, err := js.PublishMsg(ctx, events.EncodeBinary("person.hired", ev, "")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publish := func(id string, at time.Time) { publishOfEntity(t, js, "E-1", id, at) }
 	base := time.Now().Add(-time.Hour)
 	publish("first", base)
 	// The previous holder: pinned, takes the first event, renews it for 3s without pulling again, dies.
@@ -647,14 +651,7 @@ func TestEntityOrderSurvivesATakeover(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	ncA.Close()
-	waitFor(t, "both events to run", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(order) >= 2
-	})
-	mu.Lock()
-	defer mu.Unlock()
-	if !slices.Equal(order, []string{"first", "second"}) {
-		t.Errorf("the worker taking over ran %v, want first then second", order)
+	if got := ran.wait(t, 2); !slices.Equal(got, []string{"first", "second"}) {
+		t.Errorf("the worker taking over ran %v, want first then second", got)
 	}
 }

@@ -64,12 +64,7 @@ func TestRevokedCredentialsPauseAndRecoverWithoutRestart(t *testing.T) {
 		zeevToken: tokenFile,
 		breakers:  clients.BreakerSettings{ConsecutiveFailures: 2, OpenTimeout: 300 * time.Millisecond},
 	})
-	var opened atomic.Int32
-	e.breakers.Watch(func(k clients.BreakerKey, _, to clients.BreakerState) {
-		if k.Target == "zeev" && to == clients.StateOpen {
-			opened.Add(1)
-		}
-	})
+	opened := e.opens("zeev")
 	e.publishBinary(inputEvent(handlers.PersonHired, "revoked-1", "E-0131", hiredDaniela))
 	e.publishBinary(inputEvent(handlers.PersonMoved, "revoked-2", "E-0123", movedCarla))
 	waitFor(t, 10*time.Second, "the zeev breaker to open on the auth failures", func() bool { return opened.Load() > 0 })
@@ -108,12 +103,7 @@ func TestThrottlingClosesOneGatePerTenant(t *testing.T) {
 		breakers:    clients.BreakerSettings{ConsecutiveFailures: 2, OpenTimeout: 300 * time.Millisecond},
 		cidadesWrap: everyThird,
 	})
-	var opened atomic.Int32
-	e.breakers.Watch(func(_ clients.BreakerKey, _, to clients.BreakerState) {
-		if to == clients.StateOpen {
-			opened.Add(1)
-		}
-	})
+	opened := e.opens("")
 	const n = 16
 	for i := range n {
 		numero := fmt.Sprintf("%d/2026", 100+i)

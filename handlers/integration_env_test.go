@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -499,4 +500,15 @@ func (e *env) noCalls() {
 func (e *env) metric(name string, labels ...string) float64 {
 	e.t.Helper()
 	return eventstest.Metric(e.t, e.reg, name, labels...)
+}
+
+// opens counts the times a breaker of target (any target, for "") opens from now on.
+func (e *env) opens(target string) *atomic.Int32 {
+	var n atomic.Int32
+	e.breakers.Watch(func(k clients.BreakerKey, _, to clients.BreakerState) {
+		if to == clients.StateOpen && (target == "" || k.Target == target) {
+			n.Add(1)
+		}
+	})
+	return &n
 }

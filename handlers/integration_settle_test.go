@@ -95,12 +95,7 @@ func TestLonePoisonEventIsDeadLettered(t *testing.T) {
 		breakers:    clients.BreakerSettings{ConsecutiveFailures: 2, OpenTimeout: 300 * time.Millisecond},
 		cidadesWrap: poisonContract("99/2026", &poisonCalls),
 	})
-	var opened atomic.Int32
-	e.breakers.Watch(func(_ clients.BreakerKey, _, to clients.BreakerState) {
-		if to == clients.StateOpen {
-			opened.Add(1)
-		}
-	})
+	opened := e.opens("")
 	e.publishBinary(contractEvent(handlers.ContractSigned, "poison", "001001", "99/2026", 2026, signed("99/2026")))
 	dl := e.waitDeadLetter("poison")
 	if dl.Reason != events.ReasonExhausted || dl.Status != http.StatusInternalServerError || dl.Attempts != 3 {
