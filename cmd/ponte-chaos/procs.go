@@ -25,7 +25,8 @@ type proc struct {
 	err  error
 }
 
-// start runs bin with args and env (added to the harness's environment) and returns at once.
+// start runs bin with args and env (added to the harness's environment, less its PONTE_ variables) and returns
+// at once.
 func start(dir, name, bin string, args []string, env []string) (*proc, error) {
 	logPath := filepath.Join(dir, name+".log")
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -33,7 +34,14 @@ func start(dir, name, bin string, args []string, env []string) (*proc, error) {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	// The harness's environment without its PONTE_ variables (a developer's, or PONTE_CHAOS_NATS_SERVER): the
+	// workers' configuration is the scenario's alone, and ponte run refuses variables it does not know.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PONTE_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the harness
 	if err := cmd.Start(); err != nil {
