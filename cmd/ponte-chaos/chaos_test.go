@@ -34,7 +34,18 @@ func TestFastScenarios(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the chaos scenarios start real processes")
 	}
-	dir := t.TempDir()
+	// Not t.TempDir: a failing scenario's logs and stores stay for a look.
+	dir, err := os.MkdirTemp("", "ponte-chaos-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the scenarios' logs are in %s", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
 	ponte := filepath.Join(dir, "ponte")
 	build := exec.Command("go", "build", "-o", ponte, "../ponte")
 	if out, err := build.CombinedOutput(); err != nil {

@@ -211,20 +211,20 @@ func (r *run) readSeqs() error {
 	if err != nil {
 		return err
 	}
+	deadline := time.Now().Add(2 * time.Minute) // a loaded machine, a cluster electing leaders: be patient
 	for len(r.seqs) < len(r.acked) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the input stream gave %d of the %d messages published within 2m", len(r.seqs), len(r.acked))
+		}
 		batch, err := c.Fetch(500, jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			return err
+			r.logf("reading the input stream back: %v; again", err)
+			continue
 		}
-		n := 0
 		for m := range batch.Messages() {
-			n++
 			if md, err := m.Metadata(); err == nil {
 				r.seqs[m.Headers().Get(jetstream.MsgIDHeader)] = md.Sequence.Stream
 			}
-		}
-		if n == 0 {
-			return fmt.Errorf("the input stream holds %d of the %d messages published", len(r.seqs), len(r.acked))
 		}
 	}
 	return nil
