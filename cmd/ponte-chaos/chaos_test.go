@@ -51,8 +51,6 @@ func TestFastScenarios(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build ponte: %v\n%s", err, out)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
 	var log bytes.Buffer
 	opt := options{ponte: ponte, natsServer: natsServer, repo: filepath.Join("..", ".."), work: dir, scale: 0.3, log: &log}
 	for _, s := range scenarios() {
@@ -61,6 +59,8 @@ func TestFastScenarios(t *testing.T) {
 		}
 		t.Run(s.id, func(t *testing.T) {
 			log.Reset()
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
 			v := runScenario(ctx, opt, s)
 			t.Logf("\n%s", table([]*verdict{v}))
 			if !v.ok() {

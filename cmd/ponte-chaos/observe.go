@@ -69,9 +69,12 @@ func newObserver(ctx context.Context, urls string, sb *sandbox) (*observer, erro
 	}
 	sub.SetPendingLimits(-1, -1) //nolint:errcheck // unlimited: a dropped ack would undercount redeliveries
 	for stream, into := range map[string]map[string][]output{"PONTE_RESULTS": o.results, "PONTE_DLQ": o.dls} {
-		c, err := js.OrderedConsumer(cctx, stream, jetstream.OrderedConsumerConfig{})
-		if err != nil {
-			return nil, fmt.Errorf("ordered consumer of %s: %w", stream, err)
+		var c jetstream.Consumer
+		if err := patiently(cctx, "ordered consumer of "+stream, func(ctx context.Context) (err error) {
+			c, err = js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
+			return err
+		}); err != nil {
+			return nil, err
 		}
 		cc, err := c.Consume(func(m jetstream.Msg) { o.onOutput(stream, into, m) })
 		if err != nil {

@@ -179,13 +179,16 @@ func (r *run) setUp(opt options) error {
 	if r.nc, err = nats.Connect(r.nats.urls(), quiet("ponte-chaos")...); err != nil {
 		return err
 	}
-	if r.js, err = jetstream.New(r.nc); err != nil {
+	if r.js, err = jetstream.New(r.nc, jetstream.WithPublishAsyncTimeout(30*time.Second)); err != nil {
 		return err
 	}
 	// The workers' consumer is paused while the backlog is published, so that the fault meets a run in full
 	// flow rather than one already over.
-	if _, err := r.js.PauseConsumer(r.ctx, "PONTE_EVENTS", "ponte-events", time.Now().Add(10*time.Minute)); err != nil {
-		return fmt.Errorf("pause the consumer: %w", err)
+	if err := patiently(r.ctx, "pause the consumer", func(ctx context.Context) error {
+		_, err := r.js.PauseConsumer(ctx, "PONTE_EVENTS", "ponte-events", time.Now().Add(10*time.Minute))
+		return err
+	}); err != nil {
+		return err
 	}
 	r.logf("publishing %d messages (%d persons, %d contracts, %d poison)", len(l.inputs), persons, scale(s.contracts), scale(s.poison))
 	if r.acked, err = l.publish(r.ctx, r.js); err != nil {
@@ -199,16 +202,22 @@ func (r *run) setUp(opt options) error {
 			return err
 		}
 	}
-	if _, err := r.js.ResumeConsumer(r.ctx, "PONTE_EVENTS", "ponte-events"); err != nil {
-		return fmt.Errorf("resume the consumer: %w", err)
+	if err := patiently(r.ctx, "resume the consumer", func(ctx context.Context) error {
+		_, err := r.js.ResumeConsumer(ctx, "PONTE_EVENTS", "ponte-events")
+		return err
+	}); err != nil {
+		return err
 	}
 	return nil
 }
 
 // readSeqs maps every input to its stream sequence, from the stream itself (a PubAck future does not say it).
 func (r *run) readSeqs() error {
-	c, err := r.js.OrderedConsumer(r.ctx, "PONTE_EVENTS", jetstream.OrderedConsumerConfig{HeadersOnly: true})
-	if err != nil {
+	var c jetstream.Consumer
+	if err := patiently(r.ctx, "read the input stream", func(ctx context.Context) (err error) {
+		c, err = r.js.OrderedConsumer(ctx, "PONTE_EVENTS", jetstream.OrderedConsumerConfig{HeadersOnly: true})
+		return err
+	}); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(2 * time.Minute) // a loaded machine, a cluster electing leaders: be patient
@@ -366,4 +375,23 @@ func names(ss []*scenario) string {
 func quiet(name string) []nats.Option {
 	return []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
 		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}), nats.DisconnectErrHandler(nil)}
+}
+
+// patiently runs op with a 10s deadline, again until it succeeds or 2 minutes pass: on a loaded machine a
+// JetStream API request can go unanswered (a cluster electing a leader), and one lost request must not hang the
+// scenario until its overall deadline.
+func patiently(ctx context.Context, what string, op func(ctx context.Context) error) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := op(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			return nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
