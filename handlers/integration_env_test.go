@@ -512,3 +512,8 @@ func (e *env) opens(target string) *atomic.Int32 {
 	})
 	return &n
 }
+
+// linkDaniela is the Senior call that links Daniela (person 131) to role from her hire date, answered status.
+func linkDaniela(role, status int) call {
+	return post("/api/v1/person/role", status, fmt.Sprintf(`{"id": 0, "personId": 131, "roleId": %d, "startDate": "2026-12-01T08:00:00-03:00"}`, role))
+}

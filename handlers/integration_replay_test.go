@@ -183,8 +183,8 @@ func replayAfterFixingAMissingZeevTeam(t *testing.T, structured bool) {
 		login(seniorLogin),
 		get("/api/v1/person/search?term=04831572608", 200),
 		get("/api/v1/person/131/roles", 200),
-		post("/api/v1/person/role", 200, `{"id": 0, "personId": 131, "roleId": 3, "startDate": "2026-12-01T08:00:00-03:00"}`),
-		post("/api/v1/person/role", 200, `{"id": 0, "personId": 131, "roleId": 4, "startDate": "2026-12-01T08:00:00-03:00"}`),
+		linkDaniela(3, 200),
+		linkDaniela(4, 200),
 	})
 	assertDanielaLinks(t, e, 3, 4)
 	if n := len(forEvent(e.outputs("PONTE_DLQ"), ev.ID())); n != 1 {
@@ -251,11 +251,11 @@ func TestReplayOfAlreadyAppliedEffectsMakesNoSecondWrite(t *testing.T) {
 		login(seniorLogin),
 		get("/api/v1/person/search?term=04831572608", 200),
 		get("/api/v1/person/131/roles", 200),
-		post("/api/v1/person/role", 200, `{"id": 0, "personId": 131, "roleId": 3, "startDate": "2026-12-01T08:00:00-03:00"}`),
-		post("/api/v1/person/role", 400, `{"id": 0, "personId": 131, "roleId": 4, "startDate": "2026-12-01T08:00:00-03:00"}`),
+		linkDaniela(3, 200),
+		linkDaniela(4, 400),
 		// The replay: the links are read again before role 4 is posted.
 		get("/api/v1/person/131/roles", 200),
-		post("/api/v1/person/role", 200, `{"id": 0, "personId": 131, "roleId": 4, "startDate": "2026-12-01T08:00:00-03:00"}`),
+		linkDaniela(4, 200),
 	})
 	assertDanielaLinks(t, e, 3, 4)
 	if n := len(forEvent(e.outputs("PONTE_DLQ"), ev.ID())); n != 1 {

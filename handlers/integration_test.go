@@ -141,8 +141,8 @@ func TestEachTypeCallsAndState(t *testing.T) {
 				login(seniorLogin),
 				get("/api/v1/person/search?term=04831572608", 200),
 				get("/api/v1/person/131/roles", 200),
-				post("/api/v1/person/role", 200, `{"id": 0, "personId": 131, "roleId": 3, "startDate": "2026-12-01T08:00:00-03:00"}`),
-				post("/api/v1/person/role", 200, `{"id": 0, "personId": 131, "roleId": 4, "startDate": "2026-12-01T08:00:00-03:00"}`),
+				linkDaniela(3, 200),
+				linkDaniela(4, 200),
 			},
 			state: func(t *testing.T, e *env) {
 				u := zeevUser(t, e, "daniela.vieira")
