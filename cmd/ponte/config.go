@@ -70,6 +70,9 @@ type TLSConfig struct {
 type HTTPConfig struct {
 	// Listen is the address. Default ":8080"; "-" disables the endpoint.
 	Listen string `yaml:"listen"`
+	// Pprof serves Go's runtime profiles under /debug/pprof/ on the same address. Off by default: a profile
+	// shows the process's internals and costs CPU while it is taken.
+	Pprof bool `yaml:"pprof"`
 }
 
 // LogConfig shapes the logs on stderr.
@@ -224,6 +227,9 @@ func (c Config) validate() error {
 	}
 	if (n.TLS.CertFile == "") != (n.TLS.KeyFile == "") {
 		return errors.New("nats.tls.keyFile: certFile and keyFile go together")
+	}
+	if c.HTTP.Pprof && c.HTTP.Listen == "-" {
+		return errors.New(`http.pprof: the profiles are served on http.listen, which is "-" (disabled)`)
 	}
 	for key, path := range map[string]string{"nats.credsFile": n.CredsFile, "nats.nkeySeedFile": n.NKeySeedFile,
 		"nats.userFile": n.UserFile, "nats.passwordFile": n.PasswordFile, "nats.tls.caFile": n.TLS.CAFile,

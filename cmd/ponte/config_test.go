@@ -194,6 +194,13 @@ func TestConfigRejects(t *testing.T) {
 			want: []string{"line:consecutiveFailures: -5", "`-5`"},
 		},
 		{
+			name: "profiles without the ops endpoint",
+			yaml: func(t *testing.T) string {
+				return editConfig(t, editConfig(t, example, `listen: ":8080"`, `listen: "-"`), "pprof: false", "pprof: true")
+			},
+			want: []string{`config: http.pprof: the profiles are served on http.listen, which is "-"`},
+		},
+		{
 			name: "negative concurrency",
 			yaml: func(t *testing.T) string { return editConfig(t, example, "concurrency: 4 ", "concurrency: -1 ") },
 			want: []string{"config: worker.concurrency: must be between 1 and 1024"},

@@ -104,7 +104,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	}
 	metricsURL := "(disabled)"
 	if cfg.HTTP.Listen != "-" {
-		ops, err := startOpsServer(cfg.HTTP.Listen, reg, svc.ready, log)
+		ops, err := startOpsServer(cfg.HTTP.Listen, reg, svc.ready, cfg.HTTP.Pprof, log)
 		if err != nil {
 			nc.Close()
 			return fmt.Errorf("dev: %w (choose another address with --http)", err)

@@ -33,7 +33,7 @@ func runRun(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	if cfg.HTTP.Listen != "-" {
-		ops, err := startOpsServer(cfg.HTTP.Listen, reg, svc.ready, log)
+		ops, err := startOpsServer(cfg.HTTP.Listen, reg, svc.ready, cfg.HTTP.Pprof, log)
 		if err != nil {
 			nc.Close()
 			return err
