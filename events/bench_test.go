@@ -28,6 +28,29 @@ func BenchmarkDecodeBinary(b *testing.B) {
 	}
 }
 
+// BenchmarkEncode measures encoding one event as a NATS message, the way results and dead letters are published
+// (structured) and the way ponte publish sends inputs (binary).
+func BenchmarkEncode(b *testing.B) {
+	ev := newEvent("person.hired.processed", "ponte-result-1", map[string]any{
+		"eventId": "id-1", "eventType": "person.hired", "completedAt": time.Now(),
+		"steps": []map[string]any{{"target": "zeev", "operation": "upsert_user", "status": "done", "ids": map[string]int{"zeevUserId": 4324}}},
+	})
+	b.Run("structured", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := events.Encode("ponte.result.person.hired.ponte-result-1", ev, "ponte-result-1"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("binary", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = events.EncodeBinary("person.hired", ev, "id-1")
+		}
+	})
+}
+
 // BenchmarkWorkerThroughput pushes events through the whole pipeline on an embedded JetStream server: fetch,
 // decode, ledger read, one recorded step, result publish with PubAck, ledger completion, ack. It reports
 // events/s; the handler itself does no I/O, so this is ponte's own overhead per event.

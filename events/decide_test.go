@@ -149,3 +149,24 @@ func TestJitterNeverEarlier(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDecide measures the settlement decision for the common cases: a handler that succeeded, and one whose
+// request failed while the target answers others (a retry with backoff).
+func BenchmarkDecide(b *testing.B) {
+	p := policy{maxAttempts: 10, backoffBase: time.Second, backoffMax: 5 * time.Minute}
+	retryable := &StepError{Target: "senior", Operation: "add_role", Err: &clients.StatusError{Target: "senior", Status: 503}}
+	for _, bc := range []struct {
+		name string
+		f    facts
+	}{
+		{"succeeded", facts{found: fresh, ran: true, delivered: 1}},
+		{"retryable failure", facts{found: fresh, ran: true, err: retryable, rec: Record{Attempts: 2}, delivered: 3}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = decide(p, bc.f)
+			}
+		})
+	}
+}

@@ -392,14 +392,34 @@ func fieldErrorLines(errs []FieldError) string {
 	return b.String()
 }
 
-func BenchmarkValidatePersonHired(b *testing.B) {
+// BenchmarkValidate measures the schema step of every input: validating the data of each type (the
+// examples/data payloads), and a person.hired with explicit zeev and senior overrides.
+func BenchmarkValidate(b *testing.B) {
 	c := newCatalog(b)
-	data := readValid(b, "person.hired.overrides.json")
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := c.Validate("person.hired", "", data); err != nil {
-			b.Fatal(err)
+	type input struct{ name, typ string }
+	var inputs []input
+	for _, typ := range c.Types() {
+		inputs = append(inputs, input{typ, typ})
+	}
+	inputs = append(inputs, input{"person.hired+overrides", "person.hired"})
+	for _, in := range inputs {
+		var data []byte
+		if in.name == in.typ {
+			var err error
+			if data, err = os.ReadFile(filepath.Join("..", "examples", "data", in.typ+".json")); err != nil {
+				b.Fatal(err)
+			}
+		} else {
+			data = readValid(b, "person.hired.overrides.json")
 		}
+		b.Run(in.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.Validate(in.typ, "", data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
