@@ -162,34 +162,29 @@ func (w *Worker) fetch(ctx context.Context, cons jetstream.Consumer, disp *dispa
 			return nil
 		}
 		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(wait), jetstream.FetchPriorityGroup(PriorityGroup))
-		if err != nil {
-			disp.release(n)
-			pinned = pinned && !errors.Is(err, jetstream.ErrPinIDMismatch)
-			if err := w.fetchFailed(ctx, err, log); err != nil {
-				return err
-			}
-			continue
-		}
 		got := 0
-		for msg := range batch.Messages() {
-			got++
-			if !pinned {
-				// The consumer's first messages for this worker: it has just taken it over.
-				w.inherit(ctx, cons, disp)
-				pinned = true
+		if err == nil {
+			for msg := range batch.Messages() {
+				got++
+				if !pinned {
+					// The consumer's first messages for this worker: it has just taken it over.
+					w.inherit(ctx, cons, disp)
+					pinned = true
+				}
+				if ctx.Err() != nil {
+					// Fetched as the worker stops: hand it back quickly, no attempt counted.
+					_ = msg.NakWithDelay(time.Second)
+					disp.release(1)
+					continue
+				}
+				disp.dispatch(msg)
 			}
-			if ctx.Err() != nil {
-				// Fetched as the worker stops: hand it back quickly, no attempt counted.
-				_ = msg.NakWithDelay(time.Second)
-				disp.release(1)
-				continue
-			}
-			disp.dispatch(msg)
+			err = batch.Error()
 		}
 		disp.release(n - got)
-		if err := batch.Error(); err != nil {
+		if err != nil {
 			if errors.Is(err, jetstream.ErrPinIDMismatch) {
-				pinned = false
+				pinned = false // another replica holds the pin: taking it later is a takeover again
 			}
 			if err := w.fetchFailed(ctx, err, log); err != nil {
 				return err
