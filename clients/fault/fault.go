@@ -57,7 +57,7 @@ type Faults struct {
 	// Down closes every connection without an answer, as an unreachable API would.
 	Down bool `json:"down"`
 	// FailMatch, when set, answers FailureStatus (default 503) to every request whose body contains it, whatever
-	// FailureRate says: one poison record that always fails, among requests that succeed.
+	// FailureRate and ThrottleRate say: one poison record that always fails, among requests that succeed.
 	FailMatch string `json:"failMatch,omitempty"`
 	// AnswerDelay holds the answer of a served request this long: the request has taken effect (a write is
 	// applied) but the client waits, as when an answer is slow or lost on its way back. A client that gives up or
@@ -311,19 +311,11 @@ func (i *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case len(i.failN) > 0:
 		fail = &i.failN[0]
 		i.failN = i.failN[1:]
-	case f.ThrottleRate > 0 && i.rnd.Float64() < f.ThrottleRate:
-		ra := time.Duration(f.RetryAfter)
-		if ra == 0 {
-			ra = time.Second
-		}
-		fail = &failure{http.StatusTooManyRequests, ra}
 	case f.FailMatch != "" && bytes.Contains(head, []byte(f.FailMatch)),
 		f.FailureRate > 0 && i.rnd.Float64() < f.FailureRate:
-		st := f.FailureStatus
-		if st == 0 {
-			st = http.StatusServiceUnavailable
-		}
-		fail = &failure{st, time.Duration(f.RetryAfter)}
+		fail = &failure{cmp.Or(f.FailureStatus, http.StatusServiceUnavailable), time.Duration(f.RetryAfter)}
+	case f.ThrottleRate > 0 && i.rnd.Float64() < f.ThrottleRate:
+		fail = &failure{http.StatusTooManyRequests, cmp.Or(time.Duration(f.RetryAfter), time.Second)}
 	}
 	i.mu.Unlock()
 

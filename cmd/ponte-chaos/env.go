@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -156,8 +157,9 @@ func (ws *workerSet) stop() error {
 	return nil
 }
 
-// metric returns the sum of the samples of the metric name that a worker exports (0 when it has none).
-func (w *worker) metric(name string) float64 {
+// metric returns the sum of the samples of the metric name that a worker exports whose labels contain each of
+// labels (`to="open"`), 0 when it has none.
+func (w *worker) metric(name string, labels ...string) float64 {
 	res, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + w.metrics + "/metrics")
 	if err != nil {
 		return 0
@@ -167,6 +169,9 @@ func (w *worker) metric(name string) float64 {
 	var sum float64
 	for _, line := range strings.Split(string(b), "\n") {
 		if !strings.HasPrefix(line, name) || (len(line) > len(name) && line[len(name)] != '{' && line[len(name)] != ' ') {
+			continue
+		}
+		if slices.ContainsFunc(labels, func(l string) bool { return !strings.Contains(line, l) }) {
 			continue
 		}
 		if f, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64); err == nil {

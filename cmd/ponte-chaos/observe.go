@@ -224,13 +224,13 @@ func (o *observer) settled(keys map[string]bool) int {
 	return n
 }
 
-// outputsOf counts the results whose key has the prefix (every result when it is "").
-func (o *observer) resultsWith(prefix string) int {
+// resultsWith counts the results whose input key contains part: "-p" for the people's events.
+func (o *observer) resultsWith(part string) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	n := 0
 	for k, rs := range o.results {
-		if strings.Contains(k, prefix) {
+		if strings.Contains(k, part) {
 			n += len(rs)
 		}
 	}
