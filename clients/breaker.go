@@ -218,7 +218,8 @@ func (b *Breakers) get(key BreakerKey) *breaker {
 			// The caller gave up, or failed here before, or the target asked to slow down (429): none says the
 			// target is down.
 			_, repeat := err.(*repeatFailure)
-			return repeat || errors.Is(err, context.Canceled) || HTTPStatus(err) == http.StatusTooManyRequests
+			_, stale := err.(*staleCredential)
+			return repeat || stale || errors.Is(err, context.Canceled) || HTTPStatus(err) == http.StatusTooManyRequests
 		},
 		OnStateChange: func(_ string, from, to gobreaker.State) {
 			if to == gobreaker.StateOpen {
@@ -255,6 +256,13 @@ func priorFailure(ctx context.Context) (time.Time, bool) {
 	return at, ok && !at.IsZero()
 }
 
+// staleCredential marks, inside the breaker, a first 401 of a call (not a login, not a retry with a renewed
+// credential): the token expired or was rotated, the client renews it and tries again. The target answered: it
+// is no failure of the breaker.
+type staleCredential struct{ err error }
+
+func (s *staleCredential) Error() string { return s.err.Error() }
+
 // repeatFailure marks, inside the breaker, a failure of a caller that failed before: gobreaker excludes it from
 // its counts while the breaker is closed.
 type repeatFailure struct{ err error }
@@ -287,6 +295,10 @@ func (b *Breakers) Execute(ctx context.Context, key BreakerKey, fn func() error)
 		err = rf.err
 	}
 	now := b.now()
+	if sc, ok := err.(*staleCredential); ok {
+		br.lastSuccess.Store(now.UnixNano()) // an answer: the client renews its credential
+		return sc.err
+	}
 	switch {
 	case errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests):
 		b.metrics.rejected.WithLabelValues(key.Target, key.Tenant).Inc()

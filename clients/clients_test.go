@@ -509,3 +509,50 @@ func TestProbeTellsALoneFailureFromAnOutage(t *testing.T) {
 		})
 	}
 }
+
+// TestStaleTokenIsNoBreakerFailure: a 401 the client can cure by renewing its token (a first 401) is an answer
+// of a healthy target, not a failure of its breaker, so that many calls with a token that just expired do not
+// open it; a 401 again with the renewed credential (Request.Renewed) is an auth failure, and counts.
+func TestStaleTokenIsNoBreakerFailure(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer new" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprint(w, `{}`)
+	}))
+	defer srv.Close()
+	b := NewBreakers(BreakerSettings{ConsecutiveFailures: 2, OpenTimeout: time.Minute}, nil)
+	e, err := NewEndpoint("zeev", EndpointConfig{BaseURL: srv.URL}, EndpointOptions{Breakers: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	call := func(tok string, renewed bool) error {
+		_, err := e.Do(ctx, Request{Operation: "get", Method: http.MethodGet, Path: "/x", Renewed: renewed,
+			Header: http.Header{"Authorization": {"Bearer " + tok}}})
+		return err
+	}
+	// Five calls in flight with the token that just expired are all refused before the first renews it.
+	for i := range 5 {
+		if err := call("old", false); HTTPStatus(err) != http.StatusUnauthorized || errors.As(err, new(*AuthError)) {
+			t.Fatalf("call %d with the stale token: %v, want a plain 401 for the client to renew", i, err)
+		}
+	}
+	if s := b.State(BreakerKey{Target: "zeev"}); s != StateClosed {
+		t.Fatalf("5 calls with a stale token, each to be cured by a renewal, left the breaker %s", s)
+	}
+	for i := range 5 {
+		if err := call("new", true); err != nil {
+			t.Fatalf("call %d with the renewed token: %v", i, err)
+		}
+	}
+	for range 2 {
+		if err := call("still-bad", true); !errors.As(err, new(*AuthError)) {
+			t.Fatalf("a 401 with a renewed token: %v, want an auth failure", err)
+		}
+	}
+	if s := b.State(BreakerKey{Target: "zeev"}); s != StateOpen {
+		t.Errorf("2 auth failures left the breaker %s, want open (it pauses the target's events)", s)
+	}
+}

@@ -186,6 +186,10 @@ type Request struct {
 	// outage), and an answer 400 or 401 means the credentials are refused: it comes back as an *AuthError (see
 	// AuthFailed), a failure of the breaker.
 	Login bool
+	// Renewed marks the retry of a call answered 401, with a renewed credential (a fresh token, a secret file
+	// read again): a 401 again means the credentials are refused, an *AuthError and a failure of the breaker. A
+	// first 401 is a stale token the client renews: the target answered, and its breaker does not count it.
+	Renewed bool
 	// Check, when set, judges a 2xx answer after Out is decoded, inside the breaker: its error is the call's
 	// error, counted by the breaker like any other (a retryable one is a failure, a permanent one is not) and
 	// recorded with result "bad_response". Use it for a 2xx that is not an answer the API documents.
@@ -218,8 +222,11 @@ func (e *Endpoint) Do(ctx context.Context, req Request) (*Response, error) {
 	call := func() error {
 		var err error
 		resp, err = e.roundTrip(ctx, req)
-		if s := HTTPStatus(err); req.Login && (s == http.StatusBadRequest || s == http.StatusUnauthorized) {
+		switch s := HTTPStatus(err); {
+		case req.Login && (s == http.StatusBadRequest || s == http.StatusUnauthorized), req.Renewed && s == http.StatusUnauthorized:
 			err = e.AuthFailed(req.Tenant, err)
+		case s == http.StatusUnauthorized:
+			err = &staleCredential{err}
 		}
 		return err
 	}

@@ -200,16 +200,13 @@ func (c *Client) do(ctx context.Context, ug, op, method, p string, q url.Values,
 			return nil, err
 		}
 		resp, err := c.ep.Do(ctx, clients.Request{
-			Tenant: ug, Operation: op, Method: method, Path: p,
+			Tenant: ug, Operation: op, Method: method, Path: p, Renewed: attempt > 1, // a 401 again: an *clients.AuthError
 			Header: http.Header{"Authorization": {"Bearer " + tok}}, JSON: in, Out: out,
 		})
-		if clients.HTTPStatus(err) == http.StatusUnauthorized {
-			if attempt == 1 {
-				c.log.DebugContext(ctx, "cidades token refused, fetching a new one", "ug", ug, "operation", op)
-				k.tokens.Invalidate(tok)
-				continue
-			}
-			return nil, c.ep.AuthFailed(k.ug, problemOf(err))
+		if attempt == 1 && clients.HTTPStatus(err) == http.StatusUnauthorized {
+			c.log.DebugContext(ctx, "cidades token refused, fetching a new one", "ug", ug, "operation", op)
+			k.tokens.Invalidate(tok)
+			continue
 		}
 		if err != nil {
 			return nil, problemOf(err)

@@ -92,10 +92,8 @@ func (c *Client) do(ctx context.Context, req clients.Request) (*clients.Response
 	if !ok {
 		return nil, c.ep.AuthFailed("", err) // the same raw token: nothing new to try
 	}
-	req.Header = c.authHeader(fresh)
-	if resp, err = c.ep.Do(ctx, req); clients.HTTPStatus(err) == http.StatusUnauthorized {
-		return nil, c.ep.AuthFailed("", err)
-	}
+	req.Header, req.Renewed = c.authHeader(fresh), true
+	resp, err = c.ep.Do(ctx, req) // a 401 again is an *clients.AuthError
 	return resp, classify(req.Operation, err)
 }
 

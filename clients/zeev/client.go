@@ -136,10 +136,8 @@ func (c *Client) do(ctx context.Context, req clients.Request) (*clients.Response
 			// The permanent token's file holds the same token: nothing new to try.
 			return nil, c.ep.AuthFailed("", asAPIError(refused))
 		}
-		req.Header = http.Header{"Authorization": {"Bearer " + tok}}
-		if resp, err = c.ep.Do(ctx, req); clients.HTTPStatus(err) == http.StatusUnauthorized {
-			return nil, c.ep.AuthFailed("", asAPIError(err))
-		}
+		req.Header, req.Renewed = http.Header{"Authorization": {"Bearer " + tok}}, true
+		resp, err = c.ep.Do(ctx, req) // a 401 again is an *clients.AuthError
 	}
 	if err != nil {
 		return nil, asAPIError(err)
