@@ -265,12 +265,12 @@ func showDeadLetter(w io.Writer, s storedDeadLetter) error {
 	fmt.Fprintf(w, "original message on %s, %d bytes (input stream %s, sequence %d)\n", o.Subject, o.Size, o.Stream, o.Sequence)
 	raw, err := base64.StdEncoding.DecodeString(o.Data)
 	if err != nil || o.Data == "" {
-		fmt.Fprintf(w, "  its body is not in the dead letter (too large): nats stream get %s %d\n", o.Stream, o.Sequence)
+		fmt.Fprintf(w, "  its body is not in the dead letter (it would not fit): nats stream get %s %d\n", o.Stream, o.Sequence)
 		return nil
 	}
 	ev, derr := events.Decode(nats.Header(o.Headers), raw)
 	if derr != nil {
-		fmt.Fprintf(w, "  not a CloudEvent: %v\n  body: %s\n", derr, truncate(string(raw), 2000))
+		fmt.Fprintf(w, "  not a CloudEvent: %v\n  body: %s\n", derr, clients.MaskCPF(truncate(string(raw), 2000)))
 		return nil
 	}
 	b, err := json.MarshalIndent(ev, "  ", "  ")
