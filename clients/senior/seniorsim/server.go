@@ -311,8 +311,6 @@ const (
 	KindUsername = "username"
 )
 
-var kinds = []string{KindToken, KindAccessKey, KindUsername}
-
 // Revoke makes a credential stop working, as regenerating an application key or changing a password does:
 //
 //   - KindToken with a raw token: SAM routes answer it 401 {"code":401,"message":"Token is invalid or expired"}
@@ -343,7 +341,7 @@ func (s *Server) Revoke(kind, value string) error {
 	case KindUsername:
 		source = "user:" + value
 	default:
-		return fault.UnknownKind(kind, kinds...)
+		return fault.UnknownKind(kind, KindToken, KindAccessKey, KindUsername)
 	}
 	s.revoked[source] = true
 	for tok, by := range s.issuedBy {
@@ -360,7 +358,7 @@ func (s *Server) Revoke(kind, value string) error {
 func (s *Server) Restore(kind, value string) error {
 	prefix := map[string]string{KindToken: "token:", KindAccessKey: "key:", KindUsername: "user:"}[kind]
 	if prefix == "" {
-		return fault.UnknownKind(kind, kinds...)
+		return fault.UnknownKind(kind, KindToken, KindAccessKey, KindUsername)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
