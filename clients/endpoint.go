@@ -270,6 +270,13 @@ func (e *Endpoint) AuthFailed(tenant string, err error) error {
 	return &AuthError{Target: e.target, Tenant: tenant, Err: err}
 }
 
+// RefusedUnchanged reports a 401 whose credential cannot be renewed: the secret file still holds the refused
+// token, so there is nothing new to send. It is the auth failure a retry would have been (AuthFailed), counted by
+// the tenant's breaker as that retry's 401 would have been, without sending the same token again.
+func (e *Endpoint) RefusedUnchanged(ctx context.Context, tenant string, err error) error {
+	return e.breakers.Execute(ctx, BreakerKey{Target: e.target, Tenant: tenant}, func() error { return e.AuthFailed(tenant, err) })
+}
+
 func (e *Endpoint) roundTrip(ctx context.Context, req Request) (*Response, error) {
 	var body io.Reader
 	var contentType string

@@ -90,7 +90,7 @@ func (c *Client) do(ctx context.Context, req clients.Request) (*clients.Response
 		return nil, fmt.Errorf("renew token after 401: %w", rerr)
 	}
 	if !ok {
-		return nil, c.ep.AuthFailed("", err) // the same raw token: nothing new to try
+		return nil, c.ep.RefusedUnchanged(ctx, "", err) // the same raw token: nothing new to try
 	}
 	req.Header, req.Renewed = c.authHeader(fresh), true
 	resp, err = c.ep.Do(ctx, req) // a 401 again is an *clients.AuthError

@@ -134,7 +134,7 @@ func (c *Client) do(ctx context.Context, req clients.Request) (*clients.Response
 		}
 		if c.tokens == nil && tok == used {
 			// The permanent token's file holds the same token: nothing new to try.
-			return nil, c.ep.AuthFailed("", asAPIError(refused))
+			return nil, asAPIError(c.ep.RefusedUnchanged(ctx, "", refused))
 		}
 		req.Header, req.Renewed = http.Header{"Authorization": {"Bearer " + tok}}, true
 		resp, err = c.ep.Do(ctx, req) // a 401 again is an *clients.AuthError
