@@ -1,7 +1,6 @@
 package events
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,13 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math/big"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -144,34 +140,47 @@ func entityKey(subject string) string {
 	return "ent." + hex.EncodeToString(sum[:20])
 }
 
-// entity returns the latest event applied to the entity subject (zero if none).
-func (l *Ledger) entity(ctx context.Context, subject string) (Applied, error) {
-	var a Applied
-	b, rev, err := l.st.Load(ctx, entityKey(subject))
-	if err != nil || rev == 0 {
-		return a, err
-	}
-	if err := json.Unmarshal(b, &a); err != nil {
-		return a, fmt.Errorf("ledger decode entity: %w", err)
-	}
-	return a, nil
+// entitySeen is an entity's latest applied event as read from the ledger, with the revision it was read at (0:
+// none was recorded).
+type entitySeen struct {
+	Applied
+	rev uint64
 }
 
-// applied records that a was applied to the entity subject, unless a later event was.
-func (l *Ledger) applied(ctx context.Context, subject string, a Applied) error {
+// entity returns the latest event applied to the entity subject (zero if none), as read at its revision.
+func (l *Ledger) entity(ctx context.Context, subject string) (entitySeen, error) {
+	var e entitySeen
+	b, rev, err := l.st.Load(ctx, entityKey(subject))
+	if err != nil || rev == 0 {
+		return e, err
+	}
+	if err := json.Unmarshal(b, &e.Applied); err != nil {
+		return e, fmt.Errorf("ledger decode entity: %w", err)
+	}
+	e.rev = rev
+	return e, nil
+}
+
+// applied records that a was applied to the entity subject, unless a later event was. seen is the entity as
+// this delivery read it before it ran (nil: not read): the first write expects it, and only a conflict makes it
+// read the entity again. (One entity's events run one at a time on the replica that holds the consumer, so the
+// entity has seldom changed since.)
+func (l *Ledger) applied(ctx context.Context, subject string, a Applied, seen *entitySeen) error {
 	key := entityKey(subject)
 	for range 5 {
-		var cur Applied
-		b, rev, err := l.st.Load(ctx, key)
-		if err != nil {
-			return err
-		}
-		if rev != 0 {
-			if err := json.Unmarshal(b, &cur); err == nil && !a.Time.After(cur.Time) {
-				return nil
+		var cur entitySeen
+		if seen != nil {
+			cur, seen = *seen, nil
+		} else {
+			var err error
+			if cur, err = l.entity(ctx, subject); err != nil {
+				return err
 			}
 		}
-		if _, err := l.save(ctx, key, a, rev); !errors.Is(err, ErrConflict) {
+		if cur.rev != 0 && !a.Time.After(cur.Time) {
+			return nil
+		}
+		if _, err := l.save(ctx, key, a, cur.rev); !errors.Is(err, ErrConflict) {
 			return err
 		}
 	}
@@ -441,84 +450,3 @@ func (s *KVStore) Release(ctx context.Context, key string, rev uint64) error {
 	return s.kv.Purge(ctx, key, jetstream.LastRevision(rev), jetstream.PurgeTTL(s.markerTTL))
 }
 
-// Digest returns what identifies the content of ev: a SHA-256 of its type, subject, the extensions named (those
-// its type requires, such as ug) and its data in canonical form (object keys sorted, no insignificant space,
-// numbers by value), so that the same event published again in another mode, or re-serialised by its publisher,
-// has the same digest. Data that is not JSON is digested as it is.
-func Digest(ev *event.Event, extensions []string) string {
-	h := sha256.New()
-	write := func(s string) {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	write(ev.Type())
-	write(ev.Subject())
-	for _, x := range extensions {
-		write(x + "=" + fmt.Sprint(ev.Extensions()[x]))
-	}
-	if c, err := canonicalJSON(ev.Data()); err == nil {
-		h.Write(c)
-	} else {
-		h.Write(ev.Data())
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-// canonicalJSON re-encodes JSON with object keys sorted, no insignificant white space and every number written
-// as its exact value (150000.00 and 150000 are the same number).
-func canonicalJSON(data []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	var write func(v any) error
-	write = func(v any) error {
-		switch v := v.(type) {
-		case map[string]any:
-			b.WriteByte('{')
-			for i, k := range slices.Sorted(maps.Keys(v)) {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				kb, _ := json.Marshal(k)
-				b.Write(kb)
-				b.WriteByte(':')
-				if err := write(v[k]); err != nil {
-					return err
-				}
-			}
-			b.WriteByte('}')
-		case []any:
-			b.WriteByte('[')
-			for i, e := range v {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				if err := write(e); err != nil {
-					return err
-				}
-			}
-			b.WriteByte(']')
-		case json.Number:
-			r, ok := new(big.Rat).SetString(v.String())
-			if !ok {
-				return fmt.Errorf("number %s", v)
-			}
-			b.WriteString(r.RatString())
-		default:
-			vb, err := json.Marshal(v)
-			if err != nil {
-				return err
-			}
-			b.Write(vb)
-		}
-		return nil
-	}
-	if err := write(v); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}

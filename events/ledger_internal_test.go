@@ -253,3 +253,45 @@ func TestJournalWithoutNATS(t *testing.T) {
 		t.Errorf("outcomes = %+v, want a replayed, b done", got)
 	}
 }
+
+// TestAppliedWritesOnTheEntityItRead checks the entity write of a completion: it expects the entity as the
+// delivery read it before running, with no second read, and when another write came in between it reads the
+// entity again and keeps the later of the two events.
+func TestAppliedWritesOnTheEntityItRead(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name       string
+		between    *Applied // written by another delivery after the read
+		event      time.Time
+		wantLatest string
+	}{
+		{name: "nothing in between", event: t0.Add(2 * time.Second), wantLatest: "mine"},
+		{name: "an older event in between", between: &Applied{Time: t0.Add(time.Second), EventID: "other"}, event: t0.Add(2 * time.Second), wantLatest: "mine"},
+		{name: "a newer event in between", between: &Applied{Time: t0.Add(3 * time.Second), EventID: "other"}, event: t0.Add(2 * time.Second), wantLatest: "other"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newMemStore()
+			l := NewLedger(st)
+			if err := l.applied(ctx, "E-1", Applied{Time: t0, EventID: "first"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			seen, err := l.entity(ctx, "E-1")
+			if err != nil || seen.EventID != "first" || seen.rev == 0 {
+				t.Fatalf("entity = %+v, %v", seen, err)
+			}
+			if tt.between != nil {
+				if _, err := l.save(ctx, entityKey("E-1"), *tt.between, seen.rev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := l.applied(ctx, "E-1", Applied{Time: tt.event, EventID: "mine"}, &seen); err != nil {
+				t.Fatal(err)
+			}
+			got, err := l.entity(ctx, "E-1")
+			if err != nil || got.EventID != tt.wantLatest {
+				t.Errorf("latest = %+v, %v; want %s", got, err, tt.wantLatest)
+			}
+		})
+	}
+}

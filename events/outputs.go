@@ -139,6 +139,7 @@ type rejection struct {
 type eventRef struct {
 	id, source string
 	ev         *event.Event
+	decoded    any // ev's data as the schema validation decoded it, nil if it did not
 }
 
 func (r eventRef) known() bool { return r.id != "" }
@@ -207,7 +208,7 @@ func (w *Worker) deadLetterEvent(d *delivery, rej rejection, now time.Time, limi
 		if in.Subject() != "" {
 			ev.SetSubject(in.Subject())
 		}
-		if ug, ok := in.Extensions()["ug"]; ok {
+		if ug, ok := Extension(in, "ug"); ok {
 			ev.SetExtension("ug", ug)
 		}
 	}
@@ -340,7 +341,7 @@ func (w *Worker) resultEvent(in *event.Event, id string, steps []StepOutcome, co
 	ev.SetSubject(in.Subject())
 	ev.SetTime(now)
 	ev.SetExtension("causationid", in.ID())
-	if ug, ok := in.Extensions()["ug"]; ok {
+	if ug, ok := Extension(in, "ug"); ok {
 		ev.SetExtension("ug", ug)
 	}
 	ev.SetDataSchema(ResultSchema)
@@ -350,8 +351,8 @@ func (w *Worker) resultEvent(in *event.Event, id string, steps []StepOutcome, co
 		out[i] = s
 	}
 	res := Result{EventID: in.ID(), EventType: in.Type(), Steps: out, CompletedAt: completed}
-	if r, ok := in.Extensions()[ReplayExtension].(string); ok {
-		res.ReplayOf = r
+	if r, ok := Extension(in, ReplayExtension); ok {
+		res.ReplayOf, _ = r.(string)
 	}
 	if err := ev.SetData(event.ApplicationJSON, res); err != nil {
 		return nil, err

@@ -128,7 +128,7 @@ func (w *Worker) complete(ctx context.Context, d *delivery) {
 	go func() {
 		defer close(entityDone)
 		if d.settled != OutcomeStale {
-			entityErr = w.ledger.applied(sctx, ev.Subject(), Applied{Time: ev.Time(), EventID: ev.ID(), Sequence: d.seq()})
+			entityErr = w.ledger.applied(sctx, ev.Subject(), Applied{Time: ev.Time(), EventID: ev.ID(), Sequence: d.seq()}, d.entity)
 		}
 	}()
 	_, err = w.publishOnce(sctx, ev.Type(), res)

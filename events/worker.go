@@ -148,6 +148,14 @@ type Validator interface {
 	Validate(eventType, dataschema string, data []byte) error
 }
 
+// DecodingValidator is a Validator that also returns the data it decoded (as schemas.Catalog.ValidateDecoded
+// does: objects as map[string]any, numbers as json.Number), so that the worker decodes an event's data once for
+// the schema and the event's digest.
+type DecodingValidator interface {
+	Validator
+	ValidateDecoded(eventType, dataschema string, data []byte) (any, error)
+}
+
 // Options are a Worker's collaborators. Logger, Registerer and Breakers may be nil.
 type Options struct {
 	Logger     *slog.Logger
@@ -387,6 +395,8 @@ type delivery struct {
 	hold  *holding // the event's claim and record, while this delivery holds it
 	rec   Record   // the record as last read (also without a claim)
 	steps []StepOutcome
+	// entity is the event's entity as read before the event ran (nil: not read).
+	entity *entitySeen
 	// unwritten are the steps this delivery did that the ledger does not hold yet: the settlement writes them.
 	unwritten map[string]StepOutcome
 	// nakDelay is the delay the message was handed back with (0: it was acked or termed).
@@ -477,7 +487,7 @@ func (w *Worker) gather(ctx context.Context, d *delivery, route *Route, adjust f
 	d.key = LedgerKey(ev.Source(), ev.ID())
 	// The entity's latest applied event is read while the claim is taken: two independent round trips at once. (The
 	// entity's events run one at a time here, so no other write of it can come in between.)
-	var applied Applied
+	var applied entitySeen
 	var appliedErr error
 	appliedRead := make(chan struct{})
 	go func() {
@@ -486,7 +496,7 @@ func (w *Worker) gather(ctx context.Context, d *delivery, route *Route, adjust f
 	}()
 	defer func() { <-appliedRead }()
 	hold, rec, found, left, err := w.ledger.begin(ctx, d.key, claimant{
-		owner: nuid.Next(), ttl: w.cfg.AckWait, digest: Digest(ev, route.Extensions), eventTime: ev.Time(), replayOf: replayOf(ev),
+		owner: nuid.Next(), ttl: w.cfg.AckWait, digest: digestOf(ev, route.Extensions, ref.decoded), eventTime: ev.Time(), replayOf: replayOf(ev),
 	})
 	if err != nil {
 		f.ledgerErr = err
@@ -506,9 +516,10 @@ func (w *Worker) gather(ctx context.Context, d *delivery, route *Route, adjust f
 		f.ledgerErr = appliedErr
 		return f
 	}
+	d.entity = &applied
 	if applied.Time.After(ev.Time()) {
 		f.stale = true
-		d.steps = staleSteps(route, applied, w.now().UTC())
+		d.steps = staleSteps(route, applied.Applied, w.now().UTC())
 		return f
 	}
 
@@ -571,7 +582,7 @@ func (w *Worker) admit(subject string, h nats.Header, data []byte, route *Route)
 		return ref, &rejection{reason: ReasonSubjectMismatch, message: fmt.Sprintf(
 			"event type %q published on subject %q: the subject must equal the type", ev.Type(), subject)}
 	}
-	if errs := w.violations(ev, route); len(errs) > 0 {
+	if errs := w.violations(&ref, route); len(errs) > 0 {
 		return ref, &rejection{reason: ReasonSchemaViolation, message: ev.Type() + ": " + schemas.JoinFieldErrors(errs), errors: errs}
 	}
 	return ref, nil
@@ -579,7 +590,8 @@ func (w *Worker) admit(subject string, h nats.Header, data []byte, route *Route)
 
 // violations checks a decoded event of the route's type against the catalogue: the attributes ponte requires,
 // its data (the validator: every violation), and that its subject is the entity key its data defines.
-func (w *Worker) violations(ev *event.Event, route *Route) []FieldError {
+func (w *Worker) violations(ref *eventRef, route *Route) []FieldError {
+	ev := ref.ev
 	var errs []FieldError
 	if ev.Subject() == "" {
 		errs = append(errs, FieldError{Field: "subject", Message: `CloudEvent attribute "subject" (the entity key) is required`})
@@ -592,7 +604,7 @@ func (w *Worker) violations(ev *event.Event, route *Route) []FieldError {
 			"%q is not JSON: ponte reads data as application/json (leave datacontenttype out, or set it to application/json)", ct)})
 	}
 	for _, ext := range route.Extensions {
-		switch v, ok := ev.Extensions()[ext]; {
+		switch v, ok := Extension(ev, ext); {
 		case !ok || v == "":
 			errs = append(errs, FieldError{Field: ext, Message: fmt.Sprintf("CloudEvent extension %q is required for %s", ext, route.Type)})
 		case !isString(v):
@@ -600,7 +612,13 @@ func (w *Worker) violations(ev *event.Event, route *Route) []FieldError {
 		}
 	}
 	if w.validator != nil {
-		if err := w.validator.Validate(ev.Type(), ev.DataSchema(), ev.Data()); err != nil {
+		var err error
+		if dv, ok := w.validator.(DecodingValidator); ok {
+			ref.decoded, err = dv.ValidateDecoded(ev.Type(), ev.DataSchema(), ev.Data())
+		} else {
+			err = w.validator.Validate(ev.Type(), ev.DataSchema(), ev.Data())
+		}
+		if err != nil {
 			fe := fieldErrors(err)
 			if len(fe) == 0 {
 				fe = []FieldError{{Message: err.Error()}}
@@ -622,7 +640,8 @@ func isString(v any) bool { _, ok := v.(string); return ok }
 
 // replayOf returns the dead letter ev replays (its ReplayExtension), "" if it replays none.
 func replayOf(ev *event.Event) string {
-	r, _ := ev.Extensions()[ReplayExtension].(string)
+	v, _ := Extension(ev, ReplayExtension)
+	r, _ := v.(string)
 	return r
 }
 

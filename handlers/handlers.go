@@ -102,7 +102,7 @@ func contractKey(ev event.Event) (string, string) {
 	if json.Unmarshal(ev.Data(), &data) != nil || data.Contrato.Numero == "" {
 		return "", from
 	}
-	ug, _ := ev.Extensions()["ug"].(string)
+	ug, _ := ugExtension(&ev)
 	return ContractKey(ug, data.Contrato.Numero, data.Contrato.Ano), from
 }
 
@@ -118,7 +118,7 @@ func (d Deps) contract(h events.HandlerFunc) events.Handler {
 	return events.HandlerFunc(func(ctx context.Context, ev event.Event) error {
 		err := h(ctx, ev)
 		if errors.Is(err, cidades.ErrUnknownUG) {
-			ug, _ := ev.Extensions()["ug"].(string)
+			ug, _ := ugExtension(&ev)
 			return &events.ConfigError{
 				Target: cidades.Target, Key: "cidades.ugs." + ug, Fields: []string{"ug"},
 				Message: fmt.Sprintf("UG %q has no CidadES key in ponte's configuration: add it under cidades.ugs.%s, then replay this event (ponte dlq replay)", ug, ug),
@@ -175,10 +175,16 @@ func decode(ev event.Event, v any) error {
 	return nil
 }
 
+// ugExtension returns the CloudEvent extension ug, and whether the event has it as a string.
+func ugExtension(ev *event.Event) (string, bool) {
+	v, _ := events.Extension(ev, "ug")
+	s, ok := v.(string)
+	return s, ok
+}
+
 // ugOf returns the CloudEvent extension ug.
 func ugOf(ev event.Event) (string, error) {
-	v, ok := ev.Extensions()["ug"]
-	s, _ := v.(string)
+	s, ok := ugExtension(&ev)
 	if !ok || s == "" {
 		return "", &EventError{Fields: []string{"ug"}, Message: "CloudEvent extension \"ug\" (the CidadES UG) is required"}
 	}

@@ -157,6 +157,18 @@ func (c *Catalog) Validate(eventType, dataschema string, data []byte) error {
 	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknownType, eventType)
 	}
+	_, err := c.validate(eventType, f, dataschema, data)
+	return err
+}
+
+// ValidateDecoded is Validate that also returns data as it decoded it for the validation (objects as
+// map[string]any, numbers as json.Number), nil when data is not JSON, so that a caller needing the decoded data
+// does not decode it again.
+func (c *Catalog) ValidateDecoded(eventType, dataschema string, data []byte) (any, error) {
+	f, ok := c.inputs[eventType]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownType, eventType)
+	}
 	return c.validate(eventType, f, dataschema, data)
 }
 
@@ -168,10 +180,11 @@ func (c *Catalog) ValidateOutput(name string, data []byte) error {
 	if !ok {
 		return fmt.Errorf("schemas: unknown output document %q; want %q or %q", name, resultName, deadletterName)
 	}
-	return c.validate(name, f, "", data)
+	_, err := c.validate(name, f, "", data)
+	return err
 }
 
-func (c *Catalog) validate(name string, f family, dataschema string, data []byte) error {
+func (c *Catalog) validate(name string, f family, dataschema string, data []byte) (any, error) {
 	id := dataschema
 	if id == "" {
 		id = f.current
@@ -183,30 +196,30 @@ func (c *Catalog) validate(name string, f family, dataschema string, data []byte
 			known = append(known, strconv.Quote(version))
 		}
 		slices.Sort(known)
-		return &ValidationError{Type: name, Errors: []FieldError{{
+		return nil, &ValidationError{Type: name, Errors: []FieldError{{
 			Field:   "dataschema",
 			Message: fmt.Sprintf("unknown dataschema %q for %s; want %s", dataschema, name, strings.Join(known, " or ")),
 		}}}
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return &ValidationError{Type: name, Errors: []FieldError{{Message: "data is empty; want a JSON object"}}}
+		return nil, &ValidationError{Type: name, Errors: []FieldError{{Message: "data is empty; want a JSON object"}}}
 	}
 	if !utf8.Valid(data) {
 		// Decoding would replace the bad bytes with U+FFFD and the data would pass as something it is not.
-		return &ValidationError{Type: name, Errors: invalidUTF8(data)}
+		return nil, &ValidationError{Type: name, Errors: invalidUTF8(data)}
 	}
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
-		return &ValidationError{Type: name, Errors: []FieldError{{Message: "data is not valid JSON: " + err.Error()}}}
+		return nil, &ValidationError{Type: name, Errors: []FieldError{{Message: "data is not valid JSON: " + err.Error()}}}
 	}
 	err = sch.Validate(v)
 	if verr, ok := errors.AsType[*jsonschema.ValidationError](err); ok {
-		return newValidationError(name, verr, c.printer)
+		return v, newValidationError(name, verr, c.printer)
 	}
 	if err != nil {
-		return fmt.Errorf("schemas: validate %s: %w", name, err)
+		return v, fmt.Errorf("schemas: validate %s: %w", name, err)
 	}
-	return nil
+	return v, nil
 }
 
 // Document returns the raw bytes of an embedded document: the current schema of an input type (e.g.
