@@ -449,4 +449,3 @@ func (s *KVStore) Renew(ctx context.Context, key, owner string, rev uint64, ttl 
 func (s *KVStore) Release(ctx context.Context, key string, rev uint64) error {
 	return s.kv.Purge(ctx, key, jetstream.LastRevision(rev), jetstream.PurgeTTL(s.markerTTL))
 }
-
