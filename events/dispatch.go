@@ -26,6 +26,8 @@ type dispatcher struct {
 	run      chan struct{} // messages running
 	over     int           // messages held beyond held's capacity, pulled to keep the pin (guarded by mu)
 
+	idle chan drainJob // a job handed to an idle goroutine (see spawn)
+
 	mu     sync.Mutex
 	queues map[string][]queued // per entity key, the messages waiting behind the one running
 	blocks map[string]block
@@ -50,6 +52,7 @@ func newDispatcher(w *Worker, ctx context.Context, inflight *sync.WaitGroup) *di
 		held:   make(chan struct{}, 2*w.cfg.Concurrency),
 		run:    make(chan struct{}, w.cfg.Concurrency),
 		queues: map[string][]queued{}, blocks: map[string]block{},
+		idle: make(chan drainJob),
 	}
 }
 
@@ -99,7 +102,7 @@ func (p *dispatcher) dispatch(msg jetstream.Msg) {
 	p.w.inflight.Add(1)
 	_, key := peek(msg.Headers(), msg.Data())
 	if key == "" {
-		go p.drain("", msg)
+		p.spawn(drainJob{"", msg})
 		return
 	}
 	p.mu.Lock()
@@ -110,7 +113,37 @@ func (p *dispatcher) dispatch(msg jetstream.Msg) {
 	}
 	p.queues[key] = nil
 	p.mu.Unlock()
-	go p.drain(key, msg)
+	p.spawn(drainJob{key, msg})
+}
+
+// drainJob is a drain to run: an entity's line from msg on (key "": a message of no entity).
+type drainJob struct {
+	key string
+	msg jetstream.Msg
+}
+
+// spawn runs job on an idle goroutine of the dispatcher's, or on a new one when none is idle. A goroutine that ran
+// events has grown its stack to what running one takes; a new goroutine per event grew (copied) its stack again
+// each time. Idle goroutines wait for the next job until the dispatcher's context ends; there are never more of
+// them than messages were held at once.
+func (p *dispatcher) spawn(job drainJob) {
+	select {
+	case p.idle <- job:
+	default:
+		go p.serve(job)
+	}
+}
+
+// serve runs job, then the jobs handed to it while idle.
+func (p *dispatcher) serve(job drainJob) {
+	for {
+		p.drain(job.key, job.msg)
+		select {
+		case job = <-p.idle:
+		case <-p.ctx.Done():
+			return
+		}
+	}
 }
 
 // drain runs msg, then the messages queued behind it, until the entity's queue is empty.

@@ -60,7 +60,7 @@ func (w *Worker) delay(ctx context.Context, d *delivery, a action) {
 					r.noteFailure(now, a.spend)
 				}
 			}); err != nil {
-				d.log.Warn("could not record the failure and the steps done", "err", err)
+				d.log().Warn("could not record the failure and the steps done", "err", err)
 			}
 		}
 		w.ledger.release(sctx, d.hold)
@@ -139,7 +139,7 @@ func (w *Worker) complete(ctx context.Context, d *delivery) {
 		return
 	}
 	if entityErr != nil {
-		d.log.Warn("could not record the event as its entity's latest: an older event arriving later will not be found stale", "err", entityErr)
+		d.log().Warn("could not record the event as its entity's latest: an older event arriving later will not be found stale", "err", entityErr)
 	}
 	w.ack(d)
 	if d.settled == OutcomeStale {
@@ -147,10 +147,10 @@ func (w *Worker) complete(ctx context.Context, d *delivery) {
 		if len(d.steps) > 0 { // a route that names no systems has no stale step to show
 			attrs = append(attrs, "detail", d.steps[0].Detail)
 		}
-		d.log.Info("event skipped as stale: a newer event of its entity was applied", attrs...)
+		d.log().Info("event skipped as stale: a newer event of its entity was applied", attrs...)
 		return
 	}
-	d.log.Info("event processed", "steps", len(d.steps), "duration", w.now().Sub(d.start))
+	d.log().Info("event processed", "steps", len(d.steps), "duration", w.now().Sub(d.start))
 }
 
 // staleSteps is the result of an event skipped because a newer one of its entity was applied: one step per system
@@ -180,7 +180,7 @@ func (w *Worker) republish(ctx context.Context, d *delivery) {
 		return
 	}
 	w.ack(d)
-	d.log.Info("redelivery of a completed event: its recorded result is out, no call made")
+	d.log().Info("redelivery of a completed event: its recorded result is out, no call made")
 }
 
 // replay answers another message carrying a completed event (the same event published again) with a result of
@@ -210,7 +210,7 @@ func (w *Worker) replay(ctx context.Context, d *delivery) {
 		return
 	}
 	w.ack(d)
-	d.log.Info("event published again: answered from the ledger, no call made", "first_sequence", d.rec.Sequence)
+	d.log().Info("event published again: answered from the ledger, no call made", "first_sequence", d.rec.Sequence)
 }
 
 // deadLetter records the dead letter in the ledger (when the delivery holds the event's claim), publishes it on
@@ -281,7 +281,7 @@ func (w *Worker) publishDeadLetter(ctx context.Context, d *delivery, rej rejecti
 	}
 	d.settled = OutcomeDeadLetter
 	if err := d.msg.TermWithReason(rej.reason); err != nil {
-		d.log.Warn("term failed; the redelivery is answered with the same dead letter", "err", err)
+		d.log().Warn("term failed; the redelivery is answered with the same dead letter", "err", err)
 	}
 	attrs := []any{"reason", rej.reason, "message", dl.Message}
 	if dl.Target != "" {
@@ -296,7 +296,7 @@ func (w *Worker) publishDeadLetter(ctx context.Context, d *delivery, rej rejecti
 	if dup {
 		attrs = append(attrs, "again", true)
 	}
-	d.log.Warn("event dead-lettered", attrs...)
+	d.log().Warn("event dead-lettered", attrs...)
 }
 
 // OutputSubject is the subject of an output event (a result or a dead letter) of the given input type: the
@@ -332,17 +332,17 @@ func jitter(d time.Duration) time.Duration {
 func (w *Worker) nak(d *delivery, outcome string, delay time.Duration, cause error) {
 	d.settled, d.nakDelay = outcome, delay
 	if err := d.msg.NakWithDelay(delay); err != nil {
-		d.log.Error("nak failed; JetStream will redeliver after ack wait", "err", err)
+		d.log().Error("nak failed; JetStream will redeliver after ack wait", "err", err)
 	}
 	lvl := slog.LevelWarn
 	if outcome == OutcomeDelayed {
 		lvl = slog.LevelInfo
 	}
-	d.log.Log(context.Background(), lvl, "event delayed", "outcome", outcome, "retry_in", delay.Round(time.Millisecond), "err", clients.MaskCPF(fmt.Sprint(cause)))
+	d.log().Log(context.Background(), lvl, "event delayed", "outcome", outcome, "retry_in", delay.Round(time.Millisecond), "err", clients.MaskCPF(fmt.Sprint(cause)))
 }
 
 func (w *Worker) ack(d *delivery) {
 	if err := d.msg.Ack(); err != nil {
-		d.log.Warn("ack failed; the redelivery will be answered from the ledger", "err", err)
+		d.log().Warn("ack failed; the redelivery will be answered from the ledger", "err", err)
 	}
 }

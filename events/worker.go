@@ -402,8 +402,20 @@ type delivery struct {
 	// nakDelay is the delay the message was handed back with (0: it was acked or termed).
 	nakDelay time.Duration
 	start    time.Time
-	log      *slog.Logger
 	settled  string
+	// base and logAttrs make the delivery's logger (see log) the first time it logs: most deliveries log at most
+	// once, or not at all at the level set, and a logger's attributes are formatted when it is made.
+	base     *slog.Logger
+	logAttrs []any
+	logger   *slog.Logger
+}
+
+// log returns the delivery's logger: the worker's, with the message's and the event's attributes.
+func (d *delivery) log() *slog.Logger {
+	if d.logger == nil {
+		d.logger = d.base.With(d.logAttrs...)
+	}
+	return d.logger
 }
 
 // seq is the message's input stream sequence (0 if unknown).
@@ -434,9 +446,10 @@ func (w *Worker) processWith(ctx context.Context, msg jetstream.Msg, adjust func
 		d.typ = route.Type
 	}
 	d.meta, _ = msg.Metadata()
-	d.log = w.log.With("subject", msg.Subject())
+	d.base = w.log
+	d.logAttrs = append(d.logAttrs[:0], "subject", msg.Subject())
 	if d.meta != nil {
-		d.log = d.log.With("stream_seq", d.meta.Sequence.Stream, "delivery", d.meta.NumDelivered)
+		d.logAttrs = append(d.logAttrs, "stream_seq", d.meta.Sequence.Stream, "delivery", d.meta.NumDelivered)
 	}
 	w.metrics.received.WithLabelValues(d.typ).Inc()
 	w.metrics.inProgress.WithLabelValues(d.typ).Inc()
@@ -468,10 +481,10 @@ func (w *Worker) gather(ctx context.Context, d *delivery, route *Route, adjust f
 	ref, rej := w.admit(d.msg.Subject(), d.msg.Headers(), d.msg.Data(), route)
 	d.ref = ref
 	if ref.known() {
-		d.log = d.log.With("event_id", ref.id)
+		d.logAttrs = append(d.logAttrs, "event_id", ref.id)
 	}
 	if ref.ev != nil {
-		d.log = d.log.With("type", ref.ev.Type())
+		d.logAttrs = append(d.logAttrs, "type", ref.ev.Type())
 	}
 	if rej != nil {
 		f.rejected = rej
@@ -697,13 +710,13 @@ func (w *Worker) keepAlive(ctx context.Context, d *delivery, cancel context.Canc
 		err := w.ledger.renew(rctx, d.hold, w.cfg.AckWait)
 		rcancel()
 		if errors.Is(err, ErrClaimLost) {
-			d.log.Warn("the claim on this event lapsed: giving the event up", "err", err)
+			d.log().Warn("the claim on this event lapsed: giving the event up", "err", err)
 			close(lost)
 			cancel()
 			return false
 		}
 		if err != nil {
-			d.log.Warn("could not renew the claim; trying again", "err", err)
+			d.log().Warn("could not renew the claim; trying again", "err", err)
 		}
 		return true
 	})
