@@ -318,7 +318,7 @@ func (e *Endpoint) roundTrip(ctx context.Context, req Request) (*Response, error
 		return nil, &TransportError{Target: e.target, Operation: req.Operation, Err: redactURLError(err)}
 	}
 	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, MaxBodyBytes))
+	b, err := readBody(res)
 	drain(res.Body)
 	elapsed := time.Since(start)
 	if err != nil {

@@ -135,6 +135,17 @@ var _ interface{ Permanent() bool } = (*RedirectError)(nil)
 
 // drain reads at most MaxDrainBytes more of body, so that a body that ends soon leaves its connection reusable;
 // the caller then closes it, which closes the connection of a body that goes on.
+// readBody reads at most MaxBodyBytes of res's body: into one buffer of the announced length when the server
+// announced it (io.ReadAll grows its buffer from 512 bytes, allocating about twice the body), else as it comes.
+func readBody(res *http.Response) ([]byte, error) {
+	if n := res.ContentLength; n >= 0 && n <= MaxBodyBytes {
+		b := make([]byte, n)
+		got, err := io.ReadFull(res.Body, b) // a body cut short is io.ErrUnexpectedEOF, as io.ReadAll reports it
+		return b[:got], err
+	}
+	return io.ReadAll(io.LimitReader(res.Body, MaxBodyBytes))
+}
+
 func drain(body io.Reader) {
 	io.CopyN(io.Discard, body, MaxDrainBytes) //nolint:errcheck // best effort: a failed read closes the connection
 }

@@ -181,3 +181,39 @@ func TestEndpointBoundsTheDrain(t *testing.T) {
 		t.Logf("the server wrote %.1f MiB before the connection closed", float64(n)/(1<<20))
 	}
 }
+
+// TestEndpointReadsBodies checks the response bodies an Endpoint reads: of the announced length, of none
+// announced (chunked), and one cut short of its Content-Length, which is a *TransportError, never a short answer.
+func TestEndpointReadsBodies(t *testing.T) {
+	full := `{"id":42,"numero":"12/2026"}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/length":
+			w.Header().Set("Content-Length", "28")
+			io.WriteString(w, full)
+		case "/chunked":
+			io.WriteString(w, full[:10])
+			w.(http.Flusher).Flush()
+			io.WriteString(w, full[10:])
+		case "/short":
+			conn, buf, _ := w.(http.Hijacker).Hijack()
+			defer conn.Close()
+			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n" + full)
+			buf.Flush()
+		}
+	}))
+	defer srv.Close()
+	e := newTestEndpoint(t, srv.URL, nil)
+	for _, path := range []string{"/length", "/chunked"} {
+		res, err := e.Do(context.Background(), Request{Operation: "get", Method: http.MethodGet, Path: path})
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+		} else if string(res.Body) != full {
+			t.Errorf("%s: body %q, want %q", path, res.Body, full)
+		}
+	}
+	_, err := e.Do(context.Background(), Request{Operation: "get", Method: http.MethodGet, Path: "/short"})
+	if _, ok := errors.AsType[*TransportError](err); !ok || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("/short: want a *TransportError for the body cut short, got %v", err)
+	}
+}
