@@ -46,6 +46,16 @@ type Record struct {
 	// Fence is the revision of the claim under which the record was last written: a holder whose claim is older
 	// than Fence lost it and may not write.
 	Fence uint64 `json:"fence,omitempty"`
+	// Claim is set while the record itself is the claim on its event (see Ledger.begin): the record was written
+	// with a TTL and lapses with the claim.
+	Claim *RecordClaim `json:"claim,omitempty"`
+}
+
+// RecordClaim is who claimed the event, in a record that is itself the claim, and until when (the holder's clock:
+// the server removes the record at its TTL).
+type RecordClaim struct {
+	Owner string    `json:"owner"`
+	Until time.Time `json:"until"`
 }
 
 // settled reports whether the event completed or was dead-lettered.
@@ -68,8 +78,8 @@ type Store interface {
 	// Load returns the value at key and its revision; revision 0 and no value when there is none.
 	Load(ctx context.Context, key string) ([]byte, uint64, error)
 	// Save writes value at key if the key is still at revision rev (0: absent) and returns the new revision, or
-	// ErrConflict.
-	Save(ctx context.Context, key string, value []byte, rev uint64) (uint64, error)
+	// ErrConflict. With ttl > 0 the value is removed after ttl, on the store's clock, unless written again.
+	Save(ctx context.Context, key string, value []byte, rev uint64, ttl time.Duration) (uint64, error)
 	// Acquire creates the claim key for owner, expiring after ttl, and returns its revision. If another live
 	// claim holds the key it returns ErrBusy and how long that claim still lives.
 	Acquire(ctx context.Context, key, owner string, ttl time.Duration) (rev uint64, left time.Duration, err error)
@@ -93,11 +103,12 @@ var errFenced = errors.New("ledger: a newer claim holder wrote the record: this 
 // Ledger records, per input event (CloudEvent source + id), the steps that succeeded and how the event was
 // settled, and hands out claims so that one delivery at a time works on an event. Safe for concurrent use.
 type Ledger struct {
-	st Store
+	st  Store
+	now func() time.Time // the clock of RecordClaim.Until
 }
 
 // NewLedger returns a Ledger on st.
-func NewLedger(st Store) *Ledger { return &Ledger{st: st} }
+func NewLedger(st Store) *Ledger { return &Ledger{st: st, now: time.Now} }
 
 // Get returns the record of the event (source, id); a record with no steps if there is none.
 func (l *Ledger) Get(ctx context.Context, source, id string) (Record, error) {
@@ -118,13 +129,13 @@ func (l *Ledger) load(ctx context.Context, key string) (Record, uint64, error) {
 	return rec, rev, nil
 }
 
-// save encodes and writes rec at key, expecting revision rev.
-func (l *Ledger) save(ctx context.Context, key string, rec any, rev uint64) (uint64, error) {
+// save encodes and writes rec at key, expecting revision rev; with ttl > 0 it lapses after ttl.
+func (l *Ledger) save(ctx context.Context, key string, rec any, rev uint64, ttl time.Duration) (uint64, error) {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return 0, fmt.Errorf("ledger encode %s: %w", key, err)
 	}
-	return l.st.Save(ctx, key, b, rev)
+	return l.st.Save(ctx, key, b, rev, ttl)
 }
 
 // Applied is what the ledger knows of an entity (a CloudEvent subject): the latest event applied to it.
@@ -180,21 +191,28 @@ func (l *Ledger) applied(ctx context.Context, subject string, a Applied, seen *e
 		if cur.rev != 0 && !a.Time.After(cur.Time) {
 			return nil
 		}
-		if _, err := l.save(ctx, key, a, cur.rev); !errors.Is(err, ErrConflict) {
+		if _, err := l.save(ctx, key, a, cur.rev, 0); !errors.Is(err, ErrConflict) {
 			return err
 		}
 	}
 	return fmt.Errorf("ledger write %s: too many concurrent updates", key)
 }
 
-// holding is a delivery's claim on one event and the record as it last read or wrote it.
+// holding is a delivery's claim on one event and the record as it last read or wrote it. The claim is one of two
+// kinds. An event with no record yet is claimed by creating its record with a TTL (byRecord): one write, and the
+// record lapses with the claim; the settlement writes it for good, which gives the claim up. An event with a
+// record (steps done, attempts counted, an earlier settlement) is claimed by its claim key, and the record is
+// written fenced by that claim; so does an event held by its record once it records a step, so that the steps
+// done outlive a dead worker.
 type holding struct {
-	key   string // the record's key
-	claim uint64 // the claim's revision: the fence of every write
-	owner string
-	rev   uint64 // the record's revision
-	rec   Record
-	mu    sync.Mutex // guards rev, rec and claim: Step may be called from several goroutines
+	key      string // the record's key
+	claim    uint64 // the claim key's revision: the fence of every write (0 while byRecord)
+	owner    string
+	rev      uint64 // the record's revision
+	rec      Record
+	byRecord bool          // the record (written with ttl) is the claim
+	ttl      time.Duration // the claim's TTL
+	mu       sync.Mutex    // guards rev, rec, claim and byRecord: Step may be called from several goroutines
 }
 
 // claimant is the delivery asking for a claim: who, for how long, and what it knows of the event.
@@ -222,6 +240,37 @@ const (
 // with what it found: the event completed or was dead-lettered (even while a claim is still held), the record is of
 // another event with the same id, or another delivery holds a live claim (with its remaining lifetime).
 func (l *Ledger) begin(ctx context.Context, key string, c claimant) (*holding, Record, found, time.Duration, error) {
+	for range 3 {
+		claimed := Record{Digest: c.digest, EventTime: c.eventTime, Claim: &RecordClaim{Owner: c.owner, Until: l.now().Add(c.ttl)}}
+		rev, err := l.save(ctx, key, claimed, 0, c.ttl)
+		if err == nil {
+			claimed.Claim = nil
+			return &holding{key: key, owner: c.owner, rev: rev, rec: claimed, byRecord: true, ttl: c.ttl}, claimed, fresh, 0, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return nil, Record{}, 0, 0, err
+		}
+		rec, rev, err := l.load(ctx, key)
+		if err != nil {
+			return nil, Record{}, 0, 0, err
+		}
+		if rev == 0 {
+			continue // it lapsed in between: claim it again
+		}
+		if f, settled := settledAs(rec, c); settled && !replays(key, rec, c) {
+			return nil, rec, f, 0, nil
+		}
+		if rec.Claim != nil {
+			// Held by its record: busy until the record lapses or is written for good.
+			return nil, rec, busy, max(rec.Claim.Until.Sub(l.now()), time.Second), nil
+		}
+		return l.beginByKey(ctx, key, c)
+	}
+	return nil, Record{}, 0, 0, fmt.Errorf("ledger claim %s: the record keeps lapsing and coming back", key)
+}
+
+// beginByKey claims an event that has a record by its claim key, then reads the record (see begin).
+func (l *Ledger) beginByKey(ctx context.Context, key string, c claimant) (*holding, Record, found, time.Duration, error) {
 	rev, left, err := l.st.Acquire(ctx, claimKey(key), c.owner, c.ttl)
 	if errors.Is(err, ErrBusy) {
 		// A settled event is answered at once, whoever still holds its claim.
@@ -237,7 +286,7 @@ func (l *Ledger) begin(ctx context.Context, key string, c claimant) (*holding, R
 	if err != nil {
 		return nil, Record{}, 0, 0, err
 	}
-	h := &holding{key: key, claim: rev, owner: c.owner}
+	h := &holding{key: key, claim: rev, owner: c.owner, ttl: c.ttl}
 	h.rec, h.rev, err = l.load(ctx, key)
 	if err != nil {
 		l.release(ctx, h)
@@ -282,14 +331,36 @@ func settledAs(rec Record, c claimant) (found, bool) {
 // only costs that wait.
 func (l *Ledger) release(ctx context.Context, h *holding) {
 	h.mu.Lock()
-	claim := h.claim
-	h.mu.Unlock()
-	_ = l.st.Release(ctx, claimKey(h.key), claim)
+	defer h.mu.Unlock()
+	if h.byRecord {
+		// The record written for good, as it is, is the claim given up.
+		if rev, err := l.save(ctx, h.key, h.rec, h.rev, 0); err == nil {
+			h.rev, h.byRecord = rev, false
+		}
+		return
+	}
+	if h.claim != 0 {
+		_ = l.st.Release(ctx, claimKey(h.key), h.claim)
+	}
 }
 
 // renew extends the holding's claim by ttl.
 func (l *Ledger) renew(ctx context.Context, h *holding, ttl time.Duration) error {
 	h.mu.Lock()
+	if h.byRecord {
+		defer h.mu.Unlock()
+		rec := h.rec
+		rec.Claim = &RecordClaim{Owner: h.owner, Until: l.now().Add(ttl)}
+		rev, err := l.save(ctx, h.key, rec, h.rev, ttl)
+		if errors.Is(err, ErrConflict) {
+			return ErrClaimLost
+		}
+		if err != nil {
+			return err
+		}
+		h.rev = rev
+		return nil
+	}
 	claim := h.claim
 	h.mu.Unlock()
 	rev, err := l.st.Renew(ctx, claimKey(h.key), h.owner, claim, ttl)
@@ -302,12 +373,69 @@ func (l *Ledger) renew(ctx context.Context, h *holding, ttl time.Duration) error
 	return nil
 }
 
-// update applies fn to the holding's record and writes it with a compare-and-set on its revision, fenced by the
-// claim: on a conflict it reloads the record and, unless a newer holder wrote it (errFenced) or the event was
-// settled meanwhile by another delivery (errSettled), applies fn again, up to 5 times.
+// update applies fn to the holding's record and writes it, holding on to the claim (a step done): with a
+// compare-and-set on its revision, fenced by the claim. On a conflict it reloads the record and, unless a newer
+// holder wrote it (errFenced) or the event was settled meanwhile by another delivery (errSettled), applies fn
+// again, up to 5 times. A holding by its record moves to a claim key first, and the record is written for good.
 func (l *Ledger) update(ctx context.Context, h *holding, fn func(*Record)) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.byRecord {
+		rev, _, err := l.st.Acquire(ctx, claimKey(h.key), h.owner, h.ttl)
+		if errors.Is(err, ErrBusy) {
+			return errFenced
+		}
+		if err != nil {
+			return err
+		}
+		if err := l.writeHeld(ctx, h, rev, fn); err != nil {
+			_ = l.st.Release(ctx, claimKey(h.key), rev)
+			return err
+		}
+		h.claim = rev
+		return nil
+	}
+	return l.writeFenced(ctx, h, fn)
+}
+
+// settle applies fn to the holding's record and writes it for good: the settlement (completed, dead-lettered,
+// or handed back with its failure recorded). For a holding by its record this also gives the claim up; a holding
+// by its claim key keeps it until released or lapsed.
+func (l *Ledger) settle(ctx context.Context, h *holding, fn func(*Record)) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.byRecord {
+		return l.writeHeld(ctx, h, 0, fn)
+	}
+	return l.writeFenced(ctx, h, fn)
+}
+
+// writeHeld writes the record of a holding by its record for good, with fence (a claim key's revision, 0 for
+// none): the record no longer lapses. Any conflict means the record lapsed and another delivery wrote it.
+func (l *Ledger) writeHeld(ctx context.Context, h *holding, fence uint64, fn func(*Record)) error {
+	rec := h.rec
+	rec.Steps = maps.Clone(h.rec.Steps)
+	if rec.Steps == nil {
+		rec.Steps = map[string]StepOutcome{}
+	}
+	fn(&rec)
+	rec.Fence, rec.Claim = fence, nil
+	rev, err := l.save(ctx, h.key, rec, h.rev, 0)
+	if errors.Is(err, ErrConflict) {
+		if now, _, lerr := l.load(ctx, h.key); lerr == nil && now.settled() {
+			return errSettled
+		}
+		return errFenced
+	}
+	if err != nil {
+		return err
+	}
+	h.rev, h.rec, h.byRecord = rev, rec, false
+	return nil
+}
+
+// writeFenced is update and settle for a holding by its claim key.
+func (l *Ledger) writeFenced(ctx context.Context, h *holding, fn func(*Record)) error {
 	for range 5 {
 		if h.rec.Fence > h.claim {
 			return errFenced
@@ -318,8 +446,8 @@ func (l *Ledger) update(ctx context.Context, h *holding, fn func(*Record)) error
 			rec.Steps = map[string]StepOutcome{}
 		}
 		fn(&rec)
-		rec.Fence = h.claim
-		rev, err := l.save(ctx, h.key, rec, h.rev)
+		rec.Fence, rec.Claim = h.claim, nil
+		rev, err := l.save(ctx, h.key, rec, h.rev, 0)
 		if err == nil {
 			h.rev, h.rec = rev, rec
 			return nil
@@ -383,12 +511,26 @@ func (s *KVStore) Load(ctx context.Context, key string) ([]byte, uint64, error) 
 	return e.Value(), e.Revision(), nil
 }
 
-// Save implements Store.
-func (s *KVStore) Save(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+// Save implements Store. A write with a TTL expecting a revision is a publish to the key's subject with the
+// per-message TTL and the expected last sequence, which the KV API has no call for.
+func (s *KVStore) Save(ctx context.Context, key string, value []byte, rev uint64, ttl time.Duration) (uint64, error) {
 	var err error
-	if rev == 0 {
+	switch {
+	case rev == 0 && ttl > 0:
+		rev, err = s.kv.Create(ctx, key, value, jetstream.KeyTTL(ttl))
+	case rev == 0:
 		rev, err = s.kv.Create(ctx, key, value)
-	} else {
+	case ttl > 0:
+		var ack *jetstream.PubAck
+		ack, err = s.js.Publish(ctx, s.subject+key, value, jetstream.WithMsgTTL(ttl), jetstream.WithExpectLastSequencePerSubject(rev))
+		if apiErr, ok := errors.AsType[*jetstream.APIError](err); ok && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+			return 0, ErrConflict
+		}
+		if err == nil {
+			rev = ack.Sequence
+		}
+	default:
 		rev, err = s.kv.Update(ctx, key, value, rev)
 	}
 	switch {

@@ -18,8 +18,9 @@ type memStore struct {
 }
 
 type memRec struct {
-	val []byte
-	rev uint64
+	val   []byte
+	rev   uint64
+	until time.Time // when it lapses (zero: never)
 }
 
 type memClaim struct {
@@ -38,22 +39,47 @@ func (m *memStore) advance(d time.Duration) {
 	m.now = m.now.Add(d)
 }
 
+// rec returns the value at key, removing it first if it lapsed (as the server does, leaving no value).
+func (m *memStore) rec(key string) memRec {
+	r := m.recs[key]
+	if !r.until.IsZero() && !r.until.After(m.now) {
+		delete(m.recs, key)
+		return memRec{}
+	}
+	return r
+}
+
 func (m *memStore) Load(_ context.Context, key string) ([]byte, uint64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r := m.recs[key]
+	r := m.rec(key)
 	return r.val, r.rev, nil
 }
 
-func (m *memStore) Save(_ context.Context, key string, val []byte, rev uint64) (uint64, error) {
+func (m *memStore) Save(_ context.Context, key string, val []byte, rev uint64, ttl time.Duration) (uint64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.recs[key].rev != rev {
+	if m.rec(key).rev != rev {
 		return 0, ErrConflict
 	}
 	m.seq++
-	m.recs[key] = memRec{val, m.seq}
+	r := memRec{val: val, rev: m.seq}
+	if ttl > 0 {
+		r.until = m.now.Add(ttl)
+	}
+	m.recs[key] = r
 	return m.seq, nil
+}
+
+// newTestLedger returns a Ledger on st whose record claims tell time by st's clock.
+func newTestLedger(st *memStore) *Ledger {
+	l := NewLedger(st)
+	l.now = func() time.Time {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return st.now
+	}
+	return l
 }
 
 func (m *memStore) live(key string) (memClaim, bool) {
@@ -97,7 +123,7 @@ func (m *memStore) Release(_ context.Context, key string, rev uint64) error {
 func TestClaimsAreFenced(t *testing.T) {
 	ctx := context.Background()
 	st := newMemStore()
-	l := NewLedger(st)
+	l := newTestLedger(st)
 	key := LedgerKey("src", "e1")
 	ttl := 10 * time.Second
 
@@ -148,7 +174,7 @@ func TestClaimsAreFenced(t *testing.T) {
 func TestBeginAnswersSettledEvents(t *testing.T) {
 	ctx := context.Background()
 	st := newMemStore()
-	l := NewLedger(st)
+	l := newTestLedger(st)
 	for _, tt := range []struct {
 		name string
 		set  func(*Record)
@@ -181,7 +207,7 @@ func TestBeginAnswersSettledEvents(t *testing.T) {
 func TestBeginLetsAReplayThrough(t *testing.T) {
 	ctx := context.Background()
 	st := newMemStore()
-	l := NewLedger(st)
+	l := newTestLedger(st)
 	key := LedgerKey("src", "dl")
 	h, _, _, _, _ := l.begin(ctx, key, claimant{owner: "a", ttl: time.Minute, digest: "d"})
 	if err := l.update(ctx, h, func(r *Record) {
@@ -210,7 +236,7 @@ func TestBeginLetsAReplayThrough(t *testing.T) {
 func TestJournalWithoutNATS(t *testing.T) {
 	ctx := context.Background()
 	st := newMemStore()
-	l := NewLedger(st)
+	l := newTestLedger(st)
 	key := LedgerKey("src", "j1")
 	calls := map[string]int{}
 	run := func(h *holding, ops ...string) *journal {
@@ -272,7 +298,7 @@ func TestAppliedWritesOnTheEntityItRead(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newMemStore()
-			l := NewLedger(st)
+			l := newTestLedger(st)
 			if err := l.applied(ctx, "E-1", Applied{Time: t0, EventID: "first"}, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -281,7 +307,7 @@ func TestAppliedWritesOnTheEntityItRead(t *testing.T) {
 				t.Fatalf("entity = %+v, %v", seen, err)
 			}
 			if tt.between != nil {
-				if _, err := l.save(ctx, entityKey("E-1"), *tt.between, seen.rev); err != nil {
+				if _, err := l.save(ctx, entityKey("E-1"), *tt.between, seen.rev, 0); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -294,4 +320,105 @@ func TestAppliedWritesOnTheEntityItRead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRecordIsTheClaimOfANewEvent covers the claim of an event with no record yet: its record, written with the
+// claim's TTL. A copy finds it busy (or a conflict, with other data); a holder that dies leaves nothing behind once
+// the TTL passes; a holder whose record lapsed and was claimed again can neither renew nor write; giving it up
+// writes the record for good, and the next delivery claims it at once; a recorded step moves the claim to its key,
+// so that the step outlives the holder.
+func TestRecordIsTheClaimOfANewEvent(t *testing.T) {
+	ctx := context.Background()
+	ttl := 10 * time.Second
+	claimant := func(owner, digest string) claimant { return claimant{owner: owner, ttl: ttl, digest: digest} }
+
+	t.Run("copies wait, other data conflicts", func(t *testing.T) {
+		st := newMemStore()
+		l := newTestLedger(st)
+		key := LedgerKey("src", "e1")
+		a, _, f, _, err := l.begin(ctx, key, claimant("a", "d"))
+		if err != nil || f != fresh || !a.byRecord {
+			t.Fatalf("a: %v %v, by record %v", f, err, a != nil && a.byRecord)
+		}
+		if _, ok := st.claims[claimKey(key)]; ok {
+			t.Fatal("a new event's claim wrote a claim key: one write was to do")
+		}
+		st.advance(4 * time.Second)
+		if _, _, f, left, _ := l.begin(ctx, key, claimant("b", "d")); f != busy || left != 6*time.Second {
+			t.Errorf("a copy: %v, left %s; want busy, 6s", f, left)
+		}
+		if _, _, f, _, _ := l.begin(ctx, key, claimant("c", "other")); f != conflict {
+			t.Errorf("other data under the id: %v, want conflict", f)
+		}
+	})
+	t.Run("a dead holder's claim lapses and it is fenced", func(t *testing.T) {
+		st := newMemStore()
+		l := newTestLedger(st)
+		key := LedgerKey("src", "e2")
+		a, _, _, _, _ := l.begin(ctx, key, claimant("a", "d"))
+		st.advance(ttl + time.Second)
+		b, rec, f, _, err := l.begin(ctx, key, claimant("b", "d"))
+		if err != nil || f != fresh || rec.Attempts != 0 {
+			t.Fatalf("b after the lapse: %v %v %+v", f, err, rec)
+		}
+		if err := l.renew(ctx, a, ttl); !errors.Is(err, ErrClaimLost) {
+			t.Errorf("a renews after the lapse: %v, want ErrClaimLost", err)
+		}
+		if err := l.settle(ctx, a, func(r *Record) { r.Result = []byte(`{"by":"a"}`) }); !errors.Is(err, errFenced) {
+			t.Errorf("a settles after the lapse: %v, want errFenced", err)
+		}
+		if err := l.settle(ctx, b, func(r *Record) { r.Result = []byte(`{"by":"b"}`) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.settle(ctx, a, func(r *Record) { r.Result = []byte(`{"by":"a"}`) }); !errors.Is(err, errSettled) {
+			t.Errorf("a settles after b did: %v, want errSettled", err)
+		}
+		st.advance(time.Hour)
+		got, _, _ := l.load(ctx, key)
+		if string(got.Result) != `{"by":"b"}` || got.Claim != nil {
+			t.Errorf("record = result %s, claim %+v; want b's result, written for good", got.Result, got.Claim)
+		}
+	})
+	t.Run("renewed, released, claimed again at once", func(t *testing.T) {
+		st := newMemStore()
+		l := newTestLedger(st)
+		key := LedgerKey("src", "e3")
+		a, _, _, _, _ := l.begin(ctx, key, claimant("a", "d"))
+		st.advance(8 * time.Second)
+		if err := l.renew(ctx, a, ttl); err != nil {
+			t.Fatal(err)
+		}
+		st.advance(8 * time.Second) // 16 s after the claim, 8 s after the renewal: still a's
+		if _, _, f, _, _ := l.begin(ctx, key, claimant("b", "d")); f != busy {
+			t.Fatalf("b after a's renewal: %v, want busy", f)
+		}
+		if err := l.settle(ctx, a, func(r *Record) { r.noteFailure(st.now, true) }); err != nil {
+			t.Fatal(err)
+		}
+		l.release(ctx, a)
+		b, rec, f, _, err := l.begin(ctx, key, claimant("b", "d"))
+		if err != nil || f != fresh || rec.Attempts != 1 || b.byRecord {
+			t.Fatalf("b after a gave up: %v %v attempts %d; want fresh at once, by claim key, with a's attempt", f, err, rec.Attempts)
+		}
+	})
+	t.Run("a step moves the claim to its key", func(t *testing.T) {
+		st := newMemStore()
+		l := newTestLedger(st)
+		key := LedgerKey("src", "e4")
+		a, _, _, _, _ := l.begin(ctx, key, claimant("a", "d"))
+		if err := l.update(ctx, a, func(r *Record) { r.Steps["zeev.upsert_user"] = StepOutcome{Status: StatusDone} }); err != nil {
+			t.Fatal(err)
+		}
+		if a.byRecord || a.claim == 0 {
+			t.Fatalf("after a step: by record %v, claim %d; want the claim key", a.byRecord, a.claim)
+		}
+		if _, _, f, _, _ := l.begin(ctx, key, claimant("b", "d")); f != busy {
+			t.Errorf("b while a holds the claim key: %v, want busy", f)
+		}
+		st.advance(ttl + time.Second) // a dies
+		_, rec, f, _, err := l.begin(ctx, key, claimant("b", "d"))
+		if err != nil || f != fresh || rec.Steps["zeev.upsert_user"].Status != StatusDone {
+			t.Errorf("b after a died: %v %v, steps %v; want fresh with a's step", f, err, rec.Steps)
+		}
+	})
 }

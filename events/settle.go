@@ -53,7 +53,7 @@ func (w *Worker) delay(ctx context.Context, d *delivery, a action) {
 	if d.hold != nil {
 		if a.spend || a.note || len(d.unwritten) > 0 {
 			now := w.now().UTC()
-			if err := w.ledger.update(sctx, d.hold, func(r *Record) {
+			if err := w.ledger.settle(sctx, d.hold, func(r *Record) {
 				w.identify(r, d)
 				maps.Copy(r.Steps, d.unwritten)
 				if a.spend || a.note {
@@ -114,7 +114,7 @@ func (w *Worker) complete(ctx context.Context, d *delivery) {
 		w.fail(ctx, d, fmt.Errorf("encode result: %w", err))
 		return
 	}
-	if err := w.ledger.update(sctx, d.hold, func(r *Record) {
+	if err := w.ledger.settle(sctx, d.hold, func(r *Record) {
 		w.identify(r, d)
 		maps.Copy(r.Steps, d.unwritten)
 		r.Completed, r.Result, r.Sequence = completedAt, body, d.seq()
@@ -225,7 +225,7 @@ func (w *Worker) deadLetter(ctx context.Context, d *delivery, a action) {
 		rej.message = conflictMessage(d.ref.ev, d.rec)
 	}
 	if d.hold != nil {
-		if err := w.ledger.update(sctx, d.hold, func(r *Record) {
+		if err := w.ledger.settle(sctx, d.hold, func(r *Record) {
 			w.identify(r, d)
 			maps.Copy(r.Steps, d.unwritten)
 			if a.spend {
