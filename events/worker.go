@@ -58,10 +58,15 @@ type Config struct {
 	Source string `yaml:"source"`
 }
 
+// DefaultConcurrency is the default of Config.Concurrency: enough events at once that one replica sustains 2,000
+// events per second within a few milliseconds each (docs/benchmarks.md), and so few that a replica keeps at most
+// that many calls in flight at the APIs, whose rates the per-target rate limits bound.
+const DefaultConcurrency = 32
+
 // WithDefaults returns c with every unset field at its default.
 func (c Config) WithDefaults() Config {
 	if c.Concurrency == 0 {
-		c.Concurrency = 4
+		c.Concurrency = DefaultConcurrency
 	}
 	if c.AckWait == 0 {
 		c.AckWait = 30 * time.Second

@@ -173,7 +173,7 @@ func TestConfigRejects(t *testing.T) {
 		},
 		{
 			name: "unknown key with no close match",
-			yaml: func(t *testing.T) string { return editConfig(t, example, "  concurrency: 4 ", "  concurency: 4 ") },
+			yaml: func(t *testing.T) string { return editConfig(t, example, "  concurrency: 32 ", "  concurency: 32 ") },
 			want: []string{"line:concurency", `unknown key "concurency" in worker (known keys: concurrency, ackWait,`},
 		},
 		{
@@ -202,7 +202,7 @@ func TestConfigRejects(t *testing.T) {
 		},
 		{
 			name: "negative concurrency",
-			yaml: func(t *testing.T) string { return editConfig(t, example, "concurrency: 4 ", "concurrency: -1 ") },
+			yaml: func(t *testing.T) string { return editConfig(t, example, "concurrency: 32 ", "concurrency: -1 ") },
 			want: []string{"config: worker.concurrency: must be between 1 and 1024"},
 		},
 		{
