@@ -15,6 +15,10 @@ NATS_SERVER := $(TOOLS)/nats-server
 NATS_SERVER_VERSION := $(shell awk '$$1 == "github.com/nats-io/nats-server/v2" {print $$2}' go.mod)
 # Extra flags for make chaos, e.g. CHAOS_ARGS="-run 1,8 -scale 0.5" (see go run ./cmd/ponte-chaos -h).
 CHAOS_ARGS  ?=
+# The benchmark harness is a module of its own (its reference worker's dependencies stay out of ponte's go.mod);
+# extra flags for make bench, e.g. BENCH_ARGS="-run a -scale 0.1 -runs 1" (see cd cmd/ponte-bench && go run . -h).
+BENCH_DIR   := cmd/ponte-bench
+BENCH_ARGS  ?=
 
 .DEFAULT_GOAL := help
 
@@ -31,19 +35,23 @@ run: ## Run the embedded default: NATS, the three simulators and a worker in one
 	$(GO) run ./cmd/ponte dev --demo $(ARGS)
 
 .PHONY: test
-test: lint $(NATS_SERVER) ## Run every test with the race detector (plus vet, staticcheck and gofmt), the three fastest chaos scenarios among them.
+test: lint $(NATS_SERVER) ## Run every test with the race detector (plus vet, staticcheck and gofmt), the three fastest chaos scenarios among them, and the benchmark harness's.
 	PONTE_CHAOS_NATS_SERVER=$(NATS_SERVER) $(GO) test -race -count=1 -timeout 12m $(PKGS)
+	cd $(BENCH_DIR) && PONTE_CHAOS_NATS_SERVER=$(NATS_SERVER) $(GO) test -race -count=1 -timeout 5m ./...
 
 .PHONY: lint
-lint: ## go vet, staticcheck, and gofmt must print nothing.
+lint: ## go vet, staticcheck, and gofmt must print nothing (both modules).
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
+	cd $(BENCH_DIR) && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 .PHONY: bench
-bench: ## Run the benchmarks (speed and memory targets).
+bench: ## Run the microbenchmarks, then the harness on real processes against the reference worker; writes its table into docs/benchmarks.md (flags: BENCH_ARGS="...").
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
+	$(MAKE) --no-print-directory build nats-server
+	cd $(BENCH_DIR) && $(GO) run . -ponte $(abspath $(BIN))/ponte -nats-server $(NATS_SERVER) -repo $(CURDIR) -report $(CURDIR)/docs/benchmarks.md $(BENCH_ARGS)
 
 .PHONY: chaos
 chaos: build $(NATS_SERVER) ## Run the ten fault scenarios on real processes and write their table into docs/reliability.md (about 10 minutes).

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ponte-dev/ponte/clients/fault"
+	"github.com/ponte-dev/ponte/cmd/internal/harness"
 	"github.com/ponte-dev/ponte/schemas"
 )
 
@@ -142,7 +143,7 @@ func TestLoad(t *testing.T) {
 	if len(l.inputs) != 50*3+50*3+8 || len(kinds) != 4 {
 		t.Errorf("%d inputs with poison kinds %v, want 308 and all four kinds", len(l.inputs), kinds)
 	}
-	for _, c := range []string{cpf(0), cpf(1), cpf(12345)} {
+	for _, c := range []string{harness.CPF(0), harness.CPF(1), harness.CPF(12345)} {
 		if !schemas.ValidCPF(c) {
 			t.Errorf("cpf %s has wrong check digits", c)
 		}

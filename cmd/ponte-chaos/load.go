@@ -1,19 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ponte-dev/ponte/cmd/internal/harness"
 	"github.com/ponte-dev/ponte/events"
 )
 
@@ -47,26 +44,6 @@ type load struct {
 // personID is the HR id of generated person i (the entity key of its events); its Senior personId is 700000+i.
 func personID(i int) string { return fmt.Sprintf("E-7%05d", i) }
 func username(i int) string { return fmt.Sprintf("chaos.p%05d", i) }
-
-// cpf returns a valid CPF for i, formatted: nine digits from i and the two check digits.
-func cpf(i int) string {
-	d := []byte(fmt.Sprintf("%09d", 300000000+i))
-	check := func(n int) byte {
-		sum := 0
-		for k := range n {
-			sum += int(d[k]-'0') * (n + 1 - k)
-		}
-		r := sum * 10 % 11
-		if r == 10 {
-			r = 0
-		}
-		return byte('0' + r)
-	}
-	d = append(d, check(9))
-	d = append(d, check(10))
-	s := string(d)
-	return s[0:3] + "." + s[3:6] + "." + s[6:9] + "-" + s[9:11]
-}
 
 // contractNumber is generated contract j's número; its UG alternates between 001001 and 001002.
 func contractNumber(j int) string { return fmt.Sprintf("%d/2025", 1000+j) }
@@ -153,8 +130,8 @@ func (l *load) event(id, typ, subject string, t time.Time, data any, ext map[str
 }
 
 func (l *load) person(i, rank int, typ string, t time.Time) (input, error) {
-	p := map[string]any{"id": personID(i), "name": fmt.Sprintf("Pessoa Caos %05d", i), "username": username(i),
-		"email": username(i) + "@ponte.dev", "cpf": cpf(i), "registry": fmt.Sprintf("C%05d", i)}
+	p := map[string]any{"id": personID(i), "name": harness.PersonName(i), "username": username(i),
+		"email": username(i) + "@ponte.dev", "cpf": harness.CPF(i), "registry": harness.Registry(i)}
 	var data map[string]any
 	switch rank {
 	case 0:
@@ -162,7 +139,7 @@ func (l *load) person(i, rank int, typ string, t time.Time) (input, error) {
 	case 1:
 		data = map[string]any{"person": p, "effectiveDate": moveDate, "orgUnit": "RH", "position": "ANALISTA"}
 	default:
-		data = map[string]any{"person": map[string]any{"id": personID(i), "username": username(i), "cpf": cpf(i)}, "terminationDate": termDate}
+		data = map[string]any{"person": map[string]any{"id": personID(i), "username": username(i), "cpf": harness.CPF(i)}, "terminationDate": termDate}
 	}
 	id := l.id("p", i, rank)
 	m, err := l.event(id, typ, personID(i), t, data, nil)
@@ -226,7 +203,7 @@ func (l *load) poison(k int) (input, error) {
 		// A Zeev team that does not exist: Zeev answers 400 TeamNotFound.
 		n := fmt.Sprintf("%05d", k)
 		m, err = l.event(id, "person.hired", "E-8"+n, t, map[string]any{
-			"person":   map[string]any{"id": "E-8" + n, "name": "Time Inexistente", "username": "chaos.t" + n, "email": "chaos.t" + n + "@ponte.dev", "cpf": cpf(90000 + k)},
+			"person":   map[string]any{"id": "E-8" + n, "name": "Time Inexistente", "username": "chaos.t" + n, "email": "chaos.t" + n + "@ponte.dev", "cpf": harness.CPF(90000 + k)},
 			"hireDate": hireDate, "orgUnit": "TI", "position": "ANALISTA",
 			"zeev": map[string]any{"positions": []map[string]string{{"teamCode": "NAO-EXISTE", "positionCode": "ANALISTA"}}}}, nil)
 	case poison500:
@@ -274,56 +251,6 @@ func (l *load) publish(ctx context.Context, js jetstream.JetStream) (map[string]
 		}
 	}
 	return acked, flush()
-}
-
-// writeFixtures copies the sandbox fixtures from src into dir, with every generated person registered in
-// Senior (so hires find them by CPF) and enough Zeev licence seats for them all.
-func writeFixtures(src, dir string, persons int) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	read := func(name string) (string, error) {
-		b, err := os.ReadFile(filepath.Join(src, name))
-		return string(b), err
-	}
-	zeev, err := read("zeev.yaml")
-	if err != nil {
-		return err
-	}
-	for _, seat := range []string{"  actor: ", "  requester: "} {
-		start := strings.Index(zeev, "\n"+seat)
-		if start < 0 {
-			return fmt.Errorf("%s/zeev.yaml: no %q licence line to raise", src, strings.TrimSpace(seat))
-		}
-		end := strings.IndexByte(zeev[start+1:], '\n') + start + 1
-		zeev = zeev[:start+1] + seat + "1000000" + zeev[end:]
-	}
-	senior, err := read("senior.yaml")
-	if err != nil {
-		return err
-	}
-	at := strings.Index(senior, "\npersonRoles:")
-	if at < 0 {
-		return fmt.Errorf("%s/senior.yaml: no personRoles key to add the people before", src)
-	}
-	var b bytes.Buffer
-	b.WriteString("\n  # The chaos harness's people.\n")
-	for i := range persons {
-		id := 700000 + i
-		fmt.Fprintf(&b, "  - id: %d\n    name: %q\n    documents:\n      - {id: %d, documentTypeId: 1, document: %q}\n    registry: %q\n    situation: 0\n",
-			id, fmt.Sprintf("Pessoa Caos %05d", i), 10*id, cpf(i), fmt.Sprintf("C%05d", i))
-	}
-	senior = senior[:at] + b.String() + senior[at:]
-	cidades, err := read("cidades.yaml")
-	if err != nil {
-		return err
-	}
-	for name, body := range map[string]string{"zeev.yaml": zeev, "senior.yaml": senior, "cidades.yaml": cidades} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // jsonField returns the string or number field name of a JSON object body ("" when absent).

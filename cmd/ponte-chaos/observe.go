@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ponte-dev/ponte/clients/fault"
+	"github.com/ponte-dev/ponte/cmd/internal/harness"
 )
 
 // output is one result or dead-letter message, by the input it answers.
@@ -50,9 +51,9 @@ type observer struct {
 	wg   sync.WaitGroup
 }
 
-func newObserver(ctx context.Context, urls string, sb *sandbox) (*observer, error) {
+func newObserver(ctx context.Context, urls string, sb *harness.Sandbox) (*observer, error) {
 	o := &observer{results: map[string][]output{}, dls: map[string][]output{}, acks: map[uint64]*delivery{}, logs: map[string][]fault.Entry{}}
-	nc, err := nats.Connect(urls, quiet("ponte-chaos-observer")...)
+	nc, err := nats.Connect(urls, harness.Quiet("ponte-chaos-observer")...)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +71,7 @@ func newObserver(ctx context.Context, urls string, sb *sandbox) (*observer, erro
 	sub.SetPendingLimits(-1, -1) //nolint:errcheck // unlimited: a dropped ack would undercount redeliveries
 	for stream, into := range map[string]map[string][]output{"PONTE_RESULTS": o.results, "PONTE_DLQ": o.dls} {
 		var c jetstream.Consumer
-		if err := patiently(cctx, "ordered consumer of "+stream, func(ctx context.Context) (err error) {
+		if err := harness.Patiently(cctx, "ordered consumer of "+stream, func(ctx context.Context) (err error) {
 			c, err = js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
 			return err
 		}); err != nil {
@@ -82,7 +83,7 @@ func newObserver(ctx context.Context, urls string, sb *sandbox) (*observer, erro
 		}
 		go func() { <-cctx.Done(); cc.Stop() }()
 	}
-	for _, s := range sb.sims() {
+	for _, s := range sb.Sims() {
 		o.wg.Add(1)
 		go o.follow(cctx, s)
 	}
@@ -165,12 +166,12 @@ func (o *observer) onAck(m *nats.Msg) {
 }
 
 // follow polls a simulator's request log every 100ms with ?after=, until ctx ends, then once more.
-func (o *observer) follow(ctx context.Context, s sim) {
+func (o *observer) follow(ctx context.Context, s harness.Sim) {
 	defer o.wg.Done()
 	c := &http.Client{Timeout: 5 * time.Second}
 	var after uint64
 	poll := func() {
-		res, err := c.Get(fmt.Sprintf("%s/_sim/requests?after=%d", s.base, after))
+		res, err := c.Get(fmt.Sprintf("%s/_sim/requests?after=%d", s.Base, after))
 		if err != nil {
 			return // the sandbox is busy or stopping: the next poll catches up
 		}
@@ -180,17 +181,17 @@ func (o *observer) follow(ctx context.Context, s sim) {
 			Body string `json:"body"`
 		}
 		if err := json.NewDecoder(res.Body).Decode(&es); err != nil {
-			o.fail("%s request log: %v", s.name, err)
+			o.fail("%s request log: %v", s.Name, err)
 			return
 		}
 		o.mu.Lock()
 		defer o.mu.Unlock()
 		for _, e := range es {
 			if e.Seq != after+1 {
-				o.errs = append(o.errs, fmt.Sprintf("%s request log: entries %d to %d were dropped before the harness read them", s.name, after+1, e.Seq-1))
+				o.errs = append(o.errs, fmt.Sprintf("%s request log: entries %d to %d were dropped before the harness read them", s.Name, after+1, e.Seq-1))
 			}
 			e.Entry.Body = []byte(e.Body)
-			o.logs[s.name] = append(o.logs[s.name], e.Entry)
+			o.logs[s.Name] = append(o.logs[s.Name], e.Entry)
 			after = e.Seq
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ponte-dev/ponte/clients/fault"
+	"github.com/ponte-dev/ponte/cmd/internal/harness"
 )
 
 // scenario is one fault and what must hold under it.
@@ -44,8 +45,8 @@ type run struct {
 	ctx         context.Context
 	s           *scenario
 	dir         string
-	nats        *natsCluster
-	sb          *sandbox
+	nats        *harness.NATSCluster
+	sb          *harness.Sandbox
 	ws          *workerSet
 	obs         *observer
 	nc          *nats.Conn
@@ -101,8 +102,8 @@ func runScenario(ctx context.Context, opt options, s *scenario) *verdict {
 	}
 	r.exercise(v)
 	r.logf("all settled; drain after the fault %v", v.drain.Round(100*time.Millisecond))
-	for _, s := range r.sb.sims() { // the faults end with the run: reading the state back must not wait on them
-		if err := setFaults(s, fault.Faults{}); err != nil {
+	for _, s := range r.sb.Sims() { // the faults end with the run: reading the state back must not wait on them
+		if err := harness.SetFaults(s, fault.Faults{}); err != nil {
 			v.problem("%v", err)
 		}
 	}
@@ -138,7 +139,7 @@ func (r *run) setUp(opt options) error {
 	}
 	fixtures := filepath.Join(r.dir, "fixtures")
 	persons := scale(s.persons)
-	if err := writeFixtures(filepath.Join(opt.repo, "examples", "sandbox"), fixtures, persons); err != nil {
+	if err := harness.WriteFixtures(filepath.Join(opt.repo, "examples", "sandbox"), fixtures, persons); err != nil {
 		return err
 	}
 	l, err := newLoad(fmt.Sprintf("s%s-%d", s.id, time.Now().Unix()%100000), persons, scale(s.contracts), scale(s.poison))
@@ -146,13 +147,13 @@ func (r *run) setUp(opt options) error {
 		return err
 	}
 	r.load = l
-	if r.nats, err = newCluster(opt.natsServer, r.dir, s.nodes); err != nil {
+	if r.nats, err = harness.NewCluster(opt.natsServer, r.dir, s.nodes); err != nil {
 		return err
 	}
-	if err := r.nats.start(r.ctx); err != nil {
+	if err := r.nats.Start(r.ctx); err != nil {
 		return err
 	}
-	if r.sb, err = startSandbox(r.ctx, r.dir, opt.ponte, fixtures); err != nil {
+	if r.sb, err = harness.StartSandbox(r.ctx, r.dir, opt.ponte, fixtures); err != nil {
 		return err
 	}
 	set := map[string]any{"worker.ackWait": "10s"}
@@ -162,7 +163,7 @@ func (r *run) setUp(opt options) error {
 	if a, ok := set["worker.maxAttempts"].(int); ok {
 		r.maxAttempts = a
 	}
-	config, tokenFile, err := writeConfig(r.dir, filepath.Join(opt.repo, "examples", "ponte.yaml"), r.nats, r.sb, set)
+	config, tokenFile, err := harness.WriteConfig(r.dir, filepath.Join(opt.repo, "examples", "ponte.yaml"), r.nats, r.sb, set)
 	if err != nil {
 		return err
 	}
@@ -173,10 +174,10 @@ func (r *run) setUp(opt options) error {
 			return err
 		}
 	}
-	if r.obs, err = newObserver(r.ctx, r.nats.urls(), r.sb); err != nil {
+	if r.obs, err = newObserver(r.ctx, r.nats.URLs(), r.sb); err != nil {
 		return err
 	}
-	if r.nc, err = nats.Connect(r.nats.urls(), quiet("ponte-chaos")...); err != nil {
+	if r.nc, err = nats.Connect(r.nats.URLs(), harness.Quiet("ponte-chaos")...); err != nil {
 		return err
 	}
 	if r.js, err = jetstream.New(r.nc, jetstream.WithPublishAsyncTimeout(30*time.Second)); err != nil {
@@ -184,7 +185,7 @@ func (r *run) setUp(opt options) error {
 	}
 	// The workers' consumer is paused while the backlog is published, so that the fault meets a run in full
 	// flow rather than one already over.
-	if err := patiently(r.ctx, "pause the consumer", func(ctx context.Context) error {
+	if err := harness.Patiently(r.ctx, "pause the consumer", func(ctx context.Context) error {
 		_, err := r.js.PauseConsumer(ctx, "PONTE_EVENTS", "ponte-events", time.Now().Add(10*time.Minute))
 		return err
 	}); err != nil {
@@ -202,7 +203,7 @@ func (r *run) setUp(opt options) error {
 			return err
 		}
 	}
-	if err := patiently(r.ctx, "resume the consumer", func(ctx context.Context) error {
+	if err := harness.Patiently(r.ctx, "resume the consumer", func(ctx context.Context) error {
 		_, err := r.js.ResumeConsumer(ctx, "PONTE_EVENTS", "ponte-events")
 		return err
 	}); err != nil {
@@ -214,7 +215,7 @@ func (r *run) setUp(opt options) error {
 // readSeqs maps every input to its stream sequence, from the stream itself (a PubAck future does not say it).
 func (r *run) readSeqs() error {
 	var c jetstream.Consumer
-	if err := patiently(r.ctx, "read the input stream", func(ctx context.Context) (err error) {
+	if err := harness.Patiently(r.ctx, "read the input stream", func(ctx context.Context) (err error) {
 		c, err = r.js.OrderedConsumer(ctx, "PONTE_EVENTS", jetstream.OrderedConsumerConfig{HeadersOnly: true})
 		return err
 	}); err != nil {
@@ -311,8 +312,8 @@ func (r *run) quiesce() {
 func (r *run) readZeevUsers() error {
 	c := &http.Client{Timeout: 5 * time.Second}
 	for i := range r.load.persons {
-		req, _ := http.NewRequest(http.MethodGet, r.sb.zeev.base+"/api/2/users/username/"+username(i), nil)
-		req.Header.Set("Authorization", "Bearer "+zeevRotatedToken)
+		req, _ := http.NewRequest(http.MethodGet, r.sb.Zeev.Base+"/api/2/users/username/"+username(i), nil)
+		req.Header.Set("Authorization", "Bearer "+harness.ZeevRotatedToken)
 		res, err := c.Do(req)
 		if err != nil {
 			return fmt.Errorf("read zeev user %s: %w", username(i), err)
@@ -335,14 +336,14 @@ func (r *run) tearDown() {
 	}
 	if r.ws != nil {
 		for _, w := range r.ws.live() {
-			w.p.kill()
+			w.p.Kill()
 		}
 	}
 	if r.sb != nil {
-		r.sb.p.kill()
+		r.sb.P.Kill()
 	}
 	if r.nats != nil {
-		r.nats.stop()
+		r.nats.Stop()
 	}
 }
 
@@ -368,30 +369,4 @@ func names(ss []*scenario) string {
 		fmt.Fprintf(&b, "  %-3s %s\n", s.id, s.name)
 	}
 	return b.String()
-}
-
-// quiet are the options of the harness's own connections: reconnect forever, and no error printed for a server
-// the harness killed on purpose.
-func quiet(name string) []nats.Option {
-	return []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
-		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}), nats.DisconnectErrHandler(nil)}
-}
-
-// patiently runs op with a 10s deadline, again until it succeeds or 2 minutes pass: on a loaded machine a
-// JetStream API request can go unanswered (a cluster electing a leader), and one lost request must not hang the
-// scenario until its overall deadline.
-func patiently(ctx context.Context, what string, op func(ctx context.Context) error) error {
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := op(actx)
-		cancel()
-		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
-			if err != nil {
-				return fmt.Errorf("%s: %w", what, err)
-			}
-			return nil
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ponte-dev/ponte/clients/fault"
+	"github.com/ponte-dev/ponte/cmd/internal/harness"
 )
 
 // scenarios are the ten faults of docs/reliability.md, in its order.
@@ -29,7 +30,7 @@ func scenarios() []*scenario {
 			}},
 		{id: "2", name: "nats-server restarted: SIGTERM 2s down, SIGKILL 15s down", nodes: 1, workers: 1, persons: 500, contracts: 500,
 			fault: func(r *run) error {
-				n := r.nats.nodes[0]
+				n := r.nats.Nodes[0]
 				for _, step := range []struct {
 					at   float64
 					sig  syscall.Signal
@@ -39,11 +40,11 @@ func scenarios() []*scenario {
 						return err
 					}
 					r.logf("%v to nats-server at %d settled, down %v", step.sig, r.obs.settled(r.acked), step.down)
-					if err := n.p.stop(step.sig, 30*time.Second); err != nil {
+					if err := n.P.Stop(step.sig, 30*time.Second); err != nil {
 						return err
 					}
 					time.Sleep(step.down) // the downtime is the fault itself
-					if err := r.nats.startNode(r.ctx, n); err != nil {
+					if err := r.nats.StartNode(r.ctx, n); err != nil {
 						return err
 					}
 				}
@@ -64,14 +65,14 @@ func scenarios() []*scenario {
 				if info.Cluster == nil || len(info.Cluster.Replicas) != 2 {
 					return fmt.Errorf("PONTE_EVENTS is not replicated on three nodes: %+v", info.Cluster)
 				}
-				n := r.nats.node(info.Cluster.Leader)
+				n := r.nats.Node(info.Cluster.Leader)
 				if n == nil {
 					return fmt.Errorf("no node is the stream leader %q", info.Cluster.Leader)
 				}
-				r.logf("SIGKILL the stream leader %s at %d settled, down 10s", n.name, r.obs.settled(r.acked))
-				n.p.kill()
+				r.logf("SIGKILL the stream leader %s at %d settled, down 10s", n.Name, r.obs.settled(r.acked))
+				n.P.Kill()
 				time.Sleep(10 * time.Second) // the downtime is the fault itself
-				return r.nats.startNode(r.ctx, n)
+				return r.nats.StartNode(r.ctx, n)
 			}},
 		{id: "4", name: "3 worker replicas, the pinned one SIGKILLed", nodes: 1, workers: 3, persons: 500, contracts: 500,
 			fault: func(r *run) error {
@@ -80,7 +81,7 @@ func scenarios() []*scenario {
 				}
 				w := r.busiest()
 				r.logf("SIGKILL %s (the busiest of 3) at %d settled", w.name, r.obs.settled(r.acked))
-				w.p.kill()
+				w.p.Kill()
 				return nil
 			}},
 		{id: "5", name: "CidadES answers 503 for 45s, then heals", nodes: 1, workers: 1, persons: 500, contracts: 500,
@@ -89,7 +90,7 @@ func scenarios() []*scenario {
 				if err := r.waitFraction(0.1); err != nil {
 					return err
 				}
-				if err := setFaults(r.sb.cidades, fault.Faults{FailureRate: 1, FailureStatus: http.StatusServiceUnavailable}); err != nil {
+				if err := harness.SetFaults(r.sb.CidadES, fault.Faults{FailureRate: 1, FailureStatus: http.StatusServiceUnavailable}); err != nil {
 					return err
 				}
 				before := r.obs.resultsWith("-p")
@@ -100,11 +101,11 @@ func scenarios() []*scenario {
 				if during == 0 && before < r.load.persons*3 {
 					r.problem("no person event settled while CidadES was down: one API's outage stopped the others")
 				}
-				return setFaults(r.sb.cidades, fault.Faults{})
+				return harness.SetFaults(r.sb.CidadES, fault.Faults{})
 			}},
 		{id: "6", name: "Zeev throttles (429, Retry-After 2s) 5% of calls", nodes: 1, workers: 1, persons: 300, contracts: 100,
 			before: func(r *run) error {
-				return setFaults(r.sb.zeev, fault.Faults{ThrottleRate: 0.05, RetryAfter: fault.Duration(2 * time.Second)})
+				return harness.SetFaults(r.sb.Zeev, fault.Faults{ThrottleRate: 0.05, RetryAfter: fault.Duration(2 * time.Second)})
 			},
 			fault: func(r *run) error {
 				if err := r.waitFraction(0.7); err != nil {
@@ -114,7 +115,7 @@ func scenarios() []*scenario {
 				if n := r.ws.live()[0].metric("ponte_circuit_breaker_transitions_total", `to="open"`); n > 0 {
 					r.problem("the 429s opened a breaker %v times: throttling is no failure", n)
 				}
-				return setFaults(r.sb.zeev, fault.Faults{})
+				return harness.SetFaults(r.sb.Zeev, fault.Faults{})
 			},
 			check: func(r *run, v *verdict) {
 				log := r.obs.requests("zeev")
@@ -139,8 +140,8 @@ func scenarios() []*scenario {
 		{id: "7", name: "slow APIs (1-1.5s per call), ackWait 4s", nodes: 1, workers: 1, persons: 60, contracts: 60,
 			config: map[string]any{"worker.ackWait": "4s", "worker.concurrency": 32},
 			before: func(r *run) error {
-				for _, s := range r.sb.sims() {
-					if err := setFaults(s, fault.Faults{Latency: fault.Duration(time.Second), Jitter: fault.Duration(500 * time.Millisecond)}); err != nil {
+				for _, s := range r.sb.Sims() {
+					if err := harness.SetFaults(s, fault.Faults{Latency: fault.Duration(time.Second), Jitter: fault.Duration(500 * time.Millisecond)}); err != nil {
 						return err
 					}
 				}
@@ -159,25 +160,25 @@ func scenarios() []*scenario {
 		{id: "8", name: "1% poison: not CloudEvents, schema-invalid, Zeev 400, CidadES always 500", nodes: 1, workers: 1, persons: 500, contracts: 500, poison: 24,
 			config: map[string]any{"worker.backoffMax": "2s"},
 			before: func(r *run) error {
-				return setFaults(r.sb.cidades, fault.Faults{FailMatch: poisonMarker, FailureStatus: http.StatusInternalServerError})
+				return harness.SetFaults(r.sb.CidadES, fault.Faults{FailMatch: poisonMarker, FailureStatus: http.StatusInternalServerError})
 			}},
 		{id: "9", name: "Zeev token revoked for 20s, then the token file rewritten", nodes: 1, workers: 1, persons: 300, contracts: 300,
 			fault: func(r *run) error {
 				if err := r.waitFraction(0.15); err != nil {
 					return err
 				}
-				if err := control(http.MethodPost, r.sb.zeev.base+"/_sim/auth/revoke", map[string]string{"kind": "token", "value": zeevToken}); err != nil {
+				if err := harness.Control(http.MethodPost, r.sb.Zeev.Base+"/_sim/auth/revoke", map[string]string{"kind": "token", "value": harness.ZeevToken}); err != nil {
 					return err
 				}
 				r.logf("Zeev token revoked at %d settled", r.obs.settled(r.acked))
 				time.Sleep(20 * time.Second) // the revoked stretch is the fault itself
 				r.logf("token file rewritten with the new token at %d settled", r.obs.settled(r.acked))
-				return os.WriteFile(r.tokenFile, []byte(zeevRotatedToken), 0o600)
+				return os.WriteFile(r.tokenFile, []byte(harness.ZeevRotatedToken), 0o600)
 			}},
 		{id: "10", name: "worker SIGKILLed while CidadES writes wait for their answer, 3 times", nodes: 1, workers: 1, persons: 100, contracts: 300,
 			config: map[string]any{"worker.concurrency": 32},
 			before: func(r *run) error {
-				return setFaults(r.sb.cidades, fault.Faults{AnswerDelay: fault.Duration(time.Second)})
+				return harness.SetFaults(r.sb.CidadES, fault.Faults{AnswerDelay: fault.Duration(time.Second)})
 			},
 			fault: func(r *run) error {
 				for k := range 3 {
@@ -210,7 +211,7 @@ func scenarios() []*scenario {
 func (r *run) killAndRestart() error {
 	w := r.ws.live()[0]
 	r.logf("SIGKILL %s at %d settled", w.name, r.obs.settled(r.acked))
-	w.p.kill()
+	w.p.Kill()
 	_, err := r.ws.start(r.ctx)
 	return err
 }
