@@ -144,8 +144,9 @@ type Route struct {
 	Extensions []string
 	// EntityKey returns the entity key of a valid event of the type, the value its CloudEvent subject must have,
 	// and where the catalogue takes it from (e.g. "data.person.id"); an event whose subject differs is
-	// dead-lettered. Nil accepts any subject.
-	EntityKey func(ev event.Event) (key, from string)
+	// dead-lettered. Nil accepts any subject. data is the event's data as the schema validation decoded it
+	// (objects as map[string]any, numbers as json.Number), nil when it was not decoded: then EntityKey decodes it.
+	EntityKey func(ev event.Event, data any) (key, from string)
 }
 
 // Validator checks an event's data against the schema for its type and dataschema; schemas.Catalog is one.
@@ -646,7 +647,7 @@ func (w *Worker) violations(ref *eventRef, route *Route) []FieldError {
 	}
 	// The entity key is read from the data, so only from data that passed (which also means a subject is set).
 	if route.EntityKey != nil && len(errs) == 0 {
-		if key, from := route.EntityKey(*ev); ev.Subject() != key {
+		if key, from := route.EntityKey(*ev, ref.decoded); ev.Subject() != key {
 			errs = append(errs, FieldError{Field: "subject", Message: fmt.Sprintf(
 				"%q is not the entity key of this event: want %q (%s)", ev.Subject(), key, from)})
 		}

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,33 +78,56 @@ func EntityKey(ev event.Event) string {
 	var key string
 	switch {
 	case strings.HasPrefix(ev.Type(), "person."):
-		key, _ = personKey(ev)
+		key, _ = personKey(ev, nil)
 	case strings.HasPrefix(ev.Type(), "contract."):
-		key, _ = contractKey(ev)
+		key, _ = contractKey(ev, nil)
 	}
 	return key
 }
 
-// personKey is the entity key of a person event: the person's id.
-func personKey(ev event.Event) (string, string) {
-	var data struct {
+// personKey is the entity key of a person event: the person's id. data is the event's data already decoded
+// (see events.Route.EntityKey), nil to decode it here.
+func personKey(ev event.Event, data any) (string, string) {
+	const from = "data.person.id"
+	if id, ok := member(data, "person", "id").(string); ok {
+		return id, from
+	}
+	var d struct {
 		Person struct {
 			ID string `json:"id"`
 		} `json:"person"`
 	}
-	_ = json.Unmarshal(ev.Data(), &data)
-	return data.Person.ID, "data.person.id"
+	_ = json.Unmarshal(ev.Data(), &d)
+	return d.Person.ID, from
 }
 
-// contractKey is the entity key of a contract event: <ug>/<numero>/<ano>.
-func contractKey(ev event.Event) (string, string) {
+// contractKey is the entity key of a contract event: <ug>/<numero>/<ano>. data is as for personKey.
+func contractKey(ev event.Event, data any) (string, string) {
 	const from = "<ug>/<numero>/<ano>: the ug extension, data.contrato.numero and data.contrato.ano"
-	var data contractData
-	if json.Unmarshal(ev.Data(), &data) != nil || data.Contrato.Numero == "" {
+	ug, _ := ugExtension(&ev)
+	numero, _ := member(data, "contrato", "numero").(string)
+	if ano, ok := member(data, "contrato", "ano").(json.Number); ok && numero != "" {
+		if n, err := strconv.Atoi(string(ano)); err == nil {
+			return ContractKey(ug, numero, n), from
+		}
+	}
+	var d contractData
+	if json.Unmarshal(ev.Data(), &d) != nil || d.Contrato.Numero == "" {
 		return "", from
 	}
-	ug, _ := ugExtension(&ev)
-	return ContractKey(ug, data.Contrato.Numero, data.Contrato.Ano), from
+	return ContractKey(ug, d.Contrato.Numero, d.Contrato.Ano), from
+}
+
+// member returns the member at path in data decoded into maps (nil if data is nil or has none there).
+func member(data any, path ...string) any {
+	for _, name := range path {
+		obj, ok := data.(map[string]any)
+		if !ok {
+			return nil
+		}
+		data = obj[name]
+	}
+	return data
 }
 
 // ContractKey returns the entity key of a contract, the subject of its events: "<ug>/<numero>/<ano>", e.g.
