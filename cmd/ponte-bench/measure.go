@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +32,8 @@ type measurement struct {
 	p50, p99, p999 time.Duration
 	// The CPU time over the window of the worker processes, nats-server and the sandbox.
 	workerCPU, natsCPU, simCPU time.Duration
+	// allocated is the bytes the worker processes allocated over the window.
+	allocated int64
 	// peakRSS is the largest VmHWM among the worker processes.
 	peakRSS int64
 	// redeliveries is the consumer's deliveries beyond one per message.
@@ -57,6 +61,7 @@ type sampled struct {
 	workers, nats, sandbox time.Duration
 	peakRSS                int64
 	inMsgs, api            int64
+	allocated              int64 // bytes the worker processes allocated since they started
 }
 
 // sample reads the CPU time of every process of the run and nats-server's message and API counters.
@@ -69,6 +74,11 @@ func (b *bench) sample() (sampled, error) {
 		}
 		s.workers += u.CPU
 		s.peakRSS = max(s.peakRSS, u.PeakRSS)
+		a, err := allocated(b.ctx, "http://"+w.ops+"/metrics")
+		if err != nil {
+			return s, err
+		}
+		s.allocated += a
 	}
 	for _, p := range []*harness.Proc{b.nats.Nodes[0].P, b.sb.P} {
 		u, err := p.Usage()
@@ -98,6 +108,36 @@ func (b *bench) sample() (sampled, error) {
 	}
 	s.inMsgs, s.api = varz.InMsgs, jsz.API.Total
 	return s, nil
+}
+
+// allocated reads the bytes a worker allocated since it started from its /metrics (ponte's Prometheus Go
+// collector; the reference serves the same line).
+func allocated(ctx context.Context, url string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("GET %s: %w", url, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, fmt.Errorf("GET %s: %w", url, err)
+	}
+	return allocatedIn(string(body))
+}
+
+// allocatedIn finds go_memstats_alloc_bytes_total in a Prometheus text exposition.
+func allocatedIn(text string) (int64, error) {
+	for line := range strings.Lines(text) {
+		if v, ok := strings.CutPrefix(line, "go_memstats_alloc_bytes_total "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int64(f), err
+		}
+	}
+	return 0, errors.New("no go_memstats_alloc_bytes_total in the worker's /metrics")
 }
 
 // getJSON decodes the answer of GET url into out.

@@ -223,3 +223,15 @@ func TestWriteReport(t *testing.T) {
 		}
 	}
 }
+
+// TestAllocatedIn reads the allocated bytes from a Prometheus text exposition, as ponte's Go collector writes it
+// (a float, maybe in exponent form), and says so when the line is missing.
+func TestAllocatedIn(t *testing.T) {
+	text := "# HELP go_memstats_alloc_bytes_total Total number of bytes allocated.\n# TYPE go_memstats_alloc_bytes_total counter\ngo_memstats_alloc_bytes_total 1.216618240e+09\ngo_memstats_alloc_bytes 5.2e+06\n"
+	if got, err := allocatedIn(text); err != nil || got != 1216618240 {
+		t.Errorf("allocatedIn = %d, %v; want 1216618240", got, err)
+	}
+	if _, err := allocatedIn("go_memstats_alloc_bytes 5.2e+06\n"); err == nil {
+		t.Error("no error for a text without the counter")
+	}
+}

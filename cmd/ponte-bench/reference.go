@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -141,8 +142,17 @@ func runReference(ctx context.Context, cfg refConfig) error {
 		it.Stop()
 		return fmt.Errorf("reference: listen %s: %w", cfg.listen, err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) { io.WriteString(rw, "ok\n") })} //nolint:errcheck // a probe
-	go srv.Serve(ln)                                                                                                             //nolint:errcheck // closed below
+	srv := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			// The one figure the harness reads from it, named as the Prometheus Go collector names it in ponte's.
+			s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+			metrics.Read(s)
+			fmt.Fprintf(rw, "go_memstats_alloc_bytes_total %d\n", s[0].Value.Uint64())
+			return
+		}
+		io.WriteString(rw, "ok\n") //nolint:errcheck // a probe
+	})}
+	go srv.Serve(ln) //nolint:errcheck // closed below
 	var wg sync.WaitGroup
 	for range cfg.concurrency {
 		wg.Go(func() {

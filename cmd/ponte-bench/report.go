@@ -21,6 +21,7 @@ type row struct {
 	p50, p99, p999              time.Duration
 	workerCPU, natsCPU, simCPU  float64 // µs per event
 	peakRSS                     float64 // bytes
+	allocated                   float64 // bytes per event
 	inMsgs, apiCalls, simCalls  float64 // per event
 	redeliveries                int64   // the most of any run
 	rateX, workerCPUX, natsCPUX float64 // ratios to the reference row; NaN without one
@@ -61,6 +62,7 @@ func aggregate(s scenario, order []string, by map[string][]*measurement) []row {
 		r.natsCPU = per(func(m *measurement) float64 { return float64(m.natsCPU.Microseconds()) })
 		r.simCPU = per(func(m *measurement) float64 { return float64(m.simCPU.Microseconds()) })
 		r.peakRSS = med(func(m *measurement) float64 { return float64(m.peakRSS) })
+		r.allocated = per(func(m *measurement) float64 { return float64(m.allocated) })
 		r.inMsgs = per(func(m *measurement) float64 { return float64(m.inMsgs) })
 		r.apiCalls = per(func(m *measurement) float64 { return float64(m.apiCalls) })
 		r.simCalls = per(func(m *measurement) float64 { return float64(m.simRequests) })
@@ -109,18 +111,18 @@ func aggregate(s scenario, order []string, by map[string][]*measurement) []row {
 // table renders the rows as one Markdown table.
 func table(rows []row) string {
 	var b strings.Builder
-	b.WriteString("| scenario | worker | type | events × runs | events/s (× ref) | latency p50 / p99 / p99.9 | worker CPU µs/event (× ref) | nats-server CPU µs/event (× ref) | simulators CPU µs/event | worker peak RSS | redeliveries | NATS msgs in / JS API per event | simulator calls per event | count check | notes |\n")
-	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
+	b.WriteString("| scenario | worker | type | events × runs | events/s (× ref) | latency p50 / p99 / p99.9 | worker CPU µs/event (× ref) | nats-server CPU µs/event (× ref) | simulators CPU µs/event | worker peak RSS | worker allocated per event | redeliveries | NATS msgs in / JS API per event | simulator calls per event | count check | notes |\n")
+	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
 	for _, r := range rows {
 		check := "ok"
 		if !r.ok() {
 			check = "FAILED: " + strings.Join(r.problems, "; ")
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s × %d | %s | %s / %s / %s | %s | %s | %.0f | %.0f MiB | %d | %.1f / %.2f | %.2f | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %s × %d | %s | %s / %s / %s | %s | %s | %.0f | %.0f MiB | %.1f KB | %d | %.1f / %.2f | %.2f | %s | %s |\n",
 			r.scenario, r.spec.label, r.spec.typ, thousands(float64(r.events)), r.runs,
 			withRatio(thousands(r.rate), r.rateX), latency(r.p50), latency(r.p99), latency(r.p999),
 			withRatio(fmt.Sprintf("%.0f", r.workerCPU), r.workerCPUX), withRatio(fmt.Sprintf("%.0f", r.natsCPU), r.natsCPUX),
-			r.simCPU, r.peakRSS/(1<<20), r.redeliveries, r.inMsgs, r.apiCalls, r.simCalls, check, r.note)
+			r.simCPU, r.peakRSS/(1<<20), r.allocated/1000, r.redeliveries, r.inMsgs, r.apiCalls, r.simCalls, check, r.note)
 	}
 	return b.String()
 }

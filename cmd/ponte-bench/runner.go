@@ -362,6 +362,7 @@ func (b *bench) measure(m *measurement, profile string) {
 	m.events = len(b.load.ids)
 	m.workerCPU, m.natsCPU, m.simCPU = s1.workers-s0.workers, s1.nats-s0.nats, s1.sandbox-s0.sandbox
 	m.peakRSS = s1.peakRSS
+	m.allocated = s1.allocated - s0.allocated
 	m.inMsgs = s1.inMsgs - s0.inMsgs - int64(published) - int64(polls)
 	m.apiCalls = s1.api - s0.api - int64(polls)
 	if n < len(b.load.ids) {
