@@ -23,10 +23,13 @@ type dispatcher struct {
 	ctx      context.Context // the work context: cancelled DrainTimeout after Run's
 	inflight *sync.WaitGroup
 	held     chan struct{} // messages fetched and not settled: queued, waiting for a slot, or running
-	run      chan struct{} // messages running
 	over     int           // messages held beyond held's capacity, pulled to keep the pin (guarded by mu)
 
 	idle chan drainJob // a job handed to an idle goroutine (see spawn)
+	// running counts the goroutines running drains, at most Concurrency (the slots); ready holds the drains
+	// waiting for one, in the order they came, each kept alive meanwhile (guarded by mu).
+	running int
+	ready   []drainJob
 
 	mu     sync.Mutex
 	queues map[string][]queued // per entity key, the messages waiting behind the one running
@@ -50,7 +53,6 @@ func newDispatcher(w *Worker, ctx context.Context, inflight *sync.WaitGroup) *di
 	return &dispatcher{
 		w: w, ctx: ctx, inflight: inflight,
 		held:   make(chan struct{}, 2*w.cfg.Concurrency),
-		run:    make(chan struct{}, w.cfg.Concurrency),
 		queues: map[string][]queued{}, blocks: map[string]block{},
 		idle: make(chan drainJob),
 	}
@@ -102,7 +104,7 @@ func (p *dispatcher) dispatch(msg jetstream.Msg) {
 	p.w.inflight.Add(1)
 	_, key := peek(msg.Headers(), msg.Data())
 	if key == "" {
-		p.spawn(drainJob{"", msg})
+		p.spawn(drainJob{key: "", msg: msg})
 		return
 	}
 	p.mu.Lock()
@@ -113,20 +115,32 @@ func (p *dispatcher) dispatch(msg jetstream.Msg) {
 	}
 	p.queues[key] = nil
 	p.mu.Unlock()
-	p.spawn(drainJob{key, msg})
+	p.spawn(drainJob{key: key, msg: msg})
 }
 
-// drainJob is a drain to run: an entity's line from msg on (key "": a message of no entity).
+// drainJob is a drain to run: an entity's line from msg on (key "": a message of no entity); alive, when set,
+// ends the in-progress signals that kept msg alive while it waited.
 type drainJob struct {
-	key string
-	msg jetstream.Msg
+	key   string
+	msg   jetstream.Msg
+	alive func()
 }
 
-// spawn runs job on an idle goroutine of the dispatcher's, or on a new one when none is idle. A goroutine that ran
-// events has grown its stack to what running one takes; a new goroutine per event grew (copied) its stack again
-// each time. Idle goroutines wait for the next job until the dispatcher's context ends; there are never more of
-// them than messages were held at once.
+// spawn runs job in a free slot, or puts it in the ready line (kept alive with InProgress meanwhile, so that a
+// wait behind slow events of other entities does not outlive AckWait) when all Concurrency slots are taken. A slot
+// is a goroutine: an idle one of the dispatcher's when there is one, else a new one. Goroutines are reused, and
+// only slots have one: a goroutine that ran events has grown its stack to what running one takes, and a goroutine
+// per message (waiting ones included) grew its stack again each time, and shrank it at the next GC while waiting.
 func (p *dispatcher) spawn(job drainJob) {
+	p.mu.Lock()
+	if p.running >= p.w.cfg.Concurrency {
+		job.alive = p.w.keepQueued(job.msg)
+		p.ready = append(p.ready, job)
+		p.mu.Unlock()
+		return
+	}
+	p.running++
+	p.mu.Unlock()
 	select {
 	case p.idle <- job:
 	default:
@@ -134,10 +148,21 @@ func (p *dispatcher) spawn(job drainJob) {
 	}
 }
 
-// serve runs job, then the jobs handed to it while idle.
+// serve runs job, then the jobs of the ready line, then waits idle for the next one until the dispatcher's
+// context ends.
 func (p *dispatcher) serve(job drainJob) {
 	for {
-		p.drain(job.key, job.msg)
+		p.drain(job.key, job.msg, job.alive)
+		p.mu.Lock()
+		if len(p.ready) > 0 {
+			job = p.ready[0]
+			p.ready[0] = drainJob{}
+			p.ready = p.ready[1:]
+			p.mu.Unlock()
+			continue
+		}
+		p.running--
+		p.mu.Unlock()
 		select {
 		case job = <-p.idle:
 		case <-p.ctx.Done():
@@ -146,9 +171,9 @@ func (p *dispatcher) serve(job drainJob) {
 	}
 }
 
-// drain runs msg, then the messages queued behind it, until the entity's queue is empty.
-func (p *dispatcher) drain(key string, msg jetstream.Msg) {
-	var alive func() // the in-progress signals of a message that was queued
+// drain runs msg (whose in-progress signals alive ends, if set), then the messages queued behind it, until the
+// entity's queue is empty.
+func (p *dispatcher) drain(key string, msg jetstream.Msg, alive func()) {
 	for {
 		p.handle(key, msg, alive)
 		if key == "" {
@@ -168,10 +193,8 @@ func (p *dispatcher) drain(key string, msg jetstream.Msg) {
 	}
 }
 
-// handle settles one message, in its entity's line if it has one. A message waiting for a free slot is kept
-// alive with InProgress meanwhile (alive: the signals it already has, from its wait in its entity's queue), so
-// that a wait behind slow events of other entities does not outlive AckWait; processWith keeps it alive from
-// then on.
+// handle settles one message, in its entity's line if it has one, in a slot. alive, when set, ends the
+// in-progress signals the message had while it waited; processWith keeps it alive from then on.
 func (p *dispatcher) handle(key string, msg jetstream.Msg, alive func()) {
 	defer p.inflight.Done()
 	defer p.w.inflight.Add(-1)
@@ -181,19 +204,10 @@ func (p *dispatcher) handle(key string, msg jetstream.Msg, alive func()) {
 		seq = meta.Sequence.Stream
 	}
 	wait, head := p.admit(key, seq)
-	select {
-	case p.run <- struct{}{}:
-	default:
-		if alive == nil {
-			alive = p.w.keepQueued(msg)
-		}
-		p.run <- struct{}{}
-	}
 	if alive != nil {
 		alive()
 	}
 	d := p.w.processWith(p.ctx, msg, func(f *facts) { f.heldBack = wait })
-	<-p.run
 	if key == "" || wait > 0 {
 		return
 	}
