@@ -1,18 +1,26 @@
 package seniorsim_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ponte-dev/ponte/clients/senior/seniorsim"
+	"github.com/ponte-dev/ponte/schemas"
 )
 
-// population returns fixtures of n people (ids from 1000), each with a CPF (the required document type, so it
+// manyPeople returns fixtures of n people (ids from 1000), each with a CPF (the required document type, so it
 // shows in mandatoryDocuments), a registry and two role links, as the benchmark harness registers its hires
 // (cmd/internal/harness.WriteFixtures) and as a hire leaves them.
-func population(n int) seniorsim.Fixtures {
+func manyPeople(n int) seniorsim.Fixtures {
 	f := seniorsim.Fixtures{
 		DocumentTypes: []seniorsim.DocumentType{
 			{ID: 1, Name: "Cadastro de Pessoa Física", Label: "CPF", Mask: "999.999.999-99", Required: true, DocumentToREP: true},
@@ -82,7 +90,7 @@ var lookups = []struct {
 // population, so the people=100 line is the reference the people=10000 line is read against.
 func BenchmarkFindPersonAndListLinks(b *testing.B) {
 	for _, n := range []int{100, 10_000} {
-		sim := seniorsim.New(population(n), seniorsim.Options{})
+		sim := seniorsim.New(manyPeople(n), seniorsim.Options{})
 		for _, lk := range lookups {
 			b.Run(fmt.Sprintf("people=%d/%s", n, lk.name), func(b *testing.B) {
 				b.ReportAllocs()
@@ -98,4 +106,126 @@ func BenchmarkFindPersonAndListLinks(b *testing.B) {
 			})
 		}
 	}
+}
+
+// bytesPerCall returns the bytes the heap grew by, on average, per GET of target, answered 200.
+func bytesPerCall(t *testing.T, sim *seniorsim.Server, target string) uint64 {
+	t.Helper()
+	const runs = 20
+	serve(sim, "GET", api+target) // warm up
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		if rec := serve(sim, "GET", api+target); rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", target, rec.Code, rec.Body)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	return (after.TotalAlloc - before.TotalAlloc) / runs
+}
+
+// TestLookupsDoNotGrowWithPopulation: each request of a hire's lookups allocates about as much at 10,000 people
+// (20,000 links) as at 100, so that the simulator's cost per hire does not grow with the people it holds (time is
+// what BenchmarkFindPersonAndListLinks shows; the bytes are a measure a test can hold without a clock).
+func TestLookupsDoNotGrowWithPopulation(t *testing.T) {
+	const small, large = 100, 10_000
+	few, many := seniorsim.New(manyPeople(small), seniorsim.Options{}), seniorsim.New(manyPeople(large), seniorsim.Options{})
+	for _, target := range []string{
+		"/person/search?term=" + digitsOf(scaleCPF(42)),
+		"/person/search?term=" + scaleRegistry(42),
+		"/person/search?term=" + scaleRegistry(42) + "&situation=0",
+		"/person/pagedsearchall?pageSize=50&page=2",
+		"/person/pagedsearchall?pageSize=50&page=1&situation=1",
+	} {
+		t.Run(target, func(t *testing.T) {
+			a, b := bytesPerCall(t, few, target), bytesPerCall(t, many, target)
+			if b > 2*a+4096 {
+				t.Errorf("GET %s allocates %d B at %d people, %d B at %d", target, b, large, a, small)
+			}
+		})
+	}
+}
+
+// TestSearchAgainstScan: person/search answers what a scan of every person by id answers (the rule of
+// searchPerson: the term in the lowercase name or registry, or, when it has no letters, its digits in a
+// document's digits), for terms cut from every field, across the borders of fields and of people, in letters
+// whose lowercase is longer than they are, with and without situation.
+func TestSearchAgainstScan(t *testing.T) {
+	f := manyPeople(30)
+	f.People = append(f.People,
+		seniorsim.Person{ID: 7, Name: "İlkay Işık ÇELİK", Registry: "ABC-123", Situation: 1,
+			Documents: []seniorsim.Document{{ID: 71, DocumentTypeID: 1, Document: "123.456.789-09"}, {ID: 72, DocumentTypeID: 2, Document: "45.6"}}},
+		seniorsim.Person{ID: 3, Name: "Ana Bela", Registry: "X123",
+			Documents: []seniorsim.Document{{ID: 31, DocumentTypeID: 1, Document: "000.000.001-91"}}},
+		seniorsim.Person{ID: 5, Name: "bela ana 123", Registry: ""},
+		seniorsim.Person{ID: 4, Name: "100% Ana", Registry: "x1234", Documents: []seniorsim.Document{{ID: 41, DocumentTypeID: 2, Document: "no digits"}}},
+	)
+	sim := seniorsim.New(f, seniorsim.Options{})
+
+	terms := map[string]bool{"  ana  ": true, "lax1": true, "23x": true, "0945.6": true, "09-45": true, "9145": true, "...": true,
+		"%%%": true, "1\x00X": true, "a\x00x": true, "İLK": true, "i̇lk": true, "ilk": true, "IŞI": true, "çel": true, "-12": true}
+	for _, p := range f.People {
+		fieldsOf := []string{p.Name, p.Registry, p.Name + p.Registry}
+		for _, d := range p.Documents {
+			fieldsOf = append(fieldsOf, d.Document, digitsOf(d.Document))
+		}
+		for _, s := range fieldsOf {
+			r := []rune(s)
+			for n := 3; n <= 6; n++ {
+				for i := 0; i+n <= len(r); i += 2 {
+					terms[string(r[i:i+n])] = true
+				}
+			}
+		}
+	}
+	for _, situation := range []string{"", "0", "1"} {
+		for term := range terms {
+			q := url.Values{"term": {term}}
+			if situation != "" {
+				q.Set("situation", situation)
+			}
+			rec := serve(sim, "GET", api+"/person/search?"+q.Encode())
+			if utf8.RuneCountInString(strings.TrimSpace(term)) < 3 {
+				if rec.Code != http.StatusBadRequest {
+					t.Errorf("term %q: %d %s", term, rec.Code, rec.Body)
+				}
+				continue
+			}
+			var res []struct{ ID int64 }
+			if err := json.Unmarshal(rec.Body.Bytes(), &res); rec.Code != http.StatusOK || err != nil {
+				t.Fatalf("term %q: %d %s", term, rec.Code, rec.Body)
+			}
+			got := []int64{}
+			for _, r := range res {
+				got = append(got, r.ID)
+			}
+			if want := scanSearch(f, term, situation); !slices.Equal(got, want) {
+				t.Errorf("term %q situation %q: ids %v, want %v", term, situation, got, want)
+			}
+		}
+	}
+}
+
+// scanSearch is person/search as a scan of every person, by id.
+func scanSearch(f seniorsim.Fixtures, term, situation string) []int64 {
+	term = strings.TrimSpace(term)
+	lower, digits := strings.ToLower(term), ""
+	if !strings.ContainsFunc(term, unicode.IsLetter) {
+		digits = schemas.Digits(term)
+	}
+	out := []int64{}
+	for _, p := range f.People {
+		if situation != "" && strconv.Itoa(p.Situation) != situation {
+			continue
+		}
+		match := strings.Contains(strings.ToLower(p.Name), lower) || strings.Contains(strings.ToLower(p.Registry), lower) ||
+			(digits != "" && slices.ContainsFunc(p.Documents, func(d seniorsim.Document) bool {
+				return strings.Contains(schemas.Digits(d.Document), digits)
+			}))
+		if match {
+			out = append(out, p.ID)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

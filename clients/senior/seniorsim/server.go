@@ -143,7 +143,7 @@ type Server struct {
 	mu        sync.Mutex
 	docTypes  map[int64]DocumentType
 	roles     map[int64]Role
-	people    map[int64]Person
+	people    *population // fixed at New, read without mu
 	links     map[int64]*Link
 	nextLink  int64
 	issued    map[string]time.Time // login tokens -> expiry
@@ -163,7 +163,7 @@ func New(f Fixtures, opts Options) *Server {
 		opts:      opts,
 		docTypes:  map[int64]DocumentType{},
 		roles:     map[int64]Role{},
-		people:    map[int64]Person{},
+		people:    newPopulation(f.People),
 		links:     map[int64]*Link{},
 		issued:    map[string]time.Time{},
 		issuedBy:  map[string]string{},
@@ -180,9 +180,6 @@ func New(f Fixtures, opts Options) *Server {
 	}
 	for _, r := range f.Roles {
 		s.roles[r.ID] = r
-	}
-	for _, p := range f.People {
-		s.people[p.ID] = p
 	}
 	var maxID int64
 	for _, l := range f.PersonRoles {
@@ -567,21 +564,12 @@ func (s *Server) getPerson(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, ok := s.people[id]
+	p, ok := s.people.get(id)
 	if !ok {
 		writeError(w, http.StatusNotFound, msgPersonNotFound)
 		return
 	}
 	writeJSON(w, http.StatusOK, s.personView(p))
-}
-
-// sortedPeople returns the people with situation (nil: any), by id. Call with s.mu held.
-func (s *Server) sortedPeople(situation *int) []Person {
-	out := slices.SortedFunc(maps.Values(s.people), func(a, b Person) int { return cmp.Compare(a.ID, b.ID) })
-	if situation != nil {
-		out = slices.DeleteFunc(out, func(p Person) bool { return p.Situation != *situation })
-	}
-	return out
 }
 
 // situationParam reads the optional situation query parameter (0 active, 1 blocked).
@@ -600,6 +588,7 @@ func situationParam(w http.ResponseWriter, r *http.Request) (*int, bool) {
 
 // searchPerson matches term against the name (case-insensitive substring), the registry (substring) and, when
 // term holds no letters, the digits of every document (substring). ASSUMED beyond the name (TARGET-APIS 2.4).
+// The people found come by id; the search costs the term's length and the matches, not the number of people.
 func (s *Server) searchPerson(w http.ResponseWriter, r *http.Request) {
 	term := strings.TrimSpace(r.URL.Query().Get("term"))
 	if utf8.RuneCountInString(term) < 3 {
@@ -618,14 +607,8 @@ func (s *Server) searchPerson(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []personSearchOut{}
-	for _, p := range s.sortedPeople(situation) {
-		match := strings.Contains(strings.ToLower(p.Name), lower) || strings.Contains(strings.ToLower(p.Registry), lower) ||
-			(termDigits != "" && slices.ContainsFunc(p.Documents, func(d Document) bool {
-				return strings.Contains(schemas.Digits(d.Document), termDigits)
-			}))
-		if match {
-			out = append(out, s.searchView(p))
-		}
+	for _, p := range s.people.search(lower, termDigits, situation) {
+		out = append(out, s.searchView(p))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -658,13 +641,13 @@ func (s *Server) pagedSearchAll(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	people := s.sortedPeople(situation)
+	people := s.people.with(situation)
 	out := []personSearchOut{}
 	// A page past the end is empty; (page-1)*pageSize is only computed when it cannot overflow.
 	if page-1 <= len(people)/pageSize {
 		from := (page - 1) * pageSize
-		for _, p := range people[from:min(from+pageSize, len(people))] {
-			out = append(out, s.searchView(p))
+		for _, k := range people[from:min(from+pageSize, len(people))] {
+			out = append(out, s.searchView(s.people.sorted[k]))
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -701,7 +684,7 @@ func (s *Server) personRoles(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.people[id]; !ok {
+	if _, ok := s.people.get(id); !ok {
 		writeError(w, http.StatusNotFound, msgPersonNotFound)
 		return
 	}
@@ -788,7 +771,7 @@ func readPersonRole(w http.ResponseWriter, r *http.Request, needID bool) (person
 
 // checkRefs answers 404 when the person or role does not exist. Call with s.mu held.
 func (s *Server) checkRefs(w http.ResponseWriter, in personRoleInput) bool {
-	if _, ok := s.people[in.personID]; !ok {
+	if _, ok := s.people.get(in.personID); !ok {
 		writeError(w, http.StatusNotFound, msgPersonNotFound)
 		return false
 	}
