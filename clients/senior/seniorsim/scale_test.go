@@ -3,13 +3,16 @@ package seniorsim_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -136,6 +139,8 @@ func TestLookupsDoNotGrowWithPopulation(t *testing.T) {
 		"/person/search?term=" + scaleRegistry(42) + "&situation=0",
 		"/person/pagedsearchall?pageSize=50&page=2",
 		"/person/pagedsearchall?pageSize=50&page=1&situation=1",
+		"/person/1042/roles",
+		"/person/1042",
 	} {
 		t.Run(target, func(t *testing.T) {
 			a, b := bytesPerCall(t, few, target), bytesPerCall(t, many, target)
@@ -228,4 +233,89 @@ func scanSearch(f seniorsim.Fixtures, term, situation string) []int64 {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestLinksAgainstScan: after links are added (fixtures out of id order, POST), moved to another person (PUT of
+// a link not started) and removed (DELETE), each person's GET /person/{personId}/roles, PersonLinks and
+// hasValidRole answer what a scan of every link by id answers.
+func TestLinksAgainstScan(t *testing.T) {
+	f := manyPeople(6) // people 1000..1005, links 2000..2011
+	slices.Reverse(f.PersonRoles)
+	f.PersonRoles = append(f.PersonRoles,
+		seniorsim.PersonRoleFixture{ID: 1, PersonID: 1003, RoleID: 2, StartDate: "2099-01-01T08:00:00-03:00"},
+		seniorsim.PersonRoleFixture{ID: 2500, PersonID: 1000, RoleID: 3, StartDate: "2099-01-01T08:00:00-03:00"},
+		seniorsim.PersonRoleFixture{ID: 3000, PersonID: 1001, RoleID: 3, StartDate: "2020-01-01T08:00:00-03:00", EndDate: "2021-01-01T08:00:00-03:00"},
+		seniorsim.PersonRoleFixture{ID: 3001, PersonID: 1002, RoleID: 3, StartDate: "2020-01-01T08:00:00-03:00", Suspended: true},
+	)
+	f.NextPersonRoleID = 4000
+	now := time.Date(2025, 6, 2, 12, 0, 0, 0, time.UTC)
+	sim := seniorsim.New(f, seniorsim.Options{Now: func() time.Time { return now }})
+	put := func(id, person int64, start string) string {
+		return fmt.Sprintf(`{"id":%d,"personId":%d,"roleId":2,"startDate":%q}`, id, person, start)
+	}
+	steps := []struct {
+		method, target, body string
+		want                 int
+	}{
+		{"GET", "/person/1000/roles", "", 200},
+		{"POST", "/person/role", `{"personId":1004,"roleId":3,"startDate":"2099-02-01T08:00:00-03:00"}`, 200}, // 4000
+		{"POST", "/person/role", `{"personId":1001,"roleId":2,"startDate":"2025-01-01T08:00:00-03:00"}`, 200}, // 4001
+		{"PUT", "/person/role", put(1, 1000, "2099-01-01T08:00:00-03:00"), 200},                               // first of 1000
+		{"PUT", "/person/role", put(4000, 1000, "2099-01-01T08:00:00-03:00"), 200},                            // last of 1000
+		{"PUT", "/person/role", put(4000, 1003, "2099-01-01T08:00:00-03:00"), 200},                            // after 2007
+		{"PUT", "/person/role", put(1, 1003, "2099-01-01T08:00:00-03:00"), 200},                               // back, first of 1003
+		{"PUT", "/person/role", put(2500, 1001, "2099-01-01T08:00:00-03:00"), 200},                            // between 2003 and 3000
+		{"DELETE", "/person/role/2003", "", 200},                                                              // 1001 keeps 2002, 2500, 3000, 4001
+		{"DELETE", "/person/role/2005", "", 200},                                                              // 1002 keeps 2004, 3001
+		{"DELETE", "/person/role/2004", "", 200},                                                              // 1002 keeps 3001 (suspended)
+		{"DELETE", "/person/role/2010", "", 200}, {"DELETE", "/person/role/2011", "", 200},                    // 1005 has none
+		{"POST", "/person/role", `{"personId":1005,"roleId":3,"startDate":"2099-02-01T08:00:00-03:00"}`, 200}, // 4002, not started
+		{"PUT", "/person/role", put(3000, 1005, "2020-01-01T08:00:00-03:00"), 403},                            // started: 403
+		{"DELETE", "/person/role/2010", "", 404},                                                              // gone: 404
+	}
+	for i, st := range steps {
+		var body io.Reader
+		if st.body != "" {
+			body = strings.NewReader(st.body)
+		}
+		req := httptest.NewRequest(st.method, api+st.target, body)
+		req.Header.Set("token", seniorsim.DefaultToken)
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, req)
+		if rec.Code != st.want {
+			t.Fatalf("step %d %s %s: %d %s, want %d", i, st.method, st.target, rec.Code, rec.Body, st.want)
+		}
+		for person := int64(1000); person <= 1005; person++ {
+			var want []seniorsim.Link
+			valid := false
+			for id := range int64(4100) {
+				if l, ok := sim.Link(id); ok && l.PersonID == person {
+					want = append(want, l)
+					valid = valid || !l.Suspended && !l.StartDate.After(now) && (l.EndDate.IsZero() || l.EndDate.After(now))
+				}
+			}
+			if got := sim.PersonLinks(person); !slices.Equal(got, want) {
+				t.Errorf("step %d: PersonLinks(%d) = %v, want %v", i, person, got, want)
+			}
+			var listed []struct{ PersonRoleID int64 }
+			rec := serve(sim, "GET", api+"/person/"+strconv.FormatInt(person, 10)+"/roles")
+			if err := json.Unmarshal(rec.Body.Bytes(), &listed); rec.Code != http.StatusOK || err != nil {
+				t.Fatalf("step %d: roles of %d: %d %s", i, person, rec.Code, rec.Body)
+			}
+			var gotIDs, wantIDs []int64
+			for _, l := range listed {
+				gotIDs = append(gotIDs, l.PersonRoleID)
+			}
+			for _, l := range want {
+				wantIDs = append(wantIDs, l.ID)
+			}
+			if !slices.Equal(gotIDs, wantIDs) {
+				t.Errorf("step %d: roles of %d = %v, want %v", i, person, gotIDs, wantIDs)
+			}
+			var p struct{ HasValidRole bool }
+			if err := json.Unmarshal(serve(sim, "GET", api+"/person/"+strconv.FormatInt(person, 10)).Body.Bytes(), &p); err != nil || p.HasValidRole != valid {
+				t.Errorf("step %d: person %d hasValidRole %v, want %v (%v)", i, person, p.HasValidRole, valid, err)
+			}
+		}
+	}
 }

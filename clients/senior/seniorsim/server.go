@@ -145,6 +145,7 @@ type Server struct {
 	roles     map[int64]Role
 	people    *population // fixed at New, read without mu
 	links     map[int64]*Link
+	linksOf   map[int64][]*Link // person id -> its links, by id (addLink, dropLink)
 	nextLink  int64
 	issued    map[string]time.Time // login tokens -> expiry
 	issuedBy  map[string]string    // login tokens -> the credential of the login: "key:<accessKey>", "user:<username>"
@@ -165,6 +166,7 @@ func New(f Fixtures, opts Options) *Server {
 		roles:     map[int64]Role{},
 		people:    newPopulation(f.People),
 		links:     map[int64]*Link{},
+		linksOf:   map[int64][]*Link{},
 		issued:    map[string]time.Time{},
 		issuedBy:  map[string]string{},
 		rawTokens: map[string]bool{},
@@ -185,7 +187,7 @@ func New(f Fixtures, opts Options) *Server {
 	for _, l := range f.PersonRoles {
 		start, _ := parseDate(l.StartDate)
 		end, _ := parseDate(l.EndDate)
-		s.links[l.ID] = &Link{ID: l.ID, PersonID: l.PersonID, RoleID: l.RoleID, StartDate: start, EndDate: end, Suspended: l.Suspended}
+		s.addLink(&Link{ID: l.ID, PersonID: l.PersonID, RoleID: l.RoleID, StartDate: start, EndDate: end, Suspended: l.Suspended})
 		maxID = max(maxID, l.ID)
 	}
 	if s.nextLink == 0 {
@@ -274,10 +276,8 @@ func (s *Server) PersonLinks(personID int64) []Link {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Link
-	for _, l := range s.sortedLinks() {
-		if l.PersonID == personID {
-			out = append(out, *l)
-		}
+	for _, l := range s.linksOf[personID] {
+		out = append(out, *l)
 	}
 	return out
 }
@@ -520,8 +520,8 @@ func (s *Server) documents(p Person, mandatory bool) []documentOut {
 func (s *Server) personView(p Person) personOut {
 	now := s.opts.Now()
 	valid := false
-	for _, l := range s.links {
-		if l.PersonID == p.ID && !l.Suspended && !l.StartDate.After(now) && (l.EndDate.IsZero() || l.EndDate.After(now)) {
+	for _, l := range s.linksOf[p.ID] {
+		if !l.Suspended && !l.StartDate.After(now) && (l.EndDate.IsZero() || l.EndDate.After(now)) {
 			valid = true
 			break
 		}
@@ -672,9 +672,24 @@ type linkOut struct {
 	EndDate   string `json:"endDate"`
 }
 
-// sortedLinks returns every link by id. Call with s.mu held.
-func (s *Server) sortedLinks() []*Link {
-	return slices.SortedFunc(maps.Values(s.links), func(a, b *Link) int { return cmp.Compare(a.ID, b.ID) })
+// addLink stores l, in its person's links by id: at their end for a new link, whose id is above every other.
+// Call with s.mu held.
+func (s *Server) addLink(l *Link) {
+	s.links[l.ID] = l
+	held := s.linksOf[l.PersonID]
+	k, _ := slices.BinarySearchFunc(held, l.ID, func(m *Link, id int64) int { return cmp.Compare(m.ID, id) })
+	s.linksOf[l.PersonID] = slices.Insert(held, k, l)
+}
+
+// dropLink removes l, which is stored. Call with s.mu held.
+func (s *Server) dropLink(l *Link) {
+	delete(s.links, l.ID)
+	held := slices.DeleteFunc(s.linksOf[l.PersonID], func(m *Link) bool { return m == l })
+	if len(held) == 0 {
+		delete(s.linksOf, l.PersonID)
+		return
+	}
+	s.linksOf[l.PersonID] = held
 }
 
 func (s *Server) personRoles(w http.ResponseWriter, r *http.Request) {
@@ -689,13 +704,11 @@ func (s *Server) personRoles(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := []roleLinkOut{}
-	for _, l := range s.sortedLinks() {
-		if l.PersonID == id {
-			out = append(out, roleLinkOut{
-				RoleID: l.RoleID, RoleName: s.roles[l.RoleID].Name, PersonRoleID: l.ID,
-				StartDate: formatDate(l.StartDate), EndDate: formatDate(l.EndDate), IsSuspended: l.Suspended,
-			})
-		}
+	for _, l := range s.linksOf[id] {
+		out = append(out, roleLinkOut{
+			RoleID: l.RoleID, RoleName: s.roles[l.RoleID].Name, PersonRoleID: l.ID,
+			StartDate: formatDate(l.StartDate), EndDate: formatDate(l.EndDate), IsSuspended: l.Suspended,
+		})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -795,7 +808,7 @@ func (s *Server) createPersonRole(w http.ResponseWriter, r *http.Request) {
 	}
 	l := &Link{ID: s.nextLink, PersonID: in.personID, RoleID: in.roleID, StartDate: in.start, EndDate: in.end}
 	s.nextLink++
-	s.links[l.ID] = l
+	s.addLink(l)
 	writeJSON(w, http.StatusOK, linkOut{
 		ID: l.ID, PersonID: l.PersonID, RoleID: l.RoleID, StartDate: formatDate(l.StartDate), EndDate: formatDate(l.EndDate),
 	})
@@ -825,7 +838,12 @@ func (s *Server) updatePersonRole(w http.ResponseWriter, r *http.Request) {
 	if !s.checkRefs(w, in) {
 		return
 	}
-	l.PersonID, l.RoleID, l.StartDate, l.EndDate = in.personID, in.roleID, in.start, in.end
+	if in.personID != l.PersonID {
+		s.dropLink(l)
+		l.PersonID = in.personID
+		s.addLink(l)
+	}
+	l.RoleID, l.StartDate, l.EndDate = in.roleID, in.start, in.end
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -836,11 +854,12 @@ func (s *Server) deletePersonRole(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.links[id]; !ok {
+	l, ok := s.links[id]
+	if !ok {
 		writeError(w, http.StatusNotFound, msgLinkNotFound)
 		return
 	}
-	delete(s.links, id)
+	s.dropLink(l)
 	w.WriteHeader(http.StatusOK)
 }
 
