@@ -76,6 +76,9 @@ func runScenario(ctx context.Context, opt options, s scenario) ([]row, error) {
 	var order []string
 	for round := range s.rounds {
 		for _, sp := range s.specs {
+			if sp.once && round > 0 {
+				continue
+			}
 			key := sp.label + "\x00" + sp.typ
 			if _, ok := byLabel[key]; !ok {
 				order = append(order, key)
@@ -94,10 +97,10 @@ func runScenario(ctx context.Context, opt options, s scenario) ([]row, error) {
 				continue
 			}
 			sp := r.spec
-			// About 20 s of work at the measured rate, so that the profile covers a drain in full flow; the hires
-			// stay as many as measured, since the Senior simulator slows down with every person it holds.
-			if sp.typ == typeContractSigned {
-				sp.events = min(max(sp.events, int(r.rate*22)), 200_000)
+			// About 20 s of work at the measured rate, so that the profile covers a drain in full flow.
+			sp.events = min(max(sp.events, int(r.rate*22)), 200_000)
+			if sp.typ == typePersonHired {
+				sp.events = min(sp.events, int(r.rate*22)+1) // as many as 20 s of work, at most the hires measured
 			}
 			path := filepath.Join(opt.profile, "cpu-"+sp.typ+".pprof")
 			m := runOnce(ctx, opt, s, sp, -1, path)

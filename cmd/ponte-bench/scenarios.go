@@ -38,6 +38,8 @@ type spec struct {
 	latency time.Duration
 	// ref is the label of the spec, in the same scenario, whose medians the ratios are taken against; "" for none.
 	ref string
+	// once runs the spec in the first round only: a row with no ratio, whose one run takes long.
+	once bool
 	// note adds a comparison to the row: noteIdeal (events/s against concurrency/latency), or the label of a spec
 	// whose events/s or peak RSS this row is compared with (noteRSS, noteRate).
 	note, noteOf string
@@ -85,7 +87,7 @@ func scenarios(opt options) []scenario {
 		{id: "a", name: "drain a backlog, the simulators answering at once", rounds: opt.runs, specs: []spec{
 			{label: pc, worker: workerPonte, replicas: 1, concurrency: c, typ: typeContractSigned, events: n(50_000), ref: rc},
 			{label: rc, worker: workerReference, replicas: 1, concurrency: c, typ: typeContractSigned, events: n(50_000)},
-			{label: pc, worker: workerPonte, replicas: 1, concurrency: c, typ: typePersonHired, events: n(opt.hires)},
+			{label: pc, worker: workerPonte, replicas: 1, concurrency: c, typ: typePersonHired, events: n(opt.hires), once: true},
 		}},
 		{id: "b", name: "steady 2,000 contract.signed per second, ponte's default configuration", rounds: 1, specs: []spec{
 			{label: def, worker: workerPonte, replicas: 1, typ: typeContractSigned, rate: 2000, duration: d(30 * time.Second), ref: "reference c=128"},
