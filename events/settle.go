@@ -150,7 +150,7 @@ func (w *Worker) complete(ctx context.Context, d *delivery) {
 		d.log().Info("event skipped as stale: a newer event of its entity was applied", attrs...)
 		return
 	}
-	d.log().Info("event processed", "steps", len(d.steps), "duration", w.now().Sub(d.start))
+	d.info("event processed", "steps", len(d.steps), "duration", w.now().Sub(d.start))
 }
 
 // staleSteps is the result of an event skipped because a newer one of its entity was applied: one step per system

@@ -416,6 +416,19 @@ type delivery struct {
 	logger   *slog.Logger
 }
 
+// info logs at info level with the delivery's attributes, without making its logger when it has none yet: the
+// attributes are formatted once, with the record (most deliveries log this line only).
+func (d *delivery) info(msg string, args ...any) {
+	if d.logger != nil {
+		d.logger.Info(msg, args...)
+		return
+	}
+	if !d.base.Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
+	d.base.Info(msg, append(d.logAttrs, args...)...)
+}
+
 // log returns the delivery's logger: the worker's, with the message's and the event's attributes.
 func (d *delivery) log() *slog.Logger {
 	if d.logger == nil {
