@@ -45,7 +45,16 @@ func freeAddr(t *testing.T) string {
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	eventuallyWithin(t, 20*time.Second, what, cond)
+}
+
+// devStartup bounds the wait for `ponte dev` to start: its streams are created on file storage, which takes
+// seconds when make test runs the chaos scenarios' NATS clusters on the same 2 cores.
+const devStartup = time.Minute
+
+func eventuallyWithin(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -76,7 +85,7 @@ func TestDevPublishWatchAndOps(t *testing.T) {
 		devDone <- run(ctx, []string{"dev", "--nats-port", "0", "--http", opsAddr}, noEnv, noEnviron, &devOut, &devErr)
 	}()
 	natsURL := regexp.MustCompile(`NATS \(JetStream\)\s+(nats://\S+)`)
-	eventually(t, "ponte dev to start", func() bool { return natsURL.MatchString(devOut.String()) })
+	eventuallyWithin(t, devStartup, "ponte dev to start", func() bool { return natsURL.MatchString(devOut.String()) })
 	url := natsURL.FindStringSubmatch(devOut.String())[1]
 
 	if code, body := get("http://" + opsAddr + "/healthz"); code != 200 {

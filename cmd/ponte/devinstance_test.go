@@ -46,7 +46,7 @@ func startDev(t *testing.T) *devInstance {
 			t.Error("ponte dev did not stop")
 		}
 	})
-	eventually(t, "ponte dev to start", func() bool { return devNATSURL.MatchString(out.String()) })
+	eventuallyWithin(t, devStartup, "ponte dev to start", func() bool { return devNATSURL.MatchString(out.String()) })
 	d := &devInstance{t: t, url: devNATSURL.FindStringSubmatch(out.String())[1]}
 	nc, err := nats.Connect(d.url)
 	if err != nil {
