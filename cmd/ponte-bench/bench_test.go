@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ponte-dev/ponte/cmd/internal/harness"
 )
 
 // TestMain lets the test binary be the reference worker too: the harness starts os.Executable() with
@@ -30,19 +32,7 @@ func TestMain(m *testing.M) {
 // make test passes it in PONTE_CHAOS_NATS_SERVER), `ponte sandbox` and `ponte run` built from this tree, and the
 // reference worker; each must answer every event exactly once, with every figure of its row measured.
 func TestDrainEndToEnd(t *testing.T) {
-	natsServer := os.Getenv("PONTE_CHAOS_NATS_SERVER")
-	if natsServer == "" {
-		natsServer = filepath.Join("..", "..", ".tools", "bin", "nats-server")
-	}
-	if _, err := os.Stat(natsServer); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("no nats-server binary at %s (make test builds it): %v", natsServer, err)
-		}
-		t.Skipf("no nats-server binary at %s: run make test (or make nats-server) to build it", natsServer)
-	}
-	if testing.Short() {
-		t.Skip("-short: the harness starts real processes")
-	}
+	natsServer := harness.NATSServerForTest(t)
 	dir, err := os.MkdirTemp("", "ponte-bench-test-") // not t.TempDir: a failing run's logs stay for a look
 	if err != nil {
 		t.Fatal(err)

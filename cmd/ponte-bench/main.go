@@ -34,6 +34,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ponte-dev/ponte/cmd/internal/harness"
 )
 
 // defaultHires is the person.hired backlog of scenario a, issue 10's 20,000, drained once (the row has no
@@ -125,24 +127,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	opt.self = self
 	if opt.work == "" {
-		dir, err := os.MkdirTemp("", "ponte-bench-")
+		dir, cleanup, err := harness.WorkDir("ponte-bench-")
 		if err != nil {
 			fmt.Fprintln(stderr, "ponte-bench:", err)
 			return 1
 		}
 		opt.work = dir
-		defer func() {
-			if entries, _ := os.ReadDir(dir); len(entries) == 0 || (len(entries) == 1 && entries[0].Name() == "ponte") {
-				os.RemoveAll(dir)
-			}
-		}()
+		defer cleanup()
 	}
 	if opt.ponte == "" {
 		opt.ponte = filepath.Join(opt.work, "ponte")
-		build := exec.CommandContext(ctx, "go", "build", "-o", opt.ponte, "./cmd/ponte")
-		build.Dir, build.Stdout, build.Stderr = opt.repo, stderr, stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(stderr, "ponte-bench: build ponte:", err)
+		if err := harness.BuildPonte(ctx, opt.repo, opt.ponte, stderr); err != nil {
+			fmt.Fprintln(stderr, "ponte-bench:", err)
 			return 1
 		}
 	}

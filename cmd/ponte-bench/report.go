@@ -1,13 +1,14 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"os"
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/ponte-dev/ponte/cmd/internal/harness"
 )
 
 // row is one line of the table: the medians of the runs of one spec, and its ratios to its reference row.
@@ -187,18 +188,5 @@ func machine(at time.Time, natsVersion string, opt options, took time.Duration) 
 // writeReport puts the machine line and the table between the markers of the document at path
 // (docs/benchmarks.md), or writes them as the whole file when there is none yet.
 func writeReport(path, table, machine string) error {
-	body := machine + "\n\n" + table
-	doc, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return os.WriteFile(path, []byte(body), 0o644)
-	}
-	if err != nil {
-		return err
-	}
-	b, rest, ok1 := strings.Cut(string(doc), reportBegin)
-	_, e, ok2 := strings.Cut(rest, reportEnd)
-	if !ok1 || !ok2 {
-		return fmt.Errorf("%s has no %q … %q markers to put the table between", path, reportBegin, reportEnd)
-	}
-	return os.WriteFile(path, []byte(b+reportBegin+"\n"+body+reportEnd+e), 0o644)
+	return harness.WriteBetweenMarkers(path, reportBegin, reportEnd, machine+"\n\n"+table)
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ponte-dev/ponte/cmd/internal/harness"
 )
 
 // fastScenarios are the scenarios `make test` runs too, at 0.3 of their size: the quickest three of the ten at
@@ -21,19 +23,7 @@ var fastScenarios = []string{"3", "4", "8"}
 // built from this tree. Each must lose nothing, answer nothing twice, make no effect twice, keep every entity's
 // order and meet its own condition.
 func TestFastScenarios(t *testing.T) {
-	natsServer := os.Getenv("PONTE_CHAOS_NATS_SERVER")
-	if natsServer == "" {
-		natsServer = filepath.Join("..", "..", ".tools", "bin", "nats-server")
-	}
-	if _, err := os.Stat(natsServer); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("no nats-server binary at %s (make test builds it): %v", natsServer, err)
-		}
-		t.Skipf("no nats-server binary at %s: run make test (or make nats-server) to build it", natsServer)
-	}
-	if testing.Short() {
-		t.Skip("-short: the chaos scenarios start real processes")
-	}
+	natsServer := harness.NATSServerForTest(t)
 	// Not t.TempDir: a failing scenario's logs and stores stay for a look.
 	dir, err := os.MkdirTemp("", "ponte-chaos-test-")
 	if err != nil {

@@ -20,7 +20,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,6 +32,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ponte-dev/ponte/cmd/internal/harness"
 )
 
 func main() {
@@ -77,24 +78,18 @@ func chaos(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if opt.work == "" {
-		dir, err := os.MkdirTemp("", "ponte-chaos-")
+		dir, cleanup, err := harness.WorkDir("ponte-chaos-")
 		if err != nil {
 			fmt.Fprintln(stderr, "ponte-chaos:", err)
 			return 1
 		}
 		opt.work = dir
-		defer func() {
-			if entries, _ := os.ReadDir(dir); len(entries) == 0 || (len(entries) == 1 && entries[0].Name() == "ponte") {
-				os.RemoveAll(dir)
-			}
-		}()
+		defer cleanup()
 	}
 	if opt.ponte == "" {
 		opt.ponte = filepath.Join(opt.work, "ponte")
-		build := exec.CommandContext(ctx, "go", "build", "-o", opt.ponte, "./cmd/ponte")
-		build.Dir, build.Stdout, build.Stderr = opt.repo, stderr, stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(stderr, "ponte-chaos: build ponte:", err)
+		if err := harness.BuildPonte(ctx, opt.repo, opt.ponte, stderr); err != nil {
+			fmt.Fprintln(stderr, "ponte-chaos:", err)
 			return 1
 		}
 	}
@@ -157,17 +152,5 @@ func writeReport(path, table string, at time.Time, natsVersion string, took time
 	host, _ := os.Hostname()
 	body := fmt.Sprintf("Run %s on %s: %d CPUs, %s/%s, %s, %s; the ten scenarios took %s.\n\n%s", at.UTC().Format("2006-01-02 15:04 MST"), host,
 		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), natsVersion, took.Round(time.Second), table)
-	doc, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return os.WriteFile(path, []byte(body), 0o644)
-	}
-	if err != nil {
-		return err
-	}
-	b, rest, ok1 := strings.Cut(string(doc), reportBegin)
-	_, e, ok2 := strings.Cut(rest, reportEnd)
-	if !ok1 || !ok2 {
-		return fmt.Errorf("%s has no %q … %q markers to put the table between", path, reportBegin, reportEnd)
-	}
-	return os.WriteFile(path, []byte(b+reportBegin+"\n"+body+reportEnd+e), 0o644)
+	return harness.WriteBetweenMarkers(path, reportBegin, reportEnd, body)
 }
