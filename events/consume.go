@@ -153,6 +153,11 @@ const fetchWait = time.Second
 func (w *Worker) fetch(ctx context.Context, cons jetstream.Consumer, disp *dispatcher, log *slog.Logger) error {
 	wait := min(fetchWait, w.cfg.AckWait/3)
 	pinned := false // whether the last pull got this worker messages, rather than a pin held elsewhere
+	// A reconnection may have lost messages on their way to this worker (delivered to the connection that went
+	// away): they come back only after their AckWait, behind later events of their entities. So the first messages
+	// after one are taken as a takeover's: what is unsettled and not held here holds its entity's later events.
+	conn := w.js.Conn()
+	reconnects := conn.Stats().Reconnects
 	for ctx.Err() == nil {
 		if !w.bound.Load() {
 			return errors.New("the consumer is gone") // found so by watchLag: consume binds it again
@@ -166,10 +171,11 @@ func (w *Worker) fetch(ctx context.Context, cons jetstream.Consumer, disp *dispa
 		if err == nil {
 			for msg := range batch.Messages() {
 				got++
-				if !pinned {
-					// The consumer's first messages for this worker: it has just taken it over.
+				if r := conn.Stats().Reconnects; !pinned || r != reconnects {
+					// The consumer's first messages for this worker (it has just taken it over), or the first since
+					// the connection came back.
 					w.inherit(ctx, cons, disp)
-					pinned = true
+					pinned, reconnects = true, r
 				}
 				if ctx.Err() != nil {
 					// Fetched as the worker stops: hand it back quickly, no attempt counted.

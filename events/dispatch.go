@@ -31,9 +31,10 @@ type dispatcher struct {
 	running int
 	ready   []drainJob
 
-	mu     sync.Mutex
-	queues map[string][]queued // per entity key, the messages waiting behind the one running
-	blocks map[string]block
+	mu       sync.Mutex
+	heldSeqs map[uint64]bool     // the stream sequences of the messages held (see held)
+	queues   map[string][]queued // per entity key, the messages waiting behind the one running
+	blocks   map[string]block
 }
 
 // queued is a message waiting behind an earlier one of its entity; stop ends its in-progress signals.
@@ -53,7 +54,7 @@ func newDispatcher(w *Worker, ctx context.Context, inflight *sync.WaitGroup) *di
 	return &dispatcher{
 		w: w, ctx: ctx, inflight: inflight,
 		held:   make(chan struct{}, 2*w.cfg.Concurrency),
-		queues: map[string][]queued{}, blocks: map[string]block{},
+		queues: map[string][]queued{}, blocks: map[string]block{}, heldSeqs: map[uint64]bool{},
 		idle: make(chan drainJob),
 	}
 }
@@ -102,6 +103,11 @@ func (p *dispatcher) release(n int) {
 func (p *dispatcher) dispatch(msg jetstream.Msg) {
 	p.inflight.Add(1)
 	p.w.inflight.Add(1)
+	if meta, err := msg.Metadata(); err == nil {
+		p.mu.Lock()
+		p.heldSeqs[meta.Sequence.Stream] = true
+		p.mu.Unlock()
+	}
 	_, key := peek(msg.Headers(), msg.Data())
 	if key == "" {
 		p.spawn(drainJob{key: "", msg: msg})
@@ -203,6 +209,11 @@ func (p *dispatcher) handle(key string, msg jetstream.Msg, alive func()) {
 	if meta, err := msg.Metadata(); err == nil {
 		seq = meta.Sequence.Stream
 	}
+	defer func() {
+		p.mu.Lock()
+		delete(p.heldSeqs, seq)
+		p.mu.Unlock()
+	}()
 	wait, head := p.admit(key, seq)
 	if alive != nil {
 		alive()

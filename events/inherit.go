@@ -39,8 +39,8 @@ func (w *Worker) inherit(ctx context.Context, cons jetstream.Consumer, disp *dis
 			continue // deleted, or purged since
 		}
 		ref, key := peek(raw.Header, raw.Data)
-		if key == "" || !ref.known() {
-			continue
+		if key == "" || !ref.known() || disp.holds(seq) {
+			continue // no entity, or held here: not lost on the way
 		}
 		rec, _, err := w.ledger.load(ctx, LedgerKey(ref.source, ref.id))
 		if err == nil && (!rec.Completed.IsZero() || !rec.DeadLettered.IsZero()) {
@@ -55,6 +55,13 @@ func (w *Worker) inherit(ctx context.Context, cons jetstream.Consumer, disp *dis
 	disp.inherit(pending, w.now(), w.cfg.AckWait)
 	w.log.Info("took the consumer over: the later events of entities whose events the previous holder left unsettled wait for those",
 		"unsettled", found, "entities", len(pending))
+}
+
+// holds reports whether the message at stream sequence seq is held here: dispatched and not settled yet.
+func (p *dispatcher) holds(seq uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.heldSeqs[seq]
 }
 
 // inherit puts the unsettled messages of each entity (by stream sequence) at the head of its line, due back
