@@ -37,9 +37,11 @@ type dispatcher struct {
 	blocks   map[string]block
 }
 
-// queued is a message waiting behind an earlier one of its entity; stop ends its in-progress signals.
+// queued is a message (at stream sequence seq) waiting behind an earlier one of its entity; stop ends its
+// in-progress signals.
 type queued struct {
 	msg  jetstream.Msg
+	seq  uint64
 	stop func()
 }
 
@@ -103,32 +105,34 @@ func (p *dispatcher) release(n int) {
 func (p *dispatcher) dispatch(msg jetstream.Msg) {
 	p.inflight.Add(1)
 	p.w.inflight.Add(1)
+	var seq uint64
 	if meta, err := msg.Metadata(); err == nil {
-		p.mu.Lock()
-		p.heldSeqs[meta.Sequence.Stream] = true
-		p.mu.Unlock()
+		seq = meta.Sequence.Stream
 	}
 	_, key := peek(msg.Headers(), msg.Data())
+	p.mu.Lock()
+	p.heldSeqs[seq] = true
 	if key == "" {
-		p.spawn(drainJob{key: "", msg: msg})
+		p.mu.Unlock()
+		p.spawn(drainJob{msg: msg, seq: seq})
 		return
 	}
-	p.mu.Lock()
 	if q, busy := p.queues[key]; busy {
-		p.queues[key] = append(q, queued{msg, p.w.keepQueued(msg)})
+		p.queues[key] = append(q, queued{msg, seq, p.w.keepQueued(msg)})
 		p.mu.Unlock()
 		return
 	}
 	p.queues[key] = nil
 	p.mu.Unlock()
-	p.spawn(drainJob{key: key, msg: msg})
+	p.spawn(drainJob{key: key, msg: msg, seq: seq})
 }
 
-// drainJob is a drain to run: an entity's line from msg on (key "": a message of no entity); alive, when set,
-// ends the in-progress signals that kept msg alive while it waited.
+// drainJob is a drain to run: an entity's line from msg (at stream sequence seq) on (key "": a message of no
+// entity); alive, when set, ends the in-progress signals that kept msg alive while it waited.
 type drainJob struct {
 	key   string
 	msg   jetstream.Msg
+	seq   uint64
 	alive func()
 }
 
@@ -158,7 +162,7 @@ func (p *dispatcher) spawn(job drainJob) {
 // context ends.
 func (p *dispatcher) serve(job drainJob) {
 	for {
-		p.drain(job.key, job.msg, job.alive)
+		p.drain(job)
 		p.mu.Lock()
 		if len(p.ready) > 0 {
 			job = p.ready[0]
@@ -177,11 +181,11 @@ func (p *dispatcher) serve(job drainJob) {
 	}
 }
 
-// drain runs msg (whose in-progress signals alive ends, if set), then the messages queued behind it, until the
-// entity's queue is empty.
-func (p *dispatcher) drain(key string, msg jetstream.Msg, alive func()) {
+// drain runs job's message, then the messages queued behind it, until the entity's queue is empty.
+func (p *dispatcher) drain(job drainJob) {
+	key, msg, seq, alive := job.key, job.msg, job.seq, job.alive
 	for {
-		p.handle(key, msg, alive)
+		p.handle(key, msg, seq, alive)
 		if key == "" {
 			return
 		}
@@ -195,20 +199,16 @@ func (p *dispatcher) drain(key string, msg jetstream.Msg, alive func()) {
 		next := q[0]
 		p.queues[key] = q[1:]
 		p.mu.Unlock()
-		msg, alive = next.msg, next.stop
+		msg, seq, alive = next.msg, next.seq, next.stop
 	}
 }
 
 // handle settles one message, in its entity's line if it has one, in a slot. alive, when set, ends the
 // in-progress signals the message had while it waited; processWith keeps it alive from then on.
-func (p *dispatcher) handle(key string, msg jetstream.Msg, alive func()) {
+func (p *dispatcher) handle(key string, msg jetstream.Msg, seq uint64, alive func()) {
 	defer p.inflight.Done()
 	defer p.w.inflight.Add(-1)
 	defer p.release(1)
-	var seq uint64
-	if meta, err := msg.Metadata(); err == nil {
-		seq = meta.Sequence.Stream
-	}
 	defer func() {
 		p.mu.Lock()
 		delete(p.heldSeqs, seq)
