@@ -15,6 +15,7 @@ type memStore struct {
 	seq    uint64
 	recs   map[string]memRec
 	claims map[string]memClaim
+	loads  int // Load calls
 }
 
 type memRec struct {
@@ -52,6 +53,7 @@ func (m *memStore) rec(key string) memRec {
 func (m *memStore) Load(_ context.Context, key string) ([]byte, uint64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.loads++
 	r := m.rec(key)
 	return r.val, r.rev, nil
 }
@@ -311,8 +313,12 @@ func TestAppliedWritesOnTheEntityItRead(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			loads := st.loads
 			if err := l.applied(ctx, "E-1", Applied{Time: tt.event, EventID: "mine"}, &seen); err != nil {
 				t.Fatal(err)
+			}
+			if want := map[bool]int{false: 0, true: 1}[tt.between != nil]; st.loads-loads != want {
+				t.Errorf("the entity was read %d times, want %d", st.loads-loads, want)
 			}
 			got, err := l.entity(ctx, "E-1")
 			if err != nil || got.EventID != tt.wantLatest {
