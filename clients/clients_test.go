@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -554,5 +555,84 @@ func TestStaleTokenIsNoBreakerFailure(t *testing.T) {
 	}
 	if s := b.State(BreakerKey{Target: "zeev"}); s != StateOpen {
 		t.Errorf("2 auth failures left the breaker %s, want open (it pauses the target's events)", s)
+	}
+}
+
+// TestThrottledGateAndTokenRefreshMetrics checks the two per-tenant series that only a scrape shows: the throttling
+// gate reads 1 while closed and 0 once its Retry-After has passed (by the endpoint's clock, no gauge to reset), and
+// a login counts a token refresh as success or failure, and none when the breaker keeps it from being sent.
+func TestThrottledGateAndTokenRefreshMetrics(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/throttled":
+			w.Header().Set("Retry-After", "30")
+			w.WriteHeader(429)
+		case "/token":
+			fmt.Fprint(w, `{"access_token":"x"}`)
+		default:
+			w.WriteHeader(401)
+		}
+	}))
+	defer srv.Close()
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	reg := prometheus.NewRegistry()
+	br := NewBreakers(BreakerSettings{ConsecutiveFailures: 1, OpenTimeout: time.Hour}, reg)
+	e, err := NewEndpoint("cidades", EndpointConfig{BaseURL: srv.URL}, EndpointOptions{Registerer: reg, Breakers: br, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.DeclareTenant("001001")
+	e.DeclareTenant("002002")
+	gate := func() string {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, mf := range mfs {
+			if mf.GetName() != "ponte_downstream_throttled" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				got = append(got, fmt.Sprintf("%s=%g", m.GetLabel()[1].GetValue(), m.GetGauge().GetValue()))
+			}
+		}
+		slices.Sort(got)
+		return strings.Join(got, " ")
+	}
+	ctx := context.Background()
+	if g := gate(); g != "001001=0 002002=0" {
+		t.Fatalf("declared gates: %q, want both tenants at 0 before any call", g)
+	}
+	if _, err := e.Do(ctx, Request{Tenant: "001001", Operation: "op", Method: "GET", Path: "/throttled"}); !IsThrottled(err) {
+		t.Fatalf("429: %v", err)
+	}
+	if g := gate(); g != "001001=1 002002=0" {
+		t.Fatalf("after a 429 with Retry-After 30: %q, want the tenant's gate at 1 and the other at 0", g)
+	}
+	mu.Lock()
+	now = now.Add(31 * time.Second)
+	mu.Unlock()
+	if g := gate(); g != "001001=0 002002=0" {
+		t.Fatalf("after the Retry-After passed: %q, want 0", g)
+	}
+
+	refreshes := func(tenant, result string) float64 {
+		return testutil.ToFloat64(e.metrics.refreshes.WithLabelValues("cidades", tenant, result))
+	}
+	if _, err := e.Do(ctx, Request{Tenant: "002002", Operation: "token", Method: "POST", Path: "/token", Login: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Do(ctx, Request{Tenant: "002002", Operation: "token", Method: "POST", Path: "/refused", Login: true}); err == nil {
+		t.Fatal("a refused login succeeded")
+	}
+	if _, err := e.Do(ctx, Request{Tenant: "002002", Operation: "token", Method: "POST", Path: "/token", Login: true}); !IsBreakerOpen(err) {
+		t.Fatalf("a login with the breaker open: %v, want it refused by the breaker", err)
+	}
+	if s, f := refreshes("002002", "success"), refreshes("002002", "failure"); s != 1 || f != 1 {
+		t.Fatalf("token refreshes: success %v failure %v, want 1 and 1 (the one the breaker kept back is no refresh)", s, f)
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -157,6 +159,7 @@ func NewEndpoint(target string, cfg EndpointConfig, opts EndpointOptions) (*Endp
 	if opts.Now != nil {
 		e.now = opts.Now
 	}
+	e.metrics.throttled.add(e)
 	return e, nil
 }
 
@@ -234,6 +237,13 @@ func (e *Endpoint) Do(ctx context.Context, req Request) (*Response, error) {
 	if IsBreakerOpen(err) {
 		e.metrics.observe(e.target, req.Operation, "breaker_open", 0)
 	}
+	if req.Login && !IsBreakerOpen(err) {
+		result := "success"
+		if err != nil {
+			result = "failure"
+		}
+		e.metrics.refreshes.WithLabelValues(e.target, req.Tenant, result).Inc()
+	}
 	if err != nil {
 		return nil, e.throttle(g, req, err)
 	}
@@ -262,7 +272,7 @@ func (e *Endpoint) throttle(g *gate, req Request, err error) error {
 
 // AuthFailed reports credentials the target refused even after a fresh token (a second 401, or a login refused
 // with 401): it logs it at error level with the target and tenant (never the credential), counts it in
-// ponte_client_auth_failures_total, and returns err as an *AuthError.
+// ponte_downstream_auth_failures_total, and returns err as an *AuthError.
 func (e *Endpoint) AuthFailed(tenant string, err error) error {
 	e.metrics.authFailures.WithLabelValues(e.target, tenant).Inc()
 	e.log.Error("the target refuses ponte's credentials, even after a fresh token: its events wait until the secret is fixed",
@@ -394,68 +404,124 @@ func resultOf(status int) string {
 	return "client_error"
 }
 
-// EndpointResults is the closed set of the result label of ponte_client_requests_total.
+// EndpointResults is the closed set of the result label of ponte_downstream_requests_total.
 var EndpointResults = []string{"success", "client_error", "server_error", "rate_limited", "network_error", "bad_response", "breaker_open", "throttled", "canceled"}
+
+// TokenResults is the closed set of the result label of ponte_downstream_token_refreshes_total.
+var TokenResults = []string{"success", "failure"}
 
 type endpointMetrics struct {
 	requests     *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
 	authFailures *prometheus.CounterVec
+	refreshes    *prometheus.CounterVec
+	throttled    *throttledCollector
 }
 
 // endpointMetricsFor returns the metrics registered on reg, sharing them between endpoints on the same registry.
 func endpointMetricsFor(reg prometheus.Registerer) *endpointMetrics {
 	m := &endpointMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ponte_client_requests_total",
-			Help: "HTTP requests to downstream APIs, by target, operation and result.",
+			Name: "ponte_downstream_requests_total",
+			Help: "HTTP requests to downstream APIs, by target, operation and result (success: 2xx; client_error: 4xx; server_error: 5xx; rate_limited: 429; network_error: no answer; bad_response: a 2xx the API does not document; breaker_open, throttled: not sent; canceled).",
 		}, []string{"target", "operation", "result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "ponte_client_request_duration_seconds",
+			Name:    "ponte_downstream_request_duration_seconds",
 			Help:    "Duration of HTTP requests to downstream APIs that got an answer or failed on the network.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"target", "operation"}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ponte_client_auth_failures_total",
+			Name: "ponte_downstream_auth_failures_total",
 			Help: "Credentials a downstream API refused even after a fresh token (revoked, or renewed and not yet in the secret file), by target and tenant.",
 		}, []string{"target", "tenant"}),
+		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ponte_downstream_token_refreshes_total",
+			Help: "Access tokens requested from a downstream API's login or token endpoint, by target, tenant and result (success, failure).",
+		}, []string{"target", "tenant", "result"}),
+		throttled: &throttledCollector{desc: prometheus.NewDesc("ponte_downstream_throttled",
+			"1 while a target's throttling gate is closed: it answered 429, or 503 with Retry-After, and ponte sends it nothing until the time it asked for; by target and tenant.",
+			[]string{"target", "tenant"}, nil)},
 	}
 	if reg == nil {
 		return m
 	}
-	if err := reg.Register(m.authFailures); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			panic(err)
-		}
-		m.authFailures = are.ExistingCollector.(*prometheus.CounterVec)
-	}
-	if err := reg.Register(m.requests); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			panic(err)
-		}
-		m.requests = are.ExistingCollector.(*prometheus.CounterVec)
-	}
-	if err := reg.Register(m.duration); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			panic(err)
-		}
-		m.duration = are.ExistingCollector.(*prometheus.HistogramVec)
-	}
+	m.requests = registerShared(reg, m.requests)
+	m.duration = registerShared(reg, m.duration)
+	m.authFailures = registerShared(reg, m.authFailures)
+	m.refreshes = registerShared(reg, m.refreshes)
+	m.throttled = registerShared(reg, m.throttled)
 	return m
 }
 
-// Declare pre-creates the metric series of one operation, so dashboards show 0 instead of nothing.
+// registerShared registers c on reg, or returns the collector registered before it under the same name.
+func registerShared[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			panic(err)
+		}
+		return are.ExistingCollector.(C)
+	}
+	return c
+}
+
+// throttledCollector reports the throttling gates of the endpoints of one registry at scrape time: a gate closes
+// and opens by the clock, so its state is read when asked for rather than kept in a gauge.
+type throttledCollector struct {
+	desc *prometheus.Desc
+
+	mu        sync.Mutex
+	endpoints []*Endpoint
+}
+
+func (c *throttledCollector) add(e *Endpoint) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.endpoints = append(c.endpoints, e)
+}
+
+// Describe implements prometheus.Collector.
+func (c *throttledCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect implements prometheus.Collector.
+func (c *throttledCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	eps := slices.Clone(c.endpoints)
+	c.mu.Unlock()
+	for _, e := range eps {
+		now := e.now()
+		e.mu.Lock()
+		gates := maps.Clone(e.gates)
+		e.mu.Unlock()
+		for tenant, g := range gates {
+			v := 0.0
+			if g.closedFor(now) > 0 {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, v, e.target, tenant)
+		}
+	}
+}
+
+// Declare pre-creates the metric series of the given operations, so dashboards show 0 instead of nothing. The
+// per-tenant series are declared by DeclareTenant ("" for single-tenant targets).
 func (e *Endpoint) Declare(operations ...string) {
-	e.metrics.authFailures.WithLabelValues(e.target, "")
 	for _, op := range operations {
 		for _, r := range EndpointResults {
 			e.metrics.requests.WithLabelValues(e.target, op, r)
 		}
 		e.metrics.duration.WithLabelValues(e.target, op)
 	}
+}
+
+// DeclareTenant pre-creates the per-tenant series of one tenant: auth failures, token refreshes and the
+// throttling gate.
+func (e *Endpoint) DeclareTenant(tenant string) {
+	e.metrics.authFailures.WithLabelValues(e.target, tenant)
+	for _, r := range TokenResults {
+		e.metrics.refreshes.WithLabelValues(e.target, tenant, r)
+	}
+	e.gate(tenant)
 }
 
 func (m *endpointMetrics) observe(target, op, result string, d time.Duration) {

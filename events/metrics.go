@@ -24,7 +24,7 @@ const (
 // UnroutedType is the type label of messages on subjects with no handler.
 const UnroutedType = "unrouted"
 
-// Reasons are the closed set of the reason label of ponte_dead_letters_total and of the reason field of a dead
+// Reasons are the closed set of the reason label of ponte_events_dead_letters_total and of the reason field of a dead
 // letter, in the order docs/events.md explains them.
 var Reasons = []string{
 	ReasonNotCloudEvent, ReasonUnknownType, ReasonSubjectMismatch, ReasonSchemaViolation, ReasonTooLarge,
@@ -83,16 +83,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Messages settled, by event type and outcome (success, duplicate, retry, delayed, dead_letter, error).",
 		}, []string{"type", "outcome"}),
 		deadLetters: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "ponte_dead_letters_total",
+			Name: "ponte_events_dead_letters_total",
 			Help: "Dead letters published, by event type and reason.",
 		}, []string{"type", "reason"}),
 		duration: f.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "ponte_event_processing_duration_seconds",
+			Name:    "ponte_events_processing_duration_seconds",
 			Help:    "Time from fetch to settlement of one message, by event type.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"type"}),
 		age: f.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "ponte_event_age_seconds",
+			Name:    "ponte_events_age_seconds",
 			Help:    "Time from the CloudEvent time attribute to settlement with a result or dead letter, by event type.",
 			Buckets: []float64{.01, .05, .1, .5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600},
 		}, []string{"type"}),
@@ -101,7 +101,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Messages being processed now, by event type.",
 		}, []string{"type"}),
 		lastProcessed: f.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "ponte_event_last_processed_timestamp_seconds",
+			Name: "ponte_events_last_processed_timestamp_seconds",
 			Help: "Unix time of the last message settled with a result or a dead letter, by event type.",
 		}, []string{"type"}),
 		paused: f.NewGaugeVec(prometheus.GaugeOpts{

@@ -263,8 +263,8 @@ func TestInvalidInputBecomesDeadLetters(t *testing.T) {
 		t.Errorf("handler called %d times for invalid input", calls.Load())
 	}
 	waitFor(t, "dead letter metric", func() bool {
-		return e.metric("ponte_dead_letters_total", "type", "person.hired", "reason", "schema_violation") == 1 &&
-			e.metric("ponte_dead_letters_total", "type", "unrouted", "reason", "unknown_type") == 1
+		return e.metric("ponte_events_dead_letters_total", "type", "person.hired", "reason", "schema_violation") == 1 &&
+			e.metric("ponte_events_dead_letters_total", "type", "unrouted", "reason", "unknown_type") == 1
 	})
 }
 
@@ -339,7 +339,7 @@ func TestOpenBreakerDelaysWithoutSpendingAttempts(t *testing.T) {
 	if len(results) != 5 {
 		t.Fatalf("results = %d", len(results))
 	}
-	if n := e.metric("ponte_dead_letters_total", "type", "person.hired", "reason", "attempts_exhausted"); n != 0 {
+	if n := e.metric("ponte_events_dead_letters_total", "type", "person.hired", "reason", "attempts_exhausted"); n != 0 {
 		t.Fatalf("an outage dead-lettered %v events", n)
 	}
 	// One real call (a probe) per open period at most while down: far fewer than 5 events × retries.

@@ -68,8 +68,8 @@ func TestRevokedCredentialsPauseAndRecoverWithoutRestart(t *testing.T) {
 	e.publishBinary(inputEvent(handlers.PersonHired, "revoked-1", "E-0131", hiredDaniela))
 	e.publishBinary(inputEvent(handlers.PersonMoved, "revoked-2", "E-0123", movedCarla))
 	waitFor(t, 10*time.Second, "the zeev breaker to open on the auth failures", func() bool { return opened.Load() > 0 })
-	waitFor(t, 10*time.Second, "ponte_client_auth_failures_total{target=zeev} to count them", func() bool {
-		return e.metric("ponte_client_auth_failures_total", "target", "zeev") >= 1
+	waitFor(t, 10*time.Second, "ponte_downstream_auth_failures_total{target=zeev} to count them", func() bool {
+		return e.metric("ponte_downstream_auth_failures_total", "target", "zeev") >= 1
 	})
 	if n := len(e.outputs("PONTE_DLQ")); n > 0 {
 		t.Fatalf("revoked credentials dead-lettered %d event(s): %s", n, e.outputs("PONTE_DLQ")[0].ev.Data())

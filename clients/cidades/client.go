@@ -85,6 +85,7 @@ func New(cfg Config, opts clients.EndpointOptions) (*Client, error) {
 	c := &Client{cfg: cfg, ep: ep, log: log.With("target", Target), keys: make(map[string]*key)}
 	for code, ug := range cfg.UGs {
 		ep.Breakers().Ensure(clients.BreakerKey{Target: Target, Tenant: code})
+		ep.DeclareTenant(code)
 		if ug.Via != "" {
 			continue
 		}

@@ -18,7 +18,7 @@ import (
 // Target is the clients target name of Senior, used in metrics, breakers and errors.
 const Target = "senior"
 
-// The operation names used in errors and in the ponte_client_requests_total{target="senior"} series.
+// The operation names used in errors and in the ponte_downstream_requests_total{target="senior"} series.
 const (
 	opLoginWithKey     = "login_with_key"
 	opLogin            = "login"
@@ -69,6 +69,7 @@ func New(cfg Config, opts clients.EndpointOptions) (*Client, error) {
 		ops = append(ops, opPagedSearchAll)
 	}
 	ep.Declare(ops...)
+	ep.DeclareTenant("")
 	ep.Breakers().SetProbe(Target, c.Probe) // tells a lone failing request from an outage
 	return c, nil
 }

@@ -1157,7 +1157,7 @@ func TestMetricsDeclared(t *testing.T) {
 	}
 	ops := map[string]bool{}
 	for _, mf := range mfs {
-		if mf.GetName() != "ponte_client_requests_total" {
+		if mf.GetName() != "ponte_downstream_requests_total" {
 			continue
 		}
 		for _, m := range mf.GetMetric() {

@@ -66,6 +66,7 @@ func New(cfg Config, opts clients.EndpointOptions) (*Client, error) {
 	}
 	ep.Declare(opLogin, opWhoAmI, opUpsertUser, opGetUser, opGetUserByUsername, opActivateUser, opDeactivateUser,
 		opListUserPositions, opListUserGroups, opGetTeamByCode, opGetPositionByCode, opGetGroupByCode)
+	ep.DeclareTenant("")
 	c := &Client{cfg: cfg, ep: ep, now: time.Now}
 	if cfg.Token.IsZero() {
 		c.tokens = clients.NewTokenCache(c.login, 0, func() time.Time { return c.now() })

@@ -293,8 +293,8 @@ func TestMetricsSeriesDeclared(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 12 operations × 8 results.
-	if n := testutil.CollectAndCount(reg, "ponte_client_requests_total"); n != 12*len(clients.EndpointResults) {
-		t.Errorf("ponte_client_requests_total has %d series, want %d", n, 12*len(clients.EndpointResults))
+	if n := testutil.CollectAndCount(reg, "ponte_downstream_requests_total"); n != 12*len(clients.EndpointResults) {
+		t.Errorf("ponte_downstream_requests_total has %d series, want %d", n, 12*len(clients.EndpointResults))
 	}
 }
 

@@ -151,9 +151,9 @@ func TestDevPublishWatchAndOps(t *testing.T) {
 	for _, want := range []string{
 		`ponte_events_processed_total{outcome="success",type="person.hired"} 1`,
 		`ponte_events_processed_total{outcome="success",type="contract.signed"} 1`,
-		`ponte_event_processing_duration_seconds_count{type="person.hired"} 1`,
+		`ponte_events_processing_duration_seconds_count{type="person.hired"} 1`,
 		`ponte_circuit_breaker_state{state="closed",target="zeev",tenant=""} 1`,
-		`ponte_client_requests_total{operation="upsert_user",result="success",target="zeev"} 1`,
+		`ponte_downstream_requests_total{operation="upsert_user",result="success",target="zeev"} 1`,
 		`ponte_nats_connected 1`,
 		`ponte_build_info{`,
 	} {

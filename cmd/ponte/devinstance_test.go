@@ -18,22 +18,28 @@ import (
 // devInstance is a `ponte dev` running in the test (embedded NATS, the simulators with the shipped fixtures, the
 // worker with the shipped configuration), and a client connection to its NATS server.
 type devInstance struct {
-	t   *testing.T
-	url string
-	nc  *nats.Conn
-	js  jetstream.JetStream
+	t          *testing.T
+	url        string
+	metricsURL string // "" without an ops address
+	nc         *nats.Conn
+	js         jetstream.JetStream
 }
 
-var devNATSURL = regexp.MustCompile(`NATS \(JetStream\)\s+(nats://\S+)`)
+var (
+	devNATSURL    = regexp.MustCompile(`NATS \(JetStream\)\s+(nats://\S+)`)
+	devMetricsURL = regexp.MustCompile(`metrics\s+(http://\S+)`)
+)
 
-// startDev starts `ponte dev` on free ports and returns once it is consuming; it stops when the test ends.
-func startDev(t *testing.T) *devInstance {
+// startDev starts `ponte dev` on free ports, with no ops address unless args give one (later flags win), and
+// returns once it is consuming; it stops when the test ends.
+func startDev(t *testing.T, args ...string) *devInstance {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errOut syncBuffer
 	done := make(chan error, 1)
+	args = append([]string{"dev", "--nats-port", "0", "--http", "-"}, args...)
 	go func() {
-		done <- run(ctx, []string{"dev", "--nats-port", "0", "--http", "-"}, func(string) string { return "" }, noEnviron, &out, &errOut)
+		done <- run(ctx, args, func(string) string { return "" }, noEnviron, &out, &errOut)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -48,6 +54,9 @@ func startDev(t *testing.T) *devInstance {
 	})
 	eventuallyWithin(t, devStartup, "ponte dev to start", func() bool { return devNATSURL.MatchString(out.String()) })
 	d := &devInstance{t: t, url: devNATSURL.FindStringSubmatch(out.String())[1]}
+	if m := devMetricsURL.FindStringSubmatch(out.String()); m != nil {
+		d.metricsURL = m[1]
+	}
 	nc, err := nats.Connect(d.url)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// catalogueEntry is one metric as docs/metrics.md or a scrape describes it.
+type catalogueEntry struct {
+	Type   string   // counter, gauge, histogram
+	Labels []string // sorted
+}
+
+// catalogueRow is a row of the catalogue table: | `name` | type | `l1`, `l2` | unit | question |.
+var catalogueRow = regexp.MustCompile("^\\| `(ponte_[a-z_]+)` \\| ([a-z]+) \\|([^|]*)\\| [^|]+ \\| [^|]+ \\|$")
+
+// readCatalogue returns the metrics docs/metrics.md lists.
+func readCatalogue(t *testing.T) map[string]catalogueEntry {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "metrics.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := make(map[string]catalogueEntry)
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		m := catalogueRow.FindStringSubmatch(sc.Text())
+		if m == nil {
+			if strings.HasPrefix(sc.Text(), "| `ponte_") {
+				t.Errorf("docs/metrics.md: a catalogue row not in the form | `name` | type | `labels` | unit | question |: %s", sc.Text())
+			}
+			continue
+		}
+		var labels []string
+		for l := range strings.SplitSeq(m[3], ",") {
+			if l = strings.Trim(strings.TrimSpace(l), "`"); l != "" {
+				labels = append(labels, l)
+			}
+		}
+		slices.Sort(labels)
+		if _, dup := doc[m[1]]; dup {
+			t.Errorf("docs/metrics.md lists %s twice", m[1])
+		}
+		doc[m[1]] = catalogueEntry{Type: m[2], Labels: labels}
+	}
+	if len(doc) == 0 {
+		t.Fatal("docs/metrics.md: no catalogue rows found")
+	}
+	return doc
+}
+
+// scrapeCatalogue parses an exposition and returns its ponte_* metrics, the label names of their series (without
+// le), and the families themselves.
+func scrapeCatalogue(t *testing.T, exposition []byte) (map[string]catalogueEntry, map[string]*dto.MetricFamily) {
+	t.Helper()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(exposition))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	got := make(map[string]catalogueEntry)
+	for name, mf := range families {
+		if !strings.HasPrefix(name, "ponte_") {
+			continue
+		}
+		var labels []string
+		for _, m := range mf.GetMetric() {
+			var names []string
+			for _, lp := range m.GetLabel() {
+				names = append(names, lp.GetName())
+			}
+			slices.Sort(names)
+			if labels != nil && !slices.Equal(labels, names) {
+				t.Errorf("%s: series with different label names: %v and %v", name, labels, names)
+			}
+			labels = names
+		}
+		if labels == nil {
+			labels = []string{}
+		}
+		got[name] = catalogueEntry{Type: strings.ToLower(mf.GetType().String()), Labels: labels}
+	}
+	return got, families
+}
+
+// TestMetricsCatalogue scrapes a running `ponte dev` before any event and checks that the ponte_* metrics it
+// serves are exactly those docs/metrics.md lists, with the same type and labels, each with a help text and at
+// least one series (pre-created), and that `promtool check metrics` finds nothing to lint in the scrape when
+// promtool is given (PONTE_PROMTOOL; make test sets it).
+func TestMetricsCatalogue(t *testing.T) {
+	doc := readCatalogue(t)
+	d := startDev(t, "--http", "127.0.0.1:0")
+	if d.metricsURL == "" {
+		t.Fatal("ponte dev printed no metrics address")
+	}
+	res, err := http.Get(d.metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exposition, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", d.metricsURL, res.StatusCode, err)
+	}
+	got, families := scrapeCatalogue(t, exposition)
+
+	for name, want := range doc {
+		g, ok := got[name]
+		switch {
+		case !ok:
+			t.Errorf("%s: in docs/metrics.md, not served (or served with no series: every series known at start must be pre-created)", name)
+		case g.Type != want.Type:
+			t.Errorf("%s: served as a %s, documented as a %s", name, g.Type, want.Type)
+		case !slices.Equal(g.Labels, want.Labels):
+			t.Errorf("%s: served with labels %v, documented with %v", name, g.Labels, want.Labels)
+		}
+	}
+	for name := range got {
+		if _, ok := doc[name]; !ok {
+			t.Errorf("%s: served, missing from docs/metrics.md", name)
+		}
+		if families[name].GetHelp() == "" {
+			t.Errorf("%s: no help text", name)
+		}
+	}
+
+	promtool := os.Getenv("PONTE_PROMTOOL")
+	if promtool == "" {
+		t.Skip("PONTE_PROMTOOL not set: the lint by promtool check metrics is skipped (make test sets it)")
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(exposition)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
