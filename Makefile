@@ -13,6 +13,9 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TOOLS       := $(abspath .tools/bin)
 NATS_SERVER := $(TOOLS)/nats-server
 NATS_SERVER_VERSION := $(shell awk '$$1 == "github.com/nats-io/nats-server/v2" {print $$2}' go.mod)
+# promtool (and the prometheus and alertmanager servers of make prom-check) come from Debian's packages, installed
+# by .ci/apt-install when missing.
+PROMTOOL    := /usr/bin/promtool
 # Extra flags for make chaos, e.g. CHAOS_ARGS="-run 1,8 -scale 0.5" (see go run ./cmd/ponte-chaos -h).
 CHAOS_ARGS  ?=
 # The benchmark harness is a module of its own (its reference worker's dependencies stay out of ponte's go.mod);
@@ -35,8 +38,8 @@ run: ## Run the embedded default: NATS, the three simulators and a worker in one
 	$(GO) run ./cmd/ponte dev --demo $(ARGS)
 
 .PHONY: test
-test: lint $(NATS_SERVER) ## Run every test with the race detector (plus vet, staticcheck and gofmt), the three fastest chaos scenarios among them, and the benchmark harness's.
-	PONTE_CHAOS_NATS_SERVER=$(NATS_SERVER) $(GO) test -race -count=1 -timeout 12m $(PKGS)
+test: lint rules-check $(NATS_SERVER) ## Run every test with the race detector (plus vet, staticcheck and gofmt), the three fastest chaos scenarios among them, the alert rules' tests, and the benchmark harness's.
+	PONTE_CHAOS_NATS_SERVER=$(NATS_SERVER) PONTE_PROMTOOL=$(PROMTOOL) $(GO) test -race -count=1 -timeout 12m $(PKGS)
 	cd $(BENCH_DIR) && PONTE_CHAOS_NATS_SERVER=$(NATS_SERVER) $(GO) test -race -count=1 -timeout 5m ./...
 
 .PHONY: lint
@@ -56,6 +59,17 @@ bench: ## Run the microbenchmarks, then the harness on real processes against th
 .PHONY: chaos
 chaos: build $(NATS_SERVER) ## Run the ten fault scenarios on real processes and write their table into docs/reliability.md (about 10 minutes).
 	$(GO) run ./cmd/ponte-chaos -ponte $(BIN)/ponte -nats-server $(NATS_SERVER) -report docs/reliability.md $(CHAOS_ARGS)
+
+.PHONY: rules-check
+rules-check: $(PROMTOOL) ## Check the alerting rules (charts/ponte/files/alerts.yaml) and run their promtool unit tests.
+	$(PROMTOOL) check rules charts/ponte/files/alerts.yaml
+	$(PROMTOOL) test rules charts/rules/alerts_test.yaml
+
+.PHONY: promtool
+promtool: $(PROMTOOL) ## Install promtool (Debian's prometheus package) when missing.
+
+$(PROMTOOL):
+	.ci/apt-install prometheus
 
 .PHONY: nats-server
 nats-server: $(NATS_SERVER) ## Build the nats-server binary (the version in go.mod) into .tools/bin.
