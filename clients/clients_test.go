@@ -636,3 +636,20 @@ func TestThrottledGateAndTokenRefreshMetrics(t *testing.T) {
 		t.Fatalf("token refreshes: success %v failure %v, want 1 and 1 (the one the breaker kept back is no refresh)", s, f)
 	}
 }
+
+func TestMaskPersonal(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"no personal data here", "no personal data here"},
+		{"cpf 123.456.789-09 and 98765432100", "cpf 123.***.***-09 and 987.***.***-00"},
+		{"user ana.souza@example.com not found", "user a***@example.com not found"},
+		{`{"email":"joao.silva+rh@orgao.es.gov.br","cpf":"12345678909"}`, `{"email":"j***@orgao.es.gov.br","cpf":"123.***.***-09"}`},
+		{"two: a@b.co, zé@x.org", "two: a***@b.co, z***@x.org"},
+		{"not an address: user@localhost, @example.com", "not an address: user@localhost, @example.com"},
+		{"stream_seq 42, an id 1234567890 (10 digits)", "stream_seq 42, an id 1234567890 (10 digits)"},
+	}
+	for _, tc := range tests {
+		if got := MaskPersonal(tc.in); got != tc.want {
+			t.Errorf("MaskPersonal(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

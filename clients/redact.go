@@ -22,6 +22,8 @@ var (
 	secretName = regexp.MustCompile(`(?i)^(?:` + secretNames + `)$`)
 	// cpfLike matches an 11-digit CPF, punctuated or not, standing alone.
 	cpfLike = regexp.MustCompile(`\b(\d{3})\.?(\d{3})\.?(\d{3})-?(\d{2})\b`)
+	// emailLike matches an e-mail address: its local part's first character, and its domain.
+	emailLike = regexp.MustCompile(`([\p{L}\p{N}])[\p{L}\p{N}._%+'-]*@([\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+)`)
 )
 
 // Redacted is what Redact puts in place of a credential.
@@ -89,4 +91,22 @@ func RedactForm(s string, mask func(value string) string) string {
 // "529.982.247-25" and "52998224725" both become "529.***.***-25". Use it on anything written to logs.
 func MaskCPF(s string) string {
 	return cpfLike.ReplaceAllString(s, "$1.***.***-$4")
+}
+
+// MaskEmail masks the local part of every e-mail address in s but its first character, and keeps the domain:
+// "ana.souza@example.com" becomes "a***@example.com".
+func MaskEmail(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	return emailLike.ReplaceAllString(s, "$1***@$2")
+}
+
+// MaskPersonal masks the personal data ponte's logs could carry: CPF numbers (MaskCPF) and e-mail addresses
+// (MaskEmail).
+func MaskPersonal(s string) string {
+	if !strings.ContainsAny(s, "0123456789@") {
+		return s
+	}
+	return MaskCPF(MaskEmail(s))
 }

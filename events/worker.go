@@ -466,7 +466,7 @@ func (w *Worker) processWith(ctx context.Context, msg jetstream.Msg, adjust func
 	}
 	d.meta, _ = msg.Metadata()
 	d.base = w.log
-	d.logAttrs = append(d.logAttrs[:0], "subject", msg.Subject())
+	d.logAttrs = append(d.logAttrs[:0], "nats_subject", msg.Subject())
 	if d.meta != nil {
 		d.logAttrs = append(d.logAttrs, "stream_seq", d.meta.Sequence.Stream, "delivery", d.meta.NumDelivered)
 	}
@@ -504,6 +504,9 @@ func (w *Worker) gather(ctx context.Context, d *delivery, route *Route, adjust f
 	}
 	if ref.ev != nil {
 		d.logAttrs = append(d.logAttrs, "type", ref.ev.Type())
+		if sub := ref.ev.Subject(); sub != "" {
+			d.logAttrs = append(d.logAttrs, "subject", sub)
+		}
 	}
 	if rej != nil {
 		f.rejected = rej

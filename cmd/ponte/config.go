@@ -23,6 +23,9 @@ import (
 	"github.com/ponte-dev/ponte/handlers"
 )
 
+// logLevels are the values of log.level and of PUT /loglevel.
+var logLevels = []string{"debug", "info", "warn", "error"}
+
 // Config is the whole configuration of `ponte run`: a YAML file, then PONTE_* environment variables on top
 // (PONTE_ plus the key path in SCREAMING_SNAKE, e.g. zeev.tokenFile → PONTE_ZEEV_TOKEN_FILE). Every key is
 // documented in docs/configuration.md and examples/ponte.yaml.
@@ -240,10 +243,8 @@ func (c Config) validate() error {
 			}
 		}
 	}
-	switch c.Log.Level {
-	case "debug", "info", "warn", "error":
-	default:
-		return fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	if !slices.Contains(logLevels, c.Log.Level) {
+		return fmt.Errorf("log.level: %q is not one of %s", c.Log.Level, strings.Join(logLevels, ", "))
 	}
 	switch c.Log.Format {
 	case "json", "text":

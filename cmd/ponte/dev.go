@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"path"
@@ -91,7 +92,8 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, env.stderr)
+	level := new(slog.LevelVar)
+	log := newLogger(cfg.Log, env.stderr, level)
 	reg := newRegistry()
 	nc, err := connectNATS(cfg.NATS, log, newNATSMetrics(reg))
 	if err != nil {
@@ -104,7 +106,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	}
 	metricsURL := "(disabled)"
 	if cfg.HTTP.Listen != "-" {
-		ops, err := startOpsServer(cfg.HTTP.Listen, reg, svc.ready, cfg.HTTP.Pprof, log)
+		ops, err := startOpsServer(cfg.HTTP.Listen, reg, svc.ready, cfg.HTTP.Pprof, level, log)
 		if err != nil {
 			nc.Close()
 			return fmt.Errorf("dev: %w (choose another address with --http)", err)

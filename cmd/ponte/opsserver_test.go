@@ -18,7 +18,7 @@ func TestOpsServerProfiles(t *testing.T) {
 		want     int
 	}{{"off by default", false, http.StatusNotFound}, {"on with http.pprof", true, http.StatusOK}} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := startOpsServer("127.0.0.1:0", prometheus.NewRegistry(), func() error { return nil }, tc.profiles, slog.New(slog.DiscardHandler))
+			s, err := startOpsServer("127.0.0.1:0", prometheus.NewRegistry(), func() error { return nil }, tc.profiles, nil, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}

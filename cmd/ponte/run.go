@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 )
 
 func runRun(ctx context.Context, env *environment, args []string) error {
@@ -21,7 +22,8 @@ func runRun(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintln(env.stdout, "configuration OK")
 		return nil
 	}
-	log := newLogger(cfg.Log, env.stderr)
+	level := new(slog.LevelVar)
+	log := newLogger(cfg.Log, env.stderr, level)
 	reg := newRegistry()
 	nc, err := connectNATS(cfg.NATS, log, newNATSMetrics(reg))
 	if err != nil {
@@ -33,7 +35,7 @@ func runRun(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	if cfg.HTTP.Listen != "-" {
-		ops, err := startOpsServer(cfg.HTTP.Listen, reg, svc.ready, cfg.HTTP.Pprof, log)
+		ops, err := startOpsServer(cfg.HTTP.Listen, reg, svc.ready, cfg.HTTP.Pprof, level, log)
 		if err != nil {
 			nc.Close()
 			return err

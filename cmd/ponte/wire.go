@@ -23,22 +23,46 @@ import (
 	"github.com/ponte-dev/ponte/schemas"
 )
 
-// newLogger returns the process logger: JSON or text on w at the configured level, durations written as Go
-// duration strings ("1.5s"; slog's JSON handler would write nanoseconds).
-func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
+// newLogger returns the process logger: JSON or text on w, at the configured level held in level (so that it can be
+// changed at run time: PUT /loglevel), with CPF numbers and e-mail addresses masked in every message and string
+// attribute, and durations written as Go duration strings ("1.5s"; slog's JSON handler would write nanoseconds).
+// level may be nil for a fixed level.
+func newLogger(cfg LogConfig, w io.Writer, level *slog.LevelVar) *slog.Logger {
+	if level == nil {
+		level = new(slog.LevelVar)
+	}
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(cfg.Level))
-	opts := &slog.HandlerOptions{Level: lvl, ReplaceAttr: durationString}
+	level.Set(lvl)
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: logAttr}
 	if cfg.Format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// durationString is a slog ReplaceAttr that writes a time.Duration as its String ("1.5s", "1m0s").
-func durationString(_ []string, a slog.Attr) slog.Attr {
-	if a.Value.Kind() == slog.KindDuration {
+// logAttr is the process logger's ReplaceAttr: it writes a time.Duration as its String ("1.5s", "1m0s"), and masks
+// personal data (clients.MaskPersonal: CPF numbers, e-mail addresses) in the message and in string, error,
+// fmt.Stringer and []byte values. Log structured values (maps, structs) only when they hold no personal data.
+func logAttr(_ []string, a slog.Attr) slog.Attr {
+	switch a.Value.Kind() {
+	case slog.KindDuration:
 		a.Value = slog.StringValue(a.Value.Duration().String())
+	case slog.KindString:
+		if s := a.Value.String(); s != "" {
+			if m := clients.MaskPersonal(s); m != s {
+				a.Value = slog.StringValue(m)
+			}
+		}
+	case slog.KindAny:
+		switch v := a.Value.Any().(type) {
+		case error:
+			a.Value = slog.StringValue(clients.MaskPersonal(v.Error()))
+		case fmt.Stringer:
+			a.Value = slog.StringValue(clients.MaskPersonal(v.String()))
+		case []byte:
+			a.Value = slog.StringValue(clients.MaskPersonal(string(v)))
+		}
 	}
 	return a
 }
