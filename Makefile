@@ -65,6 +65,11 @@ rules-check: $(PROMTOOL) ## Check the alerting rules (charts/ponte/files/alerts.
 	$(PROMTOOL) check rules charts/ponte/files/alerts.yaml
 	$(PROMTOOL) test rules charts/rules/alerts_test.yaml
 
+.PHONY: prom-check
+prom-check: build ## Prove the metrics and alerts on a real Prometheus and Alertmanager (Debian's, installed when missing): the breaker alert fires, reaches Alertmanager and resolves (about 5 minutes).
+	.ci/apt-install prometheus prometheus-alertmanager
+	$(GO) run ./cmd/ponte-promcheck -ponte $(BIN)/ponte -repo $(CURDIR)
+
 .PHONY: promtool
 promtool: $(PROMTOOL) ## Install promtool (Debian's prometheus package) when missing.
 

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +14,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/ponte-dev/ponte/cmd/internal/metricsdoc"
 )
 
 // catalogueEntry is one metric as docs/metrics.md or a scrape describes it.
@@ -24,40 +24,16 @@ type catalogueEntry struct {
 	Labels []string // sorted
 }
 
-// catalogueRow is a row of the catalogue table: | `name` | type | `l1`, `l2` | unit | question |.
-var catalogueRow = regexp.MustCompile("^\\| `(ponte_[a-z_]+)` \\| ([a-z]+) \\|([^|]*)\\| [^|]+ \\| [^|]+ \\|$")
-
 // readCatalogue returns the metrics docs/metrics.md lists.
 func readCatalogue(t *testing.T) map[string]catalogueEntry {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "metrics.md"))
+	ms, err := metricsdoc.Read(filepath.Join("..", "..", "docs", "metrics.md"))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("docs/metrics.md: %v", err)
 	}
-	doc := make(map[string]catalogueEntry)
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		m := catalogueRow.FindStringSubmatch(sc.Text())
-		if m == nil {
-			if strings.HasPrefix(sc.Text(), "| `ponte_") {
-				t.Errorf("docs/metrics.md: a catalogue row not in the form | `name` | type | `labels` | unit | question |: %s", sc.Text())
-			}
-			continue
-		}
-		var labels []string
-		for l := range strings.SplitSeq(m[3], ",") {
-			if l = strings.Trim(strings.TrimSpace(l), "`"); l != "" {
-				labels = append(labels, l)
-			}
-		}
-		slices.Sort(labels)
-		if _, dup := doc[m[1]]; dup {
-			t.Errorf("docs/metrics.md lists %s twice", m[1])
-		}
-		doc[m[1]] = catalogueEntry{Type: m[2], Labels: labels}
-	}
-	if len(doc) == 0 {
-		t.Fatal("docs/metrics.md: no catalogue rows found")
+	doc := make(map[string]catalogueEntry, len(ms))
+	for _, m := range ms {
+		doc[m.Name] = catalogueEntry{Type: m.Type, Labels: m.Labels}
 	}
 	return doc
 }
