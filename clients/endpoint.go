@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 )
 
@@ -79,6 +80,7 @@ type Endpoint struct {
 	metrics  *endpointMetrics
 	log      *slog.Logger
 	now      func() time.Time
+	tracer   trace.Tracer // nil: no request spans
 
 	mu    sync.Mutex
 	gates map[string]*gate // per tenant
@@ -118,6 +120,9 @@ type EndpointOptions struct {
 	Logger     *slog.Logger          // default: discard
 	// Now is the clock of Retry-After and of the throttling gates; default time.Now.
 	Now func() time.Time
+	// TracerProvider, when set, records a client span for every request sent. Without one the requests still carry
+	// the trace context of their ctx (traceparent, tracestate), if it has one.
+	TracerProvider trace.TracerProvider
 }
 
 // NewEndpoint returns an Endpoint for target ("zeev", "senior", "cidades") configured by cfg. cfg must be valid.
@@ -160,6 +165,9 @@ func NewEndpoint(target string, cfg EndpointConfig, opts EndpointOptions) (*Endp
 		e.now = opts.Now
 	}
 	e.metrics.throttled.add(e)
+	if opts.TracerProvider != nil {
+		e.tracer = opts.TracerProvider.Tracer(TracerName)
+	}
 	return e, nil
 }
 
@@ -224,7 +232,7 @@ func (e *Endpoint) Do(ctx context.Context, req Request) (*Response, error) {
 	var resp *Response
 	call := func() error {
 		var err error
-		resp, err = e.roundTrip(ctx, req)
+		resp, err = e.tracedRoundTrip(ctx, req)
 		switch s := HTTPStatus(err); {
 		case req.Login && (s == http.StatusBadRequest || s == http.StatusUnauthorized), req.Renewed && s == http.StatusUnauthorized:
 			err = e.AuthFailed(req.Tenant, err)
@@ -315,6 +323,7 @@ func (e *Endpoint) roundTrip(ctx context.Context, req Request) (*Response, error
 		hr.Header.Set("Content-Type", contentType)
 	}
 	hr.Header.Set("Accept", "application/json")
+	propagate(ctx, hr.Header)
 
 	start := e.now()
 	res, err := e.http.Do(hr)

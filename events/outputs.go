@@ -212,6 +212,7 @@ func (w *Worker) deadLetterEvent(d *delivery, rej rejection, now time.Time, limi
 			ev.SetExtension("ug", ug)
 		}
 	}
+	setTraceContext(&ev, d.trace)
 	ev.SetDataSchema(DeadLetterSchema)
 	if err := ev.SetData(event.ApplicationJSON, json.RawMessage(body)); err != nil {
 		return nil, nil, err

@@ -109,6 +109,7 @@ func (w *Worker) complete(ctx context.Context, d *delivery) {
 		w.fail(ctx, d, fmt.Errorf("build result: %w", err))
 		return
 	}
+	setTraceContext(res, d.trace)
 	body, err := json.Marshal(res)
 	if err != nil {
 		w.fail(ctx, d, fmt.Errorf("encode result: %w", err))
@@ -203,6 +204,7 @@ func (w *Worker) replay(ctx context.Context, d *delivery) {
 	}
 	again, err := w.resultEvent(d.ref.ev, replayMsgID(d.key, d.seq()), res.Steps, res.CompletedAt, w.now().UTC())
 	if err == nil {
+		setTraceContext(again, d.trace)
 		_, err = w.publishOnce(sctx, d.ref.ev.Type(), again)
 	}
 	if err != nil {
@@ -279,7 +281,7 @@ func (w *Worker) publishDeadLetter(ctx context.Context, d *delivery, rej rejecti
 	if !dup {
 		w.metrics.deadLetters.WithLabelValues(d.typ, rej.reason).Inc()
 	}
-	d.settled = OutcomeDeadLetter
+	d.settled, d.reason, d.failure = OutcomeDeadLetter, rej.reason, dl.Message
 	if err := d.msg.TermWithReason(rej.reason); err != nil {
 		d.log().Warn("term failed; the redelivery is answered with the same dead letter", "err", err)
 	}
@@ -330,7 +332,7 @@ func jitter(d time.Duration) time.Duration {
 
 // nak hands the message back to JetStream for redelivery after delay.
 func (w *Worker) nak(d *delivery, outcome string, delay time.Duration, cause error) {
-	d.settled, d.nakDelay = outcome, delay
+	d.settled, d.nakDelay, d.failure = outcome, delay, clients.MaskCPF(fmt.Sprint(cause))
 	if err := d.msg.NakWithDelay(delay); err != nil {
 		d.log().Error("nak failed; JetStream will redeliver after ack wait", "err", err)
 	}
@@ -338,7 +340,7 @@ func (w *Worker) nak(d *delivery, outcome string, delay time.Duration, cause err
 	if outcome == OutcomeDelayed {
 		lvl = slog.LevelInfo
 	}
-	d.log().Log(context.Background(), lvl, "event delayed", "outcome", outcome, "retry_in", delay.Round(time.Millisecond), "err", clients.MaskCPF(fmt.Sprint(cause)))
+	d.log().Log(context.Background(), lvl, "event delayed", "outcome", outcome, "retry_in", delay.Round(time.Millisecond), "err", d.failure)
 }
 
 func (w *Worker) ack(d *delivery) {

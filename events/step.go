@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Handler turns one decoded, validated event into calls on the downstream clients. It returns nil when every
@@ -103,6 +104,7 @@ type journal struct {
 	ledger *Ledger
 	hold   *holding
 	now    func() time.Time
+	tracer trace.Tracer // nil: steps have no span
 
 	mu    sync.Mutex
 	order []string
@@ -128,12 +130,24 @@ var ErrNoJournal = errors.New("events: Step called outside a Worker's handler (i
 // its failed attempt, its dead letter); if a write fails, Step returns the (retryable) error, and a step whose record
 // was lost is left to its own idempotency on the next delivery. An error of fn comes back wrapped in a *StepError
 // naming the step's target and operation. ctx must be the one the Worker gave the handler (or derived from it);
-// otherwise Step returns ErrNoJournal without calling fn.
+// otherwise Step returns ErrNoJournal without calling fn. When the Worker records spans, the step is a span, child
+// of the delivery's, and fn's ctx carries it (the clients' request spans are its children).
 func Step(ctx context.Context, spec StepSpec, fn func(ctx context.Context) (StepOutcome, error)) (StepOutcome, error) {
 	j, _ := ctx.Value(journalKey{}).(*journal)
 	if j == nil {
 		return StepOutcome{}, fmt.Errorf("step %s: %w", spec.Key(), ErrNoJournal)
 	}
+	if j.tracer == nil {
+		return j.step(ctx, spec, fn)
+	}
+	ctx, span := j.stepSpan(ctx, spec)
+	o, err := j.step(ctx, spec, fn)
+	endStepSpan(span, o, err)
+	return o, err
+}
+
+// step is Step with the journal found.
+func (j *journal) step(ctx context.Context, spec StepSpec, fn func(ctx context.Context) (StepOutcome, error)) (StepOutcome, error) {
 	if prev, done := j.hold.record().Steps[spec.Key()]; done {
 		prev.Status = StatusReplayed
 		j.add(spec.Key(), prev)

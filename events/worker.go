@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ponte-dev/ponte/clients"
 	"github.com/ponte-dev/ponte/schemas"
@@ -170,6 +171,9 @@ type Options struct {
 	Breakers *clients.Breakers
 	// Now is the clock; nil for time.Now.
 	Now func() time.Time
+	// TracerProvider, when set, records a span for every delivery and every step (see docs/operations.md). Nil
+	// records none; the input's trace context is carried to the handler's requests and the outputs all the same.
+	TracerProvider trace.TracerProvider
 }
 
 // Worker consumes the input stream with one durable pull consumer of every input subject, pinned to one worker
@@ -187,6 +191,8 @@ type Worker struct {
 	metrics   *metrics
 	breakers  *clients.Breakers
 	now       func() time.Time
+	tracer    trace.Tracer      // nil: no spans
+	spanNames map[string]string // the span name of each route type, and of UnroutedType
 
 	ledger     *Ledger
 	input      jetstream.Stream // the input stream, bound in Run
@@ -233,6 +239,10 @@ func NewWorker(js jetstream.JetStream, topo Topology, cfg Config, routes []Route
 		js: js, topo: topo, cfg: cfg.WithDefaults(), routes: map[string]*Route{}, validator: v,
 		log: opts.Logger, breakers: opts.Breakers, now: opts.Now,
 	}
+	if opts.TracerProvider != nil {
+		w.tracer = opts.TracerProvider.Tracer(TracerName)
+	}
+	w.spanNames = map[string]string{UnroutedType: spanName(UnroutedType)}
 	w.policy = policy{maxAttempts: w.cfg.MaxAttempts, backoffBase: w.cfg.BackoffBase, backoffMax: w.cfg.BackoffMax}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
@@ -254,6 +264,7 @@ func NewWorker(js jetstream.JetStream, topo Topology, cfg Config, routes []Route
 			return nil, fmt.Errorf("route %s: duplicate", r.Type)
 		}
 		w.routes[r.Type] = &r
+		w.spanNames[r.Type] = spanName(r.Type)
 		w.order = append(w.order, r.Type)
 		w.metrics.declare(r.Type, topo.InputStream, topo.EventsConsumer())
 	}
@@ -409,6 +420,12 @@ type delivery struct {
 	nakDelay time.Duration
 	start    time.Time
 	settled  string
+	// trace is the trace context the delivery carries on: its span's, or without spans the input's (not valid if
+	// the input had none). span is the delivery's span, nil without spans.
+	trace trace.SpanContext
+	span  trace.Span
+	// reason is the dead letter's reason and failure what went wrong (CPF numbers masked), for the span.
+	reason, failure string
 	// base and logAttrs make the delivery's logger (see log) the first time it logs: most deliveries log at most
 	// once, or not at all at the level set, and a logger's attributes are formatted when it is made.
 	base     *slog.Logger
@@ -483,6 +500,7 @@ func (w *Worker) processWith(ctx context.Context, msg jetstream.Msg, adjust func
 				w.metrics.age.WithLabelValues(d.typ).Observe(w.now().Sub(ev.Time()).Seconds())
 			}
 		}
+		w.endTrace(d)
 	}()
 	w.execute(ctx, d, decide(w.policy, w.gather(ctx, d, route, adjust)))
 	return d
@@ -508,6 +526,7 @@ func (w *Worker) gather(ctx context.Context, d *delivery, route *Route, adjust f
 			d.logAttrs = append(d.logAttrs, "subject", sub)
 		}
 	}
+	w.startTrace(ctx, d)
 	if rej != nil {
 		f.rejected = rej
 		return f
@@ -558,8 +577,8 @@ func (w *Worker) gather(ctx context.Context, d *delivery, route *Route, adjust f
 		return f
 	}
 
-	j := &journal{ledger: w.ledger, hold: hold, now: w.now, steps: map[string]StepOutcome{}, pending: map[string]StepOutcome{}}
-	hctx := withJournal(ctx, j)
+	j := &journal{ledger: w.ledger, hold: hold, now: w.now, tracer: w.tracer, steps: map[string]StepOutcome{}, pending: map[string]StepOutcome{}}
+	hctx := withJournal(d.withTrace(ctx), j)
 	if !rec.FirstFailure.IsZero() {
 		hctx = clients.WithPriorFailure(hctx, rec.FirstFailure)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ponte-dev/ponte/clients"
 	"github.com/ponte-dev/ponte/clients/cidades"
@@ -86,6 +87,10 @@ type envOptions struct {
 	workers int
 	// cidadesWrap, when set, wraps the CidadES simulator (its fault injector given) to disturb chosen requests.
 	cidadesWrap func(next http.Handler, inj *fault.Injector) http.Handler
+	// wrap, when set, wraps each simulator's handler (after the faults above), given the target's name.
+	wrap func(target string, next http.Handler) http.Handler
+	// tracerProvider, when set, is the worker's and the clients' (spans recorded); nil records none.
+	tracerProvider trace.TracerProvider
 }
 
 // nthFault disturbs the nth request matching method and path. With status, the simulator's own fault injector
@@ -182,14 +187,18 @@ func startEnv(t *testing.T, o envOptions) *env {
 	if o.cidadesWrap != nil {
 		cidHandler = o.cidadesWrap(e.cidSim, e.cidSim.Faults())
 	}
-	zeevSrv, seniorSrv, cidSrv := serve(t, e.zeevSim), serve(t, seniorHandler), serve(t, cidHandler)
+	var zeevHandler http.Handler = e.zeevSim
+	if o.wrap != nil {
+		zeevHandler, seniorHandler, cidHandler = o.wrap(zeev.Target, zeevHandler), o.wrap(senior.Target, seniorHandler), o.wrap(cidades.Target, cidHandler)
+	}
+	zeevSrv, seniorSrv, cidSrv := serve(t, zeevHandler), serve(t, seniorHandler), serve(t, cidHandler)
 
 	bs := o.breakers
 	if bs == (clients.BreakerSettings{}) {
 		bs = clients.BreakerSettings{ConsecutiveFailures: 5, OpenTimeout: 300 * time.Millisecond}
 	}
 	e.breakers = clients.NewBreakers(bs, nil)
-	epOpts := clients.EndpointOptions{Breakers: e.breakers, Registerer: e.reg}
+	epOpts := clients.EndpointOptions{Breakers: e.breakers, Registerer: e.reg, TracerProvider: o.tracerProvider}
 	zcfg := zeev.Config{
 		EndpointConfig: clients.EndpointConfig{BaseURL: zeevSrv.URL},
 		Token:          clients.SecretValue(zeevsim.DefaultToken),
@@ -249,7 +258,7 @@ func startEnv(t *testing.T, o envOptions) *env {
 			reg = prometheus.NewRegistry() // the metrics the tests read are the first worker's
 		}
 		w, err := events.NewWorker(js, events.Topology{Manage: true}, cfg, handlers.Routes(deps), catalog,
-			events.Options{Logger: slog.New(slog.DiscardHandler), Registerer: reg, Breakers: e.breakers})
+			events.Options{Logger: slog.New(slog.DiscardHandler), Registerer: reg, Breakers: e.breakers, TracerProvider: o.tracerProvider})
 		if err != nil {
 			t.Fatal(err)
 		}

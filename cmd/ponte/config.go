@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -35,6 +36,7 @@ type Config struct {
 	Worker    events.Config           `yaml:"worker"`
 	HTTP      HTTPConfig              `yaml:"http"`
 	Log       LogConfig               `yaml:"log"`
+	Tracing   TracingConfig           `yaml:"tracing"`
 	Breakers  clients.BreakerSettings `yaml:"breakers"`
 	Zeev      ZeevConfig              `yaml:"zeev"`
 	Senior    SeniorConfig            `yaml:"senior"`
@@ -84,6 +86,32 @@ type LogConfig struct {
 	Level string `yaml:"level"`
 	// Format is json (default) or text.
 	Format string `yaml:"format"`
+}
+
+// TracingConfig is the OpenTelemetry tracing of the worker: a span per delivery of an event, a child span per step
+// and one per HTTP request, exported over OTLP/HTTP. Off by default; the trace context of the input events is
+// carried to the APIs and into the results and dead letters either way (docs/operations.md, Tracing).
+type TracingConfig struct {
+	// Enabled turns the spans and their export on. Default false.
+	Enabled bool `yaml:"enabled"`
+	// Endpoint is the OTLP/HTTP traces URL of the collector, e.g. "http://otel-collector:4318/v1/traces"; a URL
+	// without a path gets /v1/traces. http sends in plain text, https over TLS. Required when enabled.
+	Endpoint string `yaml:"endpoint"`
+	// HeadersFile is a file of HTTP headers sent with every export, one "Name: value" per line (blank lines and
+	// lines starting with # are skipped), such as a collector's API key; re-read when it changes, never logged.
+	HeadersFile string `yaml:"headersFile"`
+	// TLS are PEM files for an https endpoint: a CA to trust instead of the system's, a client certificate.
+	TLS TLSConfig `yaml:"tls"`
+	// SampleRatio is the share of new traces recorded, from 0 to 1, for events that arrive without a trace
+	// context; an event with one follows its sampled flag (a parent-based sampler). Default 1.
+	SampleRatio *float64 `yaml:"sampleRatio"`
+	// ServiceName is the service.name of the spans. Default "ponte".
+	ServiceName string `yaml:"serviceName"`
+	// Timeout bounds one export of a batch of spans, retries included. Default 10s.
+	Timeout time.Duration `yaml:"timeout"`
+	// ShutdownTimeout bounds the export of the spans still queued at shutdown, the last step of a graceful stop.
+	// Default 5s.
+	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
 }
 
 // secret returns the secret given as a file (preferred) or inline; nil if neither. Setting both is an error
@@ -205,6 +233,7 @@ func (c Config) withDefaults() Config {
 	if c.Log.Format == "" {
 		c.Log.Format = "json"
 	}
+	c.Tracing = c.Tracing.withDefaults()
 	c.JetStream = c.JetStream.WithDefaults()
 	c.Worker = c.Worker.WithDefaults()
 	return c
@@ -271,6 +300,74 @@ func (c Config) validate() error {
 	}
 	if _, err := c.CidadES.client(); err != nil {
 		return err
+	}
+	return c.Tracing.validate()
+}
+
+// defaultSampleRatio is tracing.sampleRatio's default.
+const defaultSampleRatio = 1.0
+
+// withDefaults fills the unset tracing keys.
+func (c TracingConfig) withDefaults() TracingConfig {
+	if c.SampleRatio == nil {
+		r := defaultSampleRatio
+		c.SampleRatio = &r
+	}
+	if c.ServiceName == "" {
+		c.ServiceName = "ponte"
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 5 * time.Second
+	}
+	return c
+}
+
+// validate checks the tracing keys, naming the first bad one. The endpoint and the files are checked only when
+// tracing is enabled (a disabled block may name files that the pod does not mount); the others always.
+func (c TracingConfig) validate() error {
+	if r := c.SampleRatio; r != nil && !(*r >= 0 && *r <= 1) {
+		return fmt.Errorf("tracing.sampleRatio: %v is not between 0 and 1", *r)
+	}
+	switch {
+	case c.Timeout < 0:
+		return errors.New("tracing.timeout: must not be negative")
+	case c.ShutdownTimeout < 0:
+		return errors.New("tracing.shutdownTimeout: must not be negative")
+	case (c.TLS.CertFile == "") != (c.TLS.KeyFile == ""):
+		return errors.New("tracing.tls.keyFile: certFile and keyFile go together")
+	}
+	if !c.Enabled {
+		return nil
+	}
+	if c.Endpoint == "" {
+		return errors.New("tracing.endpoint: required when tracing.enabled is true, e.g. http://otel-collector:4318/v1/traces")
+	}
+	u, err := url.Parse(c.Endpoint)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return fmt.Errorf("tracing.endpoint: %q is not an absolute http(s) URL, e.g. http://otel-collector:4318/v1/traces", redactURL(c.Endpoint))
+	case u.User != nil:
+		return errors.New("tracing.endpoint: must not carry credentials; put them in tracing.headersFile")
+	case u.RawQuery != "" || u.Fragment != "":
+		return errors.New("tracing.endpoint: must not have a query or fragment (credentials go in tracing.headersFile)")
+	case u.Scheme == "http" && c.TLS != (TLSConfig{}):
+		return fmt.Errorf("tracing.tls: set for the plain-text endpoint %q; use https", c.Endpoint)
+	}
+	for key, path := range map[string]string{"tracing.headersFile": c.HeadersFile, "tracing.tls.caFile": c.TLS.CAFile,
+		"tracing.tls.certFile": c.TLS.CertFile, "tracing.tls.keyFile": c.TLS.KeyFile} {
+		if path != "" {
+			if _, err := os.Stat(path); err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+		}
+	}
+	if c.HeadersFile != "" {
+		if _, err := readHeaders(clients.SecretFile(c.HeadersFile)); err != nil {
+			return fmt.Errorf("tracing.headersFile: %w", err)
+		}
 	}
 	return nil
 }

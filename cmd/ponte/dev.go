@@ -108,7 +108,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	if cfg.HTTP.Listen != "-" {
 		ops, err := startOpsServer(cfg.HTTP.Listen, reg, svc.ready, cfg.HTTP.Pprof, level, log)
 		if err != nil {
-			nc.Close()
+			svc.abandon()
 			return fmt.Errorf("dev: %w (choose another address with --http)", err)
 		}
 		defer ops.Close()

@@ -37,7 +37,7 @@ func runRun(ctx context.Context, env *environment, args []string) error {
 	if cfg.HTTP.Listen != "-" {
 		ops, err := startOpsServer(cfg.HTTP.Listen, reg, svc.ready, cfg.HTTP.Pprof, level, log)
 		if err != nil {
-			nc.Close()
+			svc.abandon()
 			return err
 		}
 		defer ops.Close()

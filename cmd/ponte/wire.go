@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ponte-dev/ponte/clients"
 	"github.com/ponte-dev/ponte/clients/cidades"
@@ -80,20 +81,37 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
-// service is a wired worker: the connection, clients, breakers and the events.Worker.
+// service is a wired worker: the connection, clients, breakers, the events.Worker and its tracing (nil when off).
 type service struct {
 	nc       *nats.Conn
 	worker   *events.Worker
 	breakers *clients.Breakers
 	log      *slog.Logger
 	reg      *prometheus.Registry
+	tracing  *tracing
 }
 
-// wire builds the worker of cfg on nc. It contacts nothing but NATS (in Run).
-func wire(cfg Config, nc *nats.Conn, reg *prometheus.Registry, log *slog.Logger) (*service, error) {
+// wire builds the worker of cfg on nc. It contacts nothing but NATS (in Run) and, with tracing enabled, the
+// collector (when spans are exported).
+func wire(cfg Config, nc *nats.Conn, reg *prometheus.Registry, log *slog.Logger) (svc *service, err error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
+	}
+	// tp stays a nil interface without tracing: the worker and the clients then record no spans and only carry
+	// the events' trace context on.
+	var tp trace.TracerProvider
+	var tr *tracing
+	if cfg.Tracing.Enabled {
+		if tr, err = newTracing(cfg.Tracing, log); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				tr.shutdown()
+			}
+		}()
+		tp = tr.provider
 	}
 	breakers := clients.NewBreakers(cfg.Breakers, reg)
 	breakers.Watch(func(k clients.BreakerKey, from, to clients.BreakerState) {
@@ -104,7 +122,7 @@ func wire(cfg Config, nc *nats.Conn, reg *prometheus.Registry, log *slog.Logger)
 		log.Log(context.Background(), lvl, "circuit breaker state changed", "breaker", k.String(), "from", from, "to", to)
 	})
 	opts := func(target string) clients.EndpointOptions {
-		return clients.EndpointOptions{Breakers: breakers, Registerer: reg, Logger: log.With("target", target)}
+		return clients.EndpointOptions{Breakers: breakers, Registerer: reg, Logger: log.With("target", target), TracerProvider: tp}
 	}
 	zcfg, err := cfg.Zeev.client()
 	if err != nil {
@@ -146,11 +164,11 @@ func wire(cfg Config, nc *nats.Conn, reg *prometheus.Registry, log *slog.Logger)
 	}
 	routes := handlers.Routes(handlers.Deps{Zeev: zc, Senior: sc, CidadES: cc, Profiles: profiles})
 	w, err := events.NewWorker(js, cfg.JetStream, cfg.Worker, routes, catalog,
-		events.Options{Logger: log, Registerer: reg, Breakers: breakers})
+		events.Options{Logger: log, Registerer: reg, Breakers: breakers, TracerProvider: tp})
 	if err != nil {
 		return nil, err
 	}
-	return &service{nc: nc, worker: w, breakers: breakers, log: log, reg: reg}, nil
+	return &service{nc: nc, worker: w, breakers: breakers, log: log, reg: reg, tracing: tr}, nil
 }
 
 // ready is the readiness check: NATS connected and the worker's consumer bound.
@@ -164,8 +182,20 @@ func (s *service) ready() error {
 	return nil
 }
 
-// run runs the worker until ctx ends, then drains the NATS connection.
+// abandon closes what wire opened, for a start that fails before run: the connection and the tracer provider.
+func (s *service) abandon() {
+	s.nc.Close()
+	if s.tracing != nil {
+		s.tracing.shutdown()
+	}
+}
+
+// run runs the worker until ctx ends, then drains the NATS connection and, last, exports the spans still queued
+// (within tracing.shutdownTimeout).
 func (s *service) run(ctx context.Context, drainTimeout time.Duration) error {
+	if s.tracing != nil {
+		defer s.tracing.shutdown()
+	}
 	err := s.worker.Run(ctx)
 	done := make(chan struct{})
 	s.nc.SetClosedHandler(func(*nats.Conn) { close(done) })
