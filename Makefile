@@ -22,6 +22,9 @@ CHAOS_ARGS  ?=
 # extra flags for make bench, e.g. BENCH_ARGS="-run a -scale 0.1 -runs 1" (see cd cmd/ponte-bench && go run . -h).
 BENCH_DIR   := cmd/ponte-bench
 BENCH_ARGS  ?=
+# The Grafana dashboard's generator and tests are a module of their own too (the Grafana Foundation SDK stays
+# out of ponte's go.mod).
+DASHBOARD_DIR  := charts/dashboard
 
 .DEFAULT_GOAL := help
 
@@ -38,7 +41,7 @@ run: ## Run the embedded default: NATS, the three simulators and a worker in one
 	$(GO) run ./cmd/ponte dev --demo $(ARGS)
 
 .PHONY: test
-test: lint rules-check $(NATS_SERVER) ## Run every test with the race detector (plus vet, staticcheck and gofmt), the three fastest chaos scenarios among them, the alert rules' tests, and the benchmark harness's.
+test: lint rules-check dashboard-check $(NATS_SERVER) ## Run every test with the race detector (plus vet, staticcheck and gofmt), the three fastest chaos scenarios among them, the alert rules' tests, the dashboard's checks, and the benchmark harness's.
 	PONTE_CHAOS_NATS_SERVER=$(NATS_SERVER) PONTE_PROMTOOL=$(PROMTOOL) $(GO) test -race -count=1 -timeout 12m $(PKGS)
 	cd $(BENCH_DIR) && PONTE_CHAOS_NATS_SERVER=$(NATS_SERVER) $(GO) test -race -count=1 -timeout 5m ./...
 
@@ -64,6 +67,15 @@ chaos: build $(NATS_SERVER) ## Run the ten fault scenarios on real processes and
 rules-check: $(PROMTOOL) ## Check the alerting rules (charts/ponte/files/alerts.yaml) and run their promtool unit tests.
 	$(PROMTOOL) check rules charts/ponte/files/alerts.yaml
 	$(PROMTOOL) test rules charts/rules/alerts_test.yaml
+
+.PHONY: dashboard
+dashboard: ## Regenerate the Grafana dashboard, charts/ponte/files/dashboard.json, from its generator in charts/dashboard.
+	cd $(DASHBOARD_DIR) && $(GO) run .
+
+.PHONY: dashboard-check
+dashboard-check: ## Check the dashboard: JSON up to date with its generator, and its structure.
+	cd $(DASHBOARD_DIR) && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
+	cd $(DASHBOARD_DIR) && $(GO) test -race -count=1 ./...
 
 .PHONY: promtool
 promtool: $(PROMTOOL) ## Install promtool (Debian's prometheus package) when missing.
