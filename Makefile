@@ -22,8 +22,8 @@ CHAOS_ARGS  ?=
 # extra flags for make bench, e.g. BENCH_ARGS="-run a -scale 0.1 -runs 1" (see cd cmd/ponte-bench && go run . -h).
 BENCH_DIR   := cmd/ponte-bench
 BENCH_ARGS  ?=
-# The Grafana dashboard's generator and tests are a module of their own too (the Grafana Foundation SDK stays
-# out of ponte's go.mod).
+# The Grafana dashboard's generator and tests are a module of their own too (the Grafana Foundation SDK and
+# Prometheus's PromQL parser stay out of ponte's go.mod).
 DASHBOARD_DIR  := charts/dashboard
 
 .DEFAULT_GOAL := help
@@ -73,7 +73,7 @@ dashboard: ## Regenerate the Grafana dashboard, charts/ponte/files/dashboard.jso
 	cd $(DASHBOARD_DIR) && $(GO) run .
 
 .PHONY: dashboard-check
-dashboard-check: ## Check the dashboard: JSON up to date with its generator, and its structure.
+dashboard-check: ## Check the dashboard: JSON up to date with its generator, structure, PromQL of it and of the alert rules.
 	cd $(DASHBOARD_DIR) && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 	cd $(DASHBOARD_DIR) && $(GO) test -race -count=1 ./...
 
