@@ -23,8 +23,10 @@ CHAOS_ARGS  ?=
 BENCH_DIR   := cmd/ponte-bench
 BENCH_ARGS  ?=
 # The Grafana dashboard's generator and tests are a module of their own too (the Grafana Foundation SDK and
-# Prometheus's PromQL parser stay out of ponte's go.mod).
+# Prometheus's PromQL parser stay out of ponte's go.mod). Its schema test type-checks the dashboard against
+# Grafana's @grafana/schema with tsc; both come from the npm registry at pinned versions, into .tools.
 DASHBOARD_DIR  := charts/dashboard
+GRAFANA_SCHEMA := $(abspath .tools/grafana-schema-13.2.3)
 
 .DEFAULT_GOAL := help
 
@@ -73,9 +75,13 @@ dashboard: ## Regenerate the Grafana dashboard, charts/ponte/files/dashboard.jso
 	cd $(DASHBOARD_DIR) && $(GO) run .
 
 .PHONY: dashboard-check
-dashboard-check: ## Check the dashboard: JSON up to date with its generator, structure, PromQL of it and of the alert rules.
+dashboard-check: $(GRAFANA_SCHEMA)/node_modules/@grafana/schema/package.json ## Check the dashboard: JSON up to date with its generator, structure, Grafana's schema, PromQL of it and of the alert rules.
 	cd $(DASHBOARD_DIR) && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
-	cd $(DASHBOARD_DIR) && $(GO) test -race -count=1 ./...
+	cd $(DASHBOARD_DIR) && PONTE_GRAFANA_SCHEMA=$(GRAFANA_SCHEMA) $(GO) test -race -count=1 ./...
+
+$(GRAFANA_SCHEMA)/node_modules/@grafana/schema/package.json:
+	command -v npm >/dev/null || .ci/apt-install nodejs npm
+	npm install --prefix $(GRAFANA_SCHEMA) --no-audit --no-fund --silent @grafana/schema@13.2.3 typescript@5.9.3
 
 .PHONY: promtool
 promtool: $(PROMTOOL) ## Install promtool (Debian's prometheus package) when missing.

@@ -92,6 +92,13 @@ func build() (dashboard.Dashboard, error) {
 	for i := range d.Links {
 		d.Links[i].Placement = nil
 	}
+	// The SDK gives every variable the settings of an interval variable (auto, auto_min, auto_count), which
+	// Grafana's schema does not have for the others.
+	for i := range d.Templating.List {
+		if v := &d.Templating.List[i]; v.Type != "interval" {
+			v.Auto, v.AutoMin, v.AutoCount = nil, nil, nil
+		}
+	}
 	for i, p := range d.Panels {
 		id := uint32(i + 1)
 		switch {
@@ -114,7 +121,6 @@ func labelVariable(name, label, description, query string) *dashboard.QueryVaria
 		Description(description).
 		Datasource(datasource()).
 		Query(dashboard.StringOrMap{String: cog.ToPtr(query)}).
-		Definition(query).
 		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
 		Sort(dashboard.VariableSortAlphabeticalAsc)
 }
