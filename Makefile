@@ -22,6 +22,11 @@ CHAOS_ARGS  ?=
 # extra flags for make bench, e.g. BENCH_ARGS="-run a -scale 0.1 -runs 1" (see cd cmd/ponte-bench && go run . -h).
 BENCH_DIR   := cmd/ponte-bench
 BENCH_ARGS  ?=
+# The Grafana dashboard's generator and tests are a module of their own too (the Grafana Foundation SDK and
+# Prometheus's PromQL parser stay out of ponte's go.mod). Its schema test type-checks the dashboard against
+# Grafana's @grafana/schema with tsc; both come from the npm registry at pinned versions, into .tools.
+DASHBOARD_DIR  := charts/dashboard
+GRAFANA_SCHEMA := $(abspath .tools/grafana-schema-13.2.3)
 
 .DEFAULT_GOAL := help
 
@@ -38,7 +43,7 @@ run: ## Run the embedded default: NATS, the three simulators and a worker in one
 	$(GO) run ./cmd/ponte dev --demo $(ARGS)
 
 .PHONY: test
-test: lint rules-check $(NATS_SERVER) ## Run every test with the race detector (plus vet, staticcheck and gofmt), the three fastest chaos scenarios among them, the alert rules' tests, and the benchmark harness's.
+test: lint rules-check dashboard-check $(NATS_SERVER) ## Run every test with the race detector (plus vet, staticcheck and gofmt), the three fastest chaos scenarios among them, the alert rules' tests, the dashboard's checks, and the benchmark harness's.
 	PONTE_CHAOS_NATS_SERVER=$(NATS_SERVER) PONTE_PROMTOOL=$(PROMTOOL) $(GO) test -race -count=1 -timeout 12m $(PKGS)
 	cd $(BENCH_DIR) && PONTE_CHAOS_NATS_SERVER=$(NATS_SERVER) $(GO) test -race -count=1 -timeout 5m ./...
 
@@ -69,6 +74,19 @@ rules-check: $(PROMTOOL) ## Check the alerting rules (charts/ponte/files/alerts.
 prom-check: build ## Prove the metrics and alerts on a real Prometheus and Alertmanager (Debian's, installed when missing): the breaker alert fires, reaches Alertmanager and resolves (about 5 minutes).
 	.ci/apt-install prometheus prometheus-alertmanager
 	$(GO) run ./cmd/ponte-promcheck -ponte $(BIN)/ponte -repo $(CURDIR)
+
+.PHONY: dashboard
+dashboard: ## Regenerate the Grafana dashboard, charts/ponte/files/dashboard.json, from its generator in charts/dashboard.
+	cd $(DASHBOARD_DIR) && $(GO) run .
+
+.PHONY: dashboard-check
+dashboard-check: $(GRAFANA_SCHEMA)/node_modules/@grafana/schema/package.json ## Check the dashboard: JSON up to date with its generator, structure, Grafana's schema, PromQL of it and of the alert rules.
+	cd $(DASHBOARD_DIR) && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
+	cd $(DASHBOARD_DIR) && PONTE_GRAFANA_SCHEMA=$(GRAFANA_SCHEMA) $(GO) test -race -count=1 ./...
+
+$(GRAFANA_SCHEMA)/node_modules/@grafana/schema/package.json:
+	command -v npm >/dev/null || .ci/apt-install nodejs npm
+	npm install --prefix $(GRAFANA_SCHEMA) --no-audit --no-fund --silent @grafana/schema@13.2.3 typescript@5.9.3
 
 .PHONY: promtool
 promtool: $(PROMTOOL) ## Install promtool (Debian's prometheus package) when missing.
