@@ -19,6 +19,12 @@ CHAOS_ARGS  ?=
 # extra flags for make bench, e.g. BENCH_ARGS="-run a -scale 0.1 -runs 1" (see cd cmd/ponte-bench && go run . -h).
 BENCH_DIR   := cmd/ponte-bench
 BENCH_ARGS  ?=
+# The chart's checks are a module of their own too (Helm, the Kubernetes API types and KEDA's stay out of go.mod);
+# helm is built from the version it pins into .tools/bin once (about 2.5 minutes the first time).
+CHART_TOOLS := charts/tools
+HELM        := $(TOOLS)/helm
+# promtool, for the chart's alerts (make promtool installs it).
+PROMTOOL    ?= /usr/bin/promtool
 
 .DEFAULT_GOAL := help
 
@@ -35,15 +41,16 @@ run: ## Run the embedded default: NATS, the three simulators and a worker in one
 	$(GO) run ./cmd/ponte dev --demo $(ARGS)
 
 .PHONY: test
-test: lint $(NATS_SERVER) ## Run every test with the race detector (plus vet, staticcheck and gofmt), the three fastest chaos scenarios among them, and the benchmark harness's.
+test: lint $(NATS_SERVER) chart-check ## Run every test with the race detector (plus vet, staticcheck and gofmt, and the chart's checks), the three fastest chaos scenarios among them, and the benchmark harness's.
 	PONTE_CHAOS_NATS_SERVER=$(NATS_SERVER) $(GO) test -race -count=1 -timeout 12m $(PKGS)
 	cd $(BENCH_DIR) && PONTE_CHAOS_NATS_SERVER=$(NATS_SERVER) $(GO) test -race -count=1 -timeout 5m ./...
 
 .PHONY: lint
-lint: ## go vet, staticcheck, and gofmt must print nothing (both modules).
+lint: ## go vet, staticcheck, and gofmt must print nothing (the three modules).
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
 	cd $(BENCH_DIR) && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
+	cd $(CHART_TOOLS) && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
@@ -56,6 +63,14 @@ bench: ## Run the microbenchmarks, then the harness on real processes against th
 .PHONY: chaos
 chaos: build $(NATS_SERVER) ## Run the ten fault scenarios on real processes and write their table into docs/reliability.md (about 10 minutes).
 	$(GO) run ./cmd/ponte-chaos -ponte $(BIN)/ponte -nats-server $(NATS_SERVER) -report docs/reliability.md $(CHAOS_ARGS)
+
+.PHONY: chart-check
+chart-check: $(HELM) ## Lint and render the Helm chart with each values file, decode every object strictly, check the chart's promises and promtool on its alerts.
+	@test -x $(PROMTOOL) || { echo "chart-check: no promtool at $(PROMTOOL) (make promtool installs it)"; exit 1; }
+	cd $(CHART_TOOLS) && PONTE_HELM=$(HELM) PONTE_PROMTOOL=$(PROMTOOL) $(GO) test -count=1 -timeout 10m ./...
+
+$(HELM): $(CHART_TOOLS)/go.mod $(CHART_TOOLS)/go.sum
+	cd $(CHART_TOOLS) && $(GO) build -o $(HELM) helm.sh/helm/v3/cmd/helm
 
 .PHONY: nats-server
 nats-server: $(NATS_SERVER) ## Build the nats-server binary (the version in go.mod) into .tools/bin.
