@@ -65,7 +65,7 @@ chaos: build $(NATS_SERVER) ## Run the ten fault scenarios on real processes and
 	$(GO) run ./cmd/ponte-chaos -ponte $(BIN)/ponte -nats-server $(NATS_SERVER) -report docs/reliability.md $(CHAOS_ARGS)
 
 .PHONY: chart-check
-chart-check: $(HELM) ## Lint and render the Helm chart with each values file, decode every object strictly, check the chart's promises and promtool on its alerts.
+chart-check: $(HELM) ## Lint and render the Helm chart with each values file, decode every object strictly, check the chart's promises, its Dockerfile and promtool on its alerts.
 	@test -x $(PROMTOOL) || { echo "chart-check: no promtool at $(PROMTOOL) (make promtool installs it)"; exit 1; }
 	cd $(CHART_TOOLS) && PONTE_HELM=$(HELM) PONTE_PROMTOOL=$(PROMTOOL) $(GO) test -count=1 -timeout 10m ./...
 

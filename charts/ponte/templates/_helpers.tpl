@@ -55,7 +55,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{/*
-Where things are in the container.
+Where things are in the container. The image's ENTRYPOINT (Dockerfile) uses the same binary and config path.
 */}}
 {{- define "ponte.binary" -}}/usr/local/bin/ponte{{- end }}
 {{- define "ponte.configDir" -}}/etc/ponte/config{{- end }}
