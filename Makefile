@@ -27,6 +27,10 @@ BENCH_ARGS  ?=
 # Grafana's @grafana/schema with tsc; both come from the npm registry at pinned versions, into .tools.
 DASHBOARD_DIR  := charts/dashboard
 GRAFANA_SCHEMA := $(abspath .tools/grafana-schema-13.2.3)
+# The chart's checks are a module of their own too (Helm, the Kubernetes API types and KEDA's stay out of go.mod);
+# helm is built from the version it pins into .tools/bin once (about 2.5 minutes the first time).
+CHART_TOOLS := charts/tools
+HELM        := $(TOOLS)/helm
 
 .DEFAULT_GOAL := help
 
@@ -43,15 +47,16 @@ run: ## Run the embedded default: NATS, the three simulators and a worker in one
 	$(GO) run ./cmd/ponte dev --demo $(ARGS)
 
 .PHONY: test
-test: lint rules-check dashboard-check $(NATS_SERVER) ## Run every test with the race detector (plus vet, staticcheck and gofmt), the three fastest chaos scenarios among them, the alert rules' tests, the dashboard's checks, and the benchmark harness's.
+test: lint rules-check dashboard-check chart-check $(NATS_SERVER) ## Run every test with the race detector (plus vet, staticcheck and gofmt), the three fastest chaos scenarios among them, the alert rules' tests, the dashboard's checks, the Helm chart's checks, and the benchmark harness's.
 	PONTE_CHAOS_NATS_SERVER=$(NATS_SERVER) PONTE_PROMTOOL=$(PROMTOOL) $(GO) test -race -count=1 -timeout 12m $(PKGS)
 	cd $(BENCH_DIR) && PONTE_CHAOS_NATS_SERVER=$(NATS_SERVER) $(GO) test -race -count=1 -timeout 5m ./...
 
 .PHONY: lint
-lint: ## go vet, staticcheck, and gofmt must print nothing (both modules).
+lint: ## go vet, staticcheck, and gofmt must print nothing (the three modules).
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
 	cd $(BENCH_DIR) && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
+	cd $(CHART_TOOLS) && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
@@ -93,6 +98,13 @@ promtool: $(PROMTOOL) ## Install promtool (Debian's prometheus package) when mis
 
 $(PROMTOOL):
 	.ci/apt-install prometheus
+
+.PHONY: chart-check
+chart-check: $(HELM) $(PROMTOOL) ## Lint and render the Helm chart with each values file, decode every object strictly, check the chart's promises, its Dockerfile and promtool on its alerts.
+	cd $(CHART_TOOLS) && PONTE_HELM=$(HELM) PONTE_PROMTOOL=$(PROMTOOL) $(GO) test -count=1 -timeout 10m ./...
+
+$(HELM): $(CHART_TOOLS)/go.mod $(CHART_TOOLS)/go.sum
+	cd $(CHART_TOOLS) && $(GO) build -o $(HELM) helm.sh/helm/v3/cmd/helm
 
 .PHONY: nats-server
 nats-server: $(NATS_SERVER) ## Build the nats-server binary (the version in go.mod) into .tools/bin.

@@ -143,3 +143,36 @@ func TestStopWhileStarting(t *testing.T) {
 		})
 	}
 }
+
+// TestRunProbesOnNATSLoss checks the probes the Helm chart gives the pod: while NATS is away, /readyz answers
+// 503 naming the cause and /healthz (liveness) still answers 200, so that a NATS outage takes the pods out of
+// service without restarting them.
+func TestRunProbesOnNATSLoss(t *testing.T) {
+	srv, _, path, opsAddr := runFixture(t)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"run", "--config", path}, noEnv, noEnviron, &bytes.Buffer{}, &syncBuffer{})
+	}()
+	eventually(t, "/readyz 200", func() bool { code, _ := get("http://" + opsAddr + "/readyz"); return code == 200 })
+	if code, body := get("http://" + opsAddr + "/healthz"); code != 200 {
+		t.Fatalf("/healthz %d %s", code, body)
+	}
+
+	srv.Stop()
+	eventually(t, "/readyz 503 without NATS", func() bool {
+		code, body := get("http://" + opsAddr + "/readyz")
+		return code == 503 && strings.Contains(body, "nats not connected")
+	})
+	if code, body := get("http://" + opsAddr + "/healthz"); code != 200 {
+		t.Errorf("/healthz %d %s without NATS: liveness must not depend on it", code, body)
+	}
+
+	cancel(errors.New("terminated signal received"))
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("run did not stop without NATS")
+	}
+}
