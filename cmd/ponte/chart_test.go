@@ -12,12 +12,14 @@ const chartSchema = "../../charts/ponte/values.schema.json"
 
 // chartOwnedKeys are the configuration keys the chart (charts/ponte) sets itself, so that its values schema
 // refuses them under config: the secrets (files of a mounted Secret, never inline values), the NATS
-// credentials and TLS files, the drain timeouts (set beside the grace period) and http.listen (from opsPort).
+// credentials and TLS files, the collector's headers and TLS files, the drain timeouts and the spans' flush
+// at shutdown (set beside the grace period) and http.listen (from opsPort).
 func chartOwnedKeys() []string {
 	return []string{
 		"nats.credsFile", "nats.nkeySeedFile", "nats.userFile", "nats.passwordFile",
 		"nats.tls.caFile", "nats.tls.certFile", "nats.tls.keyFile", "nats.drainTimeout",
 		"worker.drainTimeout", "http.listen",
+		"tracing.headersFile", "tracing.tls.caFile", "tracing.tls.certFile", "tracing.tls.keyFile", "tracing.shutdownTimeout",
 		"zeev.token", "zeev.tokenFile", "zeev.password", "zeev.passwordFile",
 		"senior.token", "senior.tokenFile", "senior.secret", "senior.secretFile", "senior.password", "senior.passwordFile",
 		"cidades.ugs.<ug>.clientSecret", "cidades.ugs.<ug>.clientSecretFile",
