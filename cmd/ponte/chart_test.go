@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -12,12 +13,14 @@ const chartSchema = "../../charts/ponte/values.schema.json"
 
 // chartOwnedKeys are the configuration keys the chart (charts/ponte) sets itself, so that its values schema
 // refuses them under config: the secrets (files of a mounted Secret, never inline values), the NATS
-// credentials and TLS files, the drain timeouts (set beside the grace period) and http.listen (from opsPort).
+// credentials and TLS files, the collector's headers and TLS files, the drain timeouts and the spans' flush
+// at shutdown (set beside the grace period) and http.listen (from opsPort).
 func chartOwnedKeys() []string {
 	return []string{
 		"nats.credsFile", "nats.nkeySeedFile", "nats.userFile", "nats.passwordFile",
 		"nats.tls.caFile", "nats.tls.certFile", "nats.tls.keyFile", "nats.drainTimeout",
 		"worker.drainTimeout", "http.listen",
+		"tracing.headersFile", "tracing.tls.caFile", "tracing.tls.certFile", "tracing.tls.keyFile", "tracing.shutdownTimeout",
 		"zeev.token", "zeev.tokenFile", "zeev.password", "zeev.passwordFile",
 		"senior.token", "senior.tokenFile", "senior.secret", "senior.secretFile", "senior.password", "senior.passwordFile",
 		"cidades.ugs.<ug>.clientSecret", "cidades.ugs.<ug>.clientSecretFile",
@@ -148,5 +151,80 @@ func TestChartSchemaMirrorsConfig(t *testing.T) {
 		if _, ok := keys[path]; !ok {
 			t.Errorf("chartOwnedKeys: %s is not a key of the configuration", path)
 		}
+	}
+}
+
+// chartReadKeys are keys of config that the chart reads itself, beside those it sets: tracing.enabled decides the
+// collector's mounts, the grace period and the NetworkPolicy's rule, tracing.endpoint that rule's port.
+func chartReadKeys() []string { return []string{"tracing.enabled", "tracing.endpoint"} }
+
+// TestChartRefusesOwnedVariables: the chart's extraEnv cannot set the variable of a key the chart sets or reads
+// (chartOwnedKeys, chartReadKeys), which would override it behind the chart's back: drain and flush timeouts
+// the grace period does not cover, a secret in plain text in the Deployment, tracing without its mounts. The
+// variables of the other keys stay allowed.
+func TestChartRefusesOwnedVariables(t *testing.T) {
+	b, err := os.ReadFile(chartSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root struct {
+		Properties struct {
+			ExtraEnv struct {
+				Items struct {
+					Properties struct {
+						Name struct {
+							Not struct {
+								AnyOf []struct {
+									Enum    []string `json:"enum"`
+									Pattern string   `json:"pattern"`
+								} `json:"anyOf"`
+							} `json:"not"`
+						} `json:"name"`
+					} `json:"properties"`
+				} `json:"items"`
+			} `json:"extraEnv"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(b, &root); err != nil {
+		t.Fatal(err)
+	}
+	refused := func(name string) bool {
+		for _, alt := range root.Properties.ExtraEnv.Items.Properties.Name.Not.AnyOf {
+			if slices.Contains(alt.Enum, name) {
+				return true
+			}
+			if alt.Pattern != "" && regexp.MustCompile(alt.Pattern).MatchString(name) {
+				return true
+			}
+		}
+		return false
+	}
+	keys := map[string]configKey{}
+	for _, k := range configKeys(t) {
+		keys[k.path] = k
+	}
+	for _, path := range append(chartOwnedKeys(), chartReadKeys()...) {
+		k, ok := keys[path]
+		if !ok {
+			t.Errorf("%s is not a key of the configuration", path)
+			continue
+		}
+		env := slices.Clone(k.env)
+		for i, p := range env {
+			if p == "<ug>" {
+				env[i] = "001001"
+			}
+		}
+		if name := envName(env); !refused(name) {
+			t.Errorf("%s: extraEnv may set %s (%s), which the chart sets or reads", chartSchema, name, path)
+		}
+	}
+	for _, name := range []string{"PONTE_WORKER_CONCURRENCY", "PONTE_TRACING_SAMPLE_RATIO", "PONTE_CIDADES_UGS_001001_CLIENT_ID", "GOGC", "HTTPS_PROXY"} {
+		if refused(name) {
+			t.Errorf("%s: extraEnv may not set %s, a variable the chart leaves to the values", chartSchema, name)
+		}
+	}
+	if !refused("GOMEMLIMIT") {
+		t.Errorf("%s: extraEnv may set GOMEMLIMIT, which the chart sets from goMemLimitPercent", chartSchema)
 	}
 }

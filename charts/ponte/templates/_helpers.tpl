@@ -143,6 +143,89 @@ The NATS files: a YAML list of {volume, secret, dir, files: {configKey: file}}.
 {{- end }}
 
 {{/*
+Whether tracing is on (config.tracing.enabled): only then are the collector's Secrets mounted, the NetworkPolicy
+opened to it and the spans' flush counted in the grace period.
+*/}}
+{{- define "ponte.tracingOn" -}}
+{{- if dig "tracing" "enabled" false (.Values.config | default dict) }}true{{ end }}
+{{- end }}
+
+{{- define "ponte.tracingHeadersSecretName" -}}
+{{- default (printf "%s-tracing-headers" (include "ponte.fullname" .)) .Values.tracing.headers.existingSecret }}
+{{- end }}
+
+{{/*
+Whether the chart makes the headers Secret: tracing on, no existing Secret, a value.
+*/}}
+{{- define "ponte.tracingHeadersSecretMade" -}}
+{{- $h := .Values.tracing.headers }}
+{{- if and (include "ponte.tracingOn" .) (not $h.existingSecret) $h.value }}true{{ end }}
+{{- end }}
+
+{{/*
+The collector's files, with tracing on: a YAML list of {volume, secret, dir, files: {configKey: file}}, as
+ponte.natsMounts, the keys under tracing.
+*/}}
+{{- define "ponte.tracingMounts" -}}
+{{- if include "ponte.tracingOn" . }}
+{{- $h := .Values.tracing.headers }}
+{{- if or $h.existingSecret $h.value }}
+- {volume: tracing-headers, secret: {{ include "ponte.tracingHeadersSecretName" . | quote }}, dir: /etc/ponte/tracing/headers, files: {headersFile: {{ $h.key | quote }}}}
+{{- end }}
+{{- $tls := .Values.tracing.tls }}
+{{- if $tls.secretName }}
+- {volume: tracing-tls, secret: {{ $tls.secretName | quote }}, dir: /etc/ponte/tracing/tls, files: {tls.certFile: tls.crt, tls.keyFile: tls.key{{ if eq $tls.caSecretName $tls.secretName }}, tls.caFile: ca.crt{{ end }}}}
+{{- end }}
+{{- if and $tls.caSecretName (ne $tls.caSecretName $tls.secretName) }}
+- {volume: tracing-ca, secret: {{ $tls.caSecretName | quote }}, dir: /etc/ponte/tracing/ca, files: {tls.caFile: ca.crt}}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Every Secret mounted besides the credentials: NATS's and the collector's.
+*/}}
+{{- define "ponte.secretMounts" -}}
+{{- include "ponte.natsMounts" . }}
+{{- include "ponte.tracingMounts" . }}
+{{- end }}
+
+{{/*
+Sets the file keys of mounts (a list of ponte.natsMounts' entries) in into, a section of the configuration:
+"tls.caFile" in its tls map.
+*/}}
+{{- define "ponte.setMountedFiles" -}}
+{{- $into := .into }}
+{{- range $m := .mounts }}
+{{- range $key, $file := $m.files }}
+{{- if hasPrefix "tls." $key }}
+{{- $tls := get $into "tls" | default dict }}
+{{- $_ := set $tls (trimPrefix "tls." $key) (printf "%s/%s" $m.dir $file) }}
+{{- $_ := set $into "tls" $tls }}
+{{- else }}
+{{- $_ := set $into $key (printf "%s/%s" $m.dir $file) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The ports of the NetworkPolicy's rule to the collector: networkPolicy.egress.tracing.ports, else the port of
+config.tracing.endpoint (80 or 443 when it names none), as a JSON list.
+*/}}
+{{- define "ponte.tracingPorts" -}}
+{{- $ports := .Values.networkPolicy.egress.tracing.ports }}
+{{- if not $ports }}
+{{- $endpoint := .Values.config.tracing.endpoint }}
+{{- $host := regexReplaceAll "^https?://(.*@)?" (regexFind "^https?://[^/?#]*" $endpoint) "" }}
+{{- $port := regexFind ":[0-9]+$" $host | trimPrefix ":" }}
+{{- if not $port }}{{ $port = ternary "443" "80" (hasPrefix "https://" $endpoint) }}{{ end }}
+{{- $ports = list (int $port) }}
+{{- end }}
+{{- toJson $ports }}
+{{- end }}
+
+{{/*
 The flags of ponte dlq, publish and watch that reach NATS as the worker does, from inside its pod.
 */}}
 {{- define "ponte.natsCLIFlags" -}}
@@ -158,25 +241,19 @@ The flags of ponte dlq, publish and watch that reach NATS as the worker does, fr
 {{- end }}
 
 {{/*
-ponte.yaml: .Values.config with the keys the chart owns: the credentials and NATS files, the drain timeouts and
-http.listen.
+ponte.yaml: .Values.config with the keys the chart owns: the credentials, NATS and collector files, the drain
+timeouts and the spans' flush (from shutdown) and http.listen.
 */}}
 {{- define "ponte.config" -}}
 {{- $c := deepCopy (.Values.config | default dict) }}
 {{- $nats := get $c "nats" | default dict }}
 {{- $_ := set $nats "drainTimeout" (printf "%ds" (int .Values.shutdown.natsDrainTimeoutSeconds)) }}
-{{- range $m := include "ponte.natsMounts" . | fromYamlArray }}
-{{- range $key, $file := $m.files }}
-{{- if hasPrefix "tls." $key }}
-{{- $tls := get $nats "tls" | default dict }}
-{{- $_ := set $tls (trimPrefix "tls." $key) (printf "%s/%s" $m.dir $file) }}
-{{- $_ := set $nats "tls" $tls }}
-{{- else }}
-{{- $_ := set $nats $key (printf "%s/%s" $m.dir $file) }}
-{{- end }}
-{{- end }}
-{{- end }}
+{{- include "ponte.setMountedFiles" (dict "into" $nats "mounts" (include "ponte.natsMounts" . | fromYamlArray)) }}
 {{- $_ := set $c "nats" $nats }}
+{{- $tracing := get $c "tracing" | default dict }}
+{{- $_ := set $tracing "shutdownTimeout" (printf "%ds" (int .Values.shutdown.tracingShutdownTimeoutSeconds)) }}
+{{- include "ponte.setMountedFiles" (dict "into" $tracing "mounts" (include "ponte.tracingMounts" . | fromYamlArray)) }}
+{{- $_ := set $c "tracing" $tracing }}
 {{- $worker := get $c "worker" | default dict }}
 {{- $_ := set $worker "drainTimeout" (printf "%ds" (int .Values.shutdown.workerDrainTimeoutSeconds)) }}
 {{- $_ := set $c "worker" $worker }}
@@ -257,9 +334,52 @@ Checks across values that the schema cannot express. Each failure names the keys
 {{- fail "autoscaling.enabled and keda.enabled are exclusive: KEDA makes its own HorizontalPodAutoscaler (keda-hpa-<name>), and two autoscalers on one Deployment fight; turn one off" }}
 {{- end }}
 {{- $s := .Values.shutdown }}
-{{- $least := add (int $s.workerDrainTimeoutSeconds) (int $s.natsDrainTimeoutSeconds) 10 }}
+{{- $flush := 0 }}
+{{- $flushText := "" }}
+{{- if include "ponte.tracingOn" . }}
+{{- $flush = int $s.tracingShutdownTimeoutSeconds }}
+{{- $flushText = printf " + shutdown.tracingShutdownTimeoutSeconds (%d, with config.tracing.enabled)" $flush }}
+{{- end }}
+{{- $least := add (int $s.workerDrainTimeoutSeconds) (int $s.natsDrainTimeoutSeconds) $flush 10 }}
 {{- if lt (int $s.terminationGracePeriodSeconds) (int $least) }}
-{{- fail (printf "shutdown.terminationGracePeriodSeconds: %d is too short: ponte may take shutdown.workerDrainTimeoutSeconds (%d) + shutdown.natsDrainTimeoutSeconds (%d) + 6 s to stop, and the kubelet kills it at the end of the grace period; set it to at least %d" (int $s.terminationGracePeriodSeconds) (int $s.workerDrainTimeoutSeconds) (int $s.natsDrainTimeoutSeconds) $least) }}
+{{- fail (printf "shutdown.terminationGracePeriodSeconds: %d is too short: ponte may take shutdown.workerDrainTimeoutSeconds (%d) + shutdown.natsDrainTimeoutSeconds (%d)%s + 6 s to stop, and the kubelet kills it at the end of the grace period; set it to at least %d" (int $s.terminationGracePeriodSeconds) (int $s.workerDrainTimeoutSeconds) (int $s.natsDrainTimeoutSeconds) $flushText $least) }}
+{{- end }}
+{{- $h := .Values.tracing.headers }}
+{{- if and $h.existingSecret $h.value }}
+{{- fail "tracing.headers: set tracing.headers.existingSecret or tracing.headers.value, not both" }}
+{{- end }}
+{{- if $h.value }}
+{{- /* As ponte reads the file (tracing.headersFile). The errors name the line, never its content. */}}
+{{- $headers := 0 }}
+{{- range $i, $line := splitList "\n" $h.value }}
+{{- $line = trim $line }}
+{{- if and $line (not (hasPrefix "#" $line)) }}
+{{- if not (regexMatch "^[-!#$%&'*+.^_`|~0-9A-Za-z]+\\s*:\\s*\\S" $line) }}
+{{- fail (printf "tracing.headers.value: line %d is not a header: want Name: value lines (the name an HTTP token), blank lines and lines starting with #" (add1 $i)) }}
+{{- end }}
+{{- $headers = add1 $headers }}
+{{- end }}
+{{- end }}
+{{- if not $headers }}
+{{- fail "tracing.headers.value: no header in it: want Name: value lines" }}
+{{- end }}
+{{- end }}
+{{- $endpoint := dig "tracing" "endpoint" "" (.Values.config | default dict) }}
+{{- /* As ponte checks it, also while tracing is off (the ConfigMap would hold the secret); the messages never
+print the URL, which would show it. */}}
+{{- if regexMatch "^https?://[^/?#]*@" $endpoint }}
+{{- fail "config.tracing.endpoint: must not carry credentials (user:password@); put them in the headers of tracing.headers" }}
+{{- end }}
+{{- if regexMatch "[?#]" $endpoint }}
+{{- fail "config.tracing.endpoint: must not have a query or fragment (credentials go in the headers of tracing.headers)" }}
+{{- end }}
+{{- if include "ponte.tracingOn" . }}
+{{- if not $endpoint }}
+{{- fail "config.tracing.endpoint: required with config.tracing.enabled (the collector's OTLP/HTTP URL, e.g. http://otel-collector.observability:4318/v1/traces)" }}
+{{- end }}
+{{- if and (hasPrefix "http://" $endpoint) (or .Values.tracing.tls.secretName .Values.tracing.tls.caSecretName) }}
+{{- fail "tracing.tls: set, but config.tracing.endpoint is http:// (plain text), where ponte refuses TLS files: use https://, or leave tracing.tls empty" }}
+{{- end }}
 {{- end }}
 {{- $auth := .Values.nats.auth }}
 {{- $n := 0 }}

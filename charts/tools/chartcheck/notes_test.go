@@ -37,24 +37,34 @@ func renderNotes(t *testing.T, withCRDs bool, files ...string) string {
 	return one[*corev1.ConfigMap](t, rendered{objs: decodeAll(t, out)}, "ConfigMap", "notes").Data["notes"]
 }
 
-// TestNotes: the install's notes give the ponte dlq command with the NATS files as mounted, and warn when an
-// object that was asked for is left out because the cluster lacks its API.
+// TestNotes: the install's notes give the ponte dlq command with the NATS files as mounted, say where the spans go,
+// and warn when an object that was asked for is left out because the cluster lacks its API, or when the tracing
+// Secrets are set while tracing is off.
 func TestNotes(t *testing.T) {
-	files := []string{filepath.Join(ciDir, "keda-values.yaml"), filepath.Join(ciDir, "nats-creds-tls-values.yaml")}
+	kedaNATS := []string{filepath.Join(ciDir, "keda-values.yaml"), filepath.Join(ciDir, "nats-creds-tls-values.yaml")}
+	tracingOff := filepath.Join(t.TempDir(), "tracing-off.yaml")
+	if err := os.WriteFile(tracingOff, []byte("tracing: {headers: {existingSecret: ponte-otlp-headers}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
+		files    []string
 		withCRDs bool
 		want     []string
 		wantNot  []string
 	}{
-		{"APIs served", true, []string{"it consumes hr-events on the stream HR_EVENTS",
+		{"APIs served", kedaNATS, true, []string{"it consumes hr-events on the stream HR_EVENTS",
 			"dlq list --summary --nats tls://nats.nats.svc.cluster.local:4222 --creds /etc/nats/creds/ponte.creds --tls-ca /etc/nats/tls/ca.crt --tls-cert /etc/nats/tls/tls.crt --tls-key /etc/nats/tls/tls.key"},
-			[]string{"WARNING"}},
-		{"no KEDA", false, []string{"WARNING: keda.enabled is set, but the cluster does not serve keda.sh/v1alpha1"}, nil},
+			[]string{"WARNING", "Tracing"}},
+		{"no KEDA", kedaNATS, false, []string{"WARNING: keda.enabled is set, but the cluster does not serve keda.sh/v1alpha1"}, nil},
+		{"tracing on", []string{filepath.Join(ciDir, "tracing-values.yaml")}, false,
+			[]string{"Tracing: spans go over OTLP/HTTP to https://otel-collector.observability.svc.cluster.local:4318/v1/traces"}, []string{"WARNING"}},
+		{"tracing Secrets, tracing off", []string{filepath.Join(ciDir, "minimal-values.yaml"), tracingOff}, false,
+			[]string{"WARNING: tracing.headers or tracing.tls is set, but config.tracing.enabled is not"}, []string{"Tracing:"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			notes := renderNotes(t, tc.withCRDs, files...)
+			notes := renderNotes(t, tc.withCRDs, tc.files...)
 			for _, w := range tc.want {
 				if !strings.Contains(notes, w) {
 					t.Errorf("notes lack %q:\n%s", w, notes)

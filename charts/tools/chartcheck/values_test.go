@@ -77,6 +77,11 @@ type ponteConfig struct {
 	HTTP      struct {
 		Listen string `yaml:"listen"`
 	} `yaml:"http"`
+	Tracing struct {
+		Enabled         bool          `yaml:"enabled"`
+		Endpoint        string        `yaml:"endpoint"`
+		ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
+	} `yaml:"tracing"`
 	raw  string
 	tree map[string]any
 }
@@ -155,6 +160,21 @@ func goodCases() map[string]goodCase {
 		"dashboard-values.yaml":      {kinds: with(map[string]int{"ConfigMap": 1}), check: checkDashboard},
 		"networkpolicy-values.yaml":  {kinds: with(map[string]int{"NetworkPolicy": 1}), check: checkNetworkPolicy},
 		"scheduling-values.yaml":     {kinds: with(map[string]int{"ServiceAccount": -1}), check: checkScheduling},
+		"tracing-values.yaml":        {kinds: with(map[string]int{"NetworkPolicy": 1}), check: checkTracing},
+		"tracing-chart-secret-values.yaml": {kinds: with(map[string]int{"Secret": 1}), check: func(t *testing.T, r rendered, c ponteConfig) {
+			s := one[*corev1.Secret](t, r, "Secret", "ponte-tracing-headers")
+			if want := "# the vendor's ingest key\nAuthorization: Bearer not-a-real-token\nX-Tenant: acme\n"; len(s.Data) != 1 || string(s.Data["headers"]) != want {
+				t.Errorf("the headers Secret holds %d keys, headers %q; want only headers, %q", len(s.Data), s.Data["headers"], want)
+			}
+			wantFiles(t, c, "tracing.", map[string]string{
+				"tracing.headersFile": "/etc/ponte/tracing/headers/headers",
+				"tracing.tls.caFile":  "/etc/ponte/tracing/ca/ca.crt",
+			})
+			wantSecretVolumes(t, r, map[string]string{"/etc/ponte/tracing/headers": "ponte-tracing-headers", "/etc/ponte/tracing/ca": "vendor-ca"})
+			if c.Tracing.ShutdownTimeout != 5*time.Second {
+				t.Errorf("tracing.shutdownTimeout %s, want 5s (shutdown.tracingShutdownTimeoutSeconds' default)", c.Tracing.ShutdownTimeout)
+			}
+		}},
 	}
 }
 
@@ -284,9 +304,18 @@ func checkCommon(t *testing.T, r rendered, ponteBin string) ponteConfig {
 		}
 	}
 	grace := time.Duration(*pod.TerminationGracePeriodSeconds) * time.Second
-	if stop := c.Worker.DrainTimeout + c.NATS.DrainTimeout + ponteShutdownOverhead; c.Worker.DrainTimeout == 0 || c.NATS.DrainTimeout == 0 || grace <= stop {
-		t.Errorf("terminationGracePeriodSeconds %s, but ponte may take worker.drainTimeout %s + nats.drainTimeout %s + %s = %s to stop",
-			grace, c.Worker.DrainTimeout, c.NATS.DrainTimeout, ponteShutdownOverhead, stop)
+	// With tracing on, ponte exports the spans still queued after the drains, for up to tracing.shutdownTimeout
+	// (its default, 5s, when unset: the chart must set it, beside the grace period).
+	var flush time.Duration
+	if c.Tracing.Enabled {
+		flush = c.Tracing.ShutdownTimeout
+		if flush == 0 {
+			t.Error("tracing is on, but the chart did not set tracing.shutdownTimeout")
+		}
+	}
+	if stop := c.Worker.DrainTimeout + c.NATS.DrainTimeout + flush + ponteShutdownOverhead; c.Worker.DrainTimeout == 0 || c.NATS.DrainTimeout == 0 || grace <= stop {
+		t.Errorf("terminationGracePeriodSeconds %s, but ponte may take worker.drainTimeout %s + nats.drainTimeout %s + tracing.shutdownTimeout %s + %s = %s to stop",
+			grace, c.Worker.DrainTimeout, c.NATS.DrainTimeout, flush, ponteShutdownOverhead, stop)
 	}
 
 	volumes := map[string]corev1.Volume{}
@@ -312,6 +341,7 @@ func checkCommon(t *testing.T, r rendered, ponteBin string) ponteConfig {
 		}
 	}
 	used := map[string]bool{}
+	contents := map[string]string{} // configuration key -> the file's content, for the files of the chart's Secrets
 	for key, path := range fileKeys(c.tree, "") {
 		var mount *corev1.VolumeMount
 		for i, m := range ctr.VolumeMounts {
@@ -328,12 +358,13 @@ func checkCommon(t *testing.T, r rendered, ponteBin string) ponteConfig {
 			if _, ok := s.Data[file]; !ok {
 				t.Errorf("%s: the chart's Secret %s has no key %s", key, name, file)
 			}
-			used[file] = true
+			used[name+"/"+file] = true
+			contents[key] = string(s.Data[file])
 		}
 	}
 	for _, s := range secrets {
 		for k := range s.Data {
-			if !used[k] {
+			if !used[s.Name+"/"+k] {
 				t.Errorf("Secret %s: key %s is not used by the configuration", s.Name, k)
 			}
 		}
@@ -350,8 +381,15 @@ func checkCommon(t *testing.T, r rendered, ponteBin string) ponteConfig {
 	if _, made := secrets[credName]; made != hex.MatchString(ann["checksum/credentials"]) {
 		t.Errorf("checksum/credentials annotation %q with the chart's Secret made: %v", ann["checksum/credentials"], made)
 	}
+	headersName := ""
+	if v := volumes["tracing-headers"].Secret; v != nil {
+		headersName = v.SecretName
+	}
+	if _, made := secrets[headersName]; made != hex.MatchString(ann["checksum/tracing-headers"]) {
+		t.Errorf("checksum/tracing-headers annotation %q with the chart's headers Secret made: %v", ann["checksum/tracing-headers"], made)
+	}
 	checkGoMemLimit(t, ctr)
-	checkWithPonte(t, ponteBin, ctr, c.raw)
+	checkWithPonte(t, ponteBin, ctr, c.raw, contents)
 	return c
 }
 
@@ -480,8 +518,9 @@ func checkGoMemLimit(t *testing.T, ctr corev1.Container) {
 }
 
 // checkWithPonte has ponte run --check the configuration the chart wrote, with the container's arguments and
-// environment, and the mounted files at the same paths under a temporary directory.
-func checkWithPonte(t *testing.T, ponteBin string, ctr corev1.Container, config string) {
+// environment, and the mounted files at the same paths under a temporary directory: with the content the chart's
+// Secret gives them (contents, by configuration key), else a made-up one of the file's format.
+func checkWithPonte(t *testing.T, ponteBin string, ctr corev1.Container, config string, contents map[string]string) {
 	t.Helper()
 	dir := t.TempDir()
 	for _, m := range ctr.VolumeMounts {
@@ -491,11 +530,20 @@ func checkWithPonte(t *testing.T, ponteBin string, ctr corev1.Container, config 
 	if err := yamlv3.Unmarshal([]byte(config), &tree); err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range fileKeys(tree, "") {
+	for key, path := range fileKeys(tree, "") {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(path, []byte("not-a-real-secret\n"), 0o600); err != nil {
+		content, ok := contents[key]
+		switch {
+		case ok:
+		case key == "tracing.headersFile":
+			// ponte parses it at start: "Name: value" lines.
+			content = "Authorization: Bearer not-a-real-token\n"
+		default:
+			content = "not-a-real-secret\n"
+		}
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -743,35 +791,36 @@ func checkScheduling(t *testing.T, r rendered, _ ponteConfig) {
 	}
 }
 
-// TestChecksumsFollowContent: the pod template's checksums change with the ConfigMap and the chart's Secret, and
+// TestChecksumsFollowContent: the pod template's checksums change with the ConfigMap and the chart's Secrets, and
 // only with them, so that a helm upgrade that changes either one rolls the pods.
 func TestChecksumsFollowContent(t *testing.T) {
-	file := filepath.Join(ciDir, "chart-secret-values.yaml")
-	annotations := func(set ...string) map[string]string {
+	annotations := func(t *testing.T, file string, set ...string) map[string]string {
+		t.Helper()
 		var extra []string
 		for _, s := range set {
 			extra = append(extra, "--set", s)
 		}
-		return one[*appsv1.Deployment](t, render(t, false, extra, file), "Deployment", "").Spec.Template.Annotations
+		return one[*appsv1.Deployment](t, render(t, false, extra, filepath.Join(ciDir, file)), "Deployment", "").Spec.Template.Annotations
 	}
-	base := annotations()
+	checksums := []string{"checksum/config", "checksum/credentials", "checksum/tracing-headers"}
 	tests := []struct {
-		name                string
-		set                 string
-		config, credentials bool
+		name    string
+		file    string
+		set     string
+		changed []string
 	}{
-		{"a configuration key", "config.worker.concurrency=8", true, false},
-		{"a secret value", "credentials.values.zeevPassword=another", false, true},
-		{"a pod label", "podLabels.a=b", false, false},
+		{"a configuration key", "chart-secret-values.yaml", "config.worker.concurrency=8", []string{"checksum/config"}},
+		{"a secret value", "chart-secret-values.yaml", "credentials.values.zeevPassword=another", []string{"checksum/credentials"}},
+		{"a pod label", "chart-secret-values.yaml", "podLabels.a=b", nil},
+		{"the tracing headers", "tracing-chart-secret-values.yaml", "tracing.headers.value=X-Api-Key: another", []string{"checksum/tracing-headers"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := annotations(tc.set)
-			if changed := got["checksum/config"] != base["checksum/config"]; changed != tc.config {
-				t.Errorf("checksum/config changed: %v, want %v", changed, tc.config)
-			}
-			if changed := got["checksum/credentials"] != base["checksum/credentials"]; changed != tc.credentials {
-				t.Errorf("checksum/credentials changed: %v, want %v", changed, tc.credentials)
+			base, got := annotations(t, tc.file), annotations(t, tc.file, tc.set)
+			for _, k := range checksums {
+				if changed, want := got[k] != base[k], slices.Contains(tc.changed, k); changed != want {
+					t.Errorf("%s changed: %v, want %v", k, changed, want)
+				}
 			}
 		})
 	}
@@ -779,7 +828,8 @@ func TestChecksumsFollowContent(t *testing.T) {
 
 // TestBadValues: each file of testdata/bad, laid over ci/minimal-values.yaml (unless it says "# alone"), must
 // fail helm template (as install and upgrade do) with an error naming the key ("# want:" lines), and helm lint
-// --strict must print it (and fail, for the schema's errors).
+// --strict must print it (and fail, for the schema's errors); neither may print a secret of the file ("# never:"
+// lines).
 func TestBadValues(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(badDir, "*.yaml"))
 	if err != nil || len(files) < 10 {
@@ -792,11 +842,14 @@ func TestBadValues(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var wants []string
+			var wants, nevers []string
 			alone := false
 			for _, line := range strings.Split(string(b), "\n") {
 				if w, ok := strings.CutPrefix(line, "# want: "); ok {
 					wants = append(wants, w)
+				}
+				if n, ok := strings.CutPrefix(line, "# never: "); ok {
+					nevers = append(nevers, n)
 				}
 				alone = alone || strings.TrimSpace(line) == "# alone"
 			}
@@ -830,12 +883,17 @@ func TestBadValues(t *testing.T) {
 					t.Errorf("helm lint's output lacks %q:\n%s%s", w, lintOut, lintErr)
 				}
 			}
+			for _, n := range nevers {
+				if strings.Contains(errOut+lintOut+lintErr, n) {
+					t.Errorf("helm's output shows %q, a secret:\n%s%s%s", n, errOut, lintOut, lintErr)
+				}
+			}
 		})
 	}
 }
 
 // TestDefaultsHoldNoSecret: values.yaml holds no secret value, only Secret names and key names, and
-// credentials.values is empty.
+// credentials.values and tracing.headers.value are empty.
 func TestDefaultsHoldNoSecret(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
 	if err != nil {
@@ -848,9 +906,12 @@ func TestDefaultsHoldNoSecret(t *testing.T) {
 	if v, _ := lookup(values, "credentials.values"); !reflect.DeepEqual(v, map[string]any{}) {
 		t.Errorf("credentials.values is %v, want {}", v)
 	}
+	if v, ok := lookup(values, "tracing.headers.value"); !ok || v != "" {
+		t.Errorf("tracing.headers.value is %v, want \"\"", v)
+	}
 	secretish := regexp.MustCompile(`(?i)token|password|secret|creds|nkey|seed|key`)
 	// Paths whose values name a Secret or one of its keys, not a secret.
-	names := regexp.MustCompile(`^(credentials\.(existingSecret|keys\..*)|nats\.auth\.\w+\.(name|key|userKey|passwordKey)|nats\.tls\.(secretName|caSecretName)|grafanaDashboard\.(labelKey|folderAnnotationKey))$`)
+	names := regexp.MustCompile(`^(credentials\.(existingSecret|keys\..*)|nats\.auth\.\w+\.(name|key|userKey|passwordKey)|(nats|tracing)\.tls\.(secretName|caSecretName)|tracing\.headers\.(existingSecret|key)|grafanaDashboard\.(labelKey|folderAnnotationKey))$`)
 	var walk func(prefix string, v any)
 	walk = func(prefix string, v any) {
 		switch v := v.(type) {
