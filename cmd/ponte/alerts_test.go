@@ -23,7 +23,8 @@ const runbooksURL = "https://github.com/ponte-dev/ponte/blob/main/docs/runbooks.
 
 // TestAlertsHaveRunbooks checks what promtool does not: every alert follows the conventions on-call relies on (a
 // CamelCase name, a for, a severity of warning or critical, a summary and a description), its runbook_url points
-// at a section of docs/runbooks.md that names it, and charts/rules/alerts_test.yaml tests it.
+// at a section of docs/runbooks.md that names it, docs/operations.md lists it with its severity, and
+// charts/rules/alerts_test.yaml tests it.
 func TestAlertsHaveRunbooks(t *testing.T) {
 	root := filepath.Join("..", "..")
 	b, err := os.ReadFile(filepath.Join(root, "charts", "ponte", "files", "alerts.yaml"))
@@ -50,6 +51,10 @@ func TestAlertsHaveRunbooks(t *testing.T) {
 		anchors[strings.ToLower(strings.ReplaceAll(strings.TrimSpace(heading), " ", "-"))] = s
 	}
 	tests, err := os.ReadFile(filepath.Join(root, "charts", "rules", "alerts_test.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	operations, err := os.ReadFile(filepath.Join(root, "docs", "operations.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +88,9 @@ func TestAlertsHaveRunbooks(t *testing.T) {
 				}
 				if !strings.Contains(section, r.Alert) {
 					t.Errorf("the runbook section #%s does not name %s", anchor, r.Alert)
+				}
+				if !strings.Contains(string(operations), "| `"+r.Alert+"` | "+r.Labels["severity"]+" |") {
+					t.Errorf("docs/operations.md#alerts has no row for %s with its severity", r.Alert)
 				}
 				if !strings.Contains(string(tests), "alertname: "+r.Alert+"\n") {
 					t.Errorf("charts/rules/alerts_test.yaml has no test of %s", r.Alert)
