@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"sigs.k8s.io/yaml"
 )
 
 // valueKeys returns the leaves of values.yaml: values that are not maps, and empty maps.
@@ -27,14 +25,7 @@ func valueKeys(v any, prefix string) []string {
 // TestReadmeValuesTable: the values table of charts/ponte/README.md has one row for each value of values.yaml,
 // and no other.
 func TestReadmeValuesTable(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var values map[string]any
-	if err := yaml.Unmarshal(b, &values); err != nil {
-		t.Fatal(err)
-	}
+	values := defaultValues(t)
 	want := valueKeys(values, "")
 	readme, err := os.ReadFile(filepath.Join(chartDir, "README.md"))
 	if err != nil {

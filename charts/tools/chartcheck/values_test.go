@@ -892,9 +892,9 @@ func TestBadValues(t *testing.T) {
 	}
 }
 
-// TestDefaultsHoldNoSecret: values.yaml holds no secret value, only Secret names and key names, and
-// credentials.values and tracing.headers.value are empty.
-func TestDefaultsHoldNoSecret(t *testing.T) {
+// defaultValues returns the chart's values.yaml, decoded.
+func defaultValues(t *testing.T) map[string]any {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -903,6 +903,13 @@ func TestDefaultsHoldNoSecret(t *testing.T) {
 	if err := yaml.Unmarshal(b, &values); err != nil {
 		t.Fatal(err)
 	}
+	return values
+}
+
+// TestDefaultsHoldNoSecret: values.yaml holds no secret value, only Secret names and key names, and
+// credentials.values and tracing.headers.value are empty.
+func TestDefaultsHoldNoSecret(t *testing.T) {
+	values := defaultValues(t)
 	if v, _ := lookup(values, "credentials.values"); !reflect.DeepEqual(v, map[string]any{}) {
 		t.Errorf("credentials.values is %v, want {}", v)
 	}
