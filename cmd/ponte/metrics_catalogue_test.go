@@ -18,36 +18,30 @@ import (
 	"github.com/ponte-dev/ponte/cmd/internal/metricsdoc"
 )
 
-// catalogueEntry is one metric as docs/metrics.md or a scrape describes it.
-type catalogueEntry struct {
-	Type   string   // counter, gauge, histogram
-	Labels []string // sorted
-}
-
-// readCatalogue returns the metrics docs/metrics.md lists.
-func readCatalogue(t *testing.T) map[string]catalogueEntry {
+// readCatalogue returns the metrics docs/metrics.md lists, by name.
+func readCatalogue(t *testing.T) map[string]metricsdoc.Metric {
 	t.Helper()
 	ms, err := metricsdoc.Read(filepath.Join("..", "..", "docs", "metrics.md"))
 	if err != nil {
 		t.Fatalf("docs/metrics.md: %v", err)
 	}
-	doc := make(map[string]catalogueEntry, len(ms))
+	doc := make(map[string]metricsdoc.Metric, len(ms))
 	for _, m := range ms {
-		doc[m.Name] = catalogueEntry{Type: m.Type, Labels: m.Labels}
+		doc[m.Name] = m
 	}
 	return doc
 }
 
 // scrapeCatalogue parses an exposition and returns its ponte_* metrics, the label names of their series (without
 // le), and the families themselves.
-func scrapeCatalogue(t *testing.T, exposition []byte) (map[string]catalogueEntry, map[string]*dto.MetricFamily) {
+func scrapeCatalogue(t *testing.T, exposition []byte) (map[string]metricsdoc.Metric, map[string]*dto.MetricFamily) {
 	t.Helper()
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(bytes.NewReader(exposition))
 	if err != nil {
 		t.Fatalf("parse /metrics: %v", err)
 	}
-	got := make(map[string]catalogueEntry)
+	got := make(map[string]metricsdoc.Metric)
 	for name, mf := range families {
 		if !strings.HasPrefix(name, "ponte_") {
 			continue
@@ -67,7 +61,7 @@ func scrapeCatalogue(t *testing.T, exposition []byte) (map[string]catalogueEntry
 		if labels == nil {
 			labels = []string{}
 		}
-		got[name] = catalogueEntry{Type: strings.ToLower(mf.GetType().String()), Labels: labels}
+		got[name] = metricsdoc.Metric{Name: name, Type: strings.ToLower(mf.GetType().String()), Labels: labels}
 	}
 	return got, families
 }
