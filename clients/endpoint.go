@@ -308,11 +308,7 @@ func (e *Endpoint) roundTrip(ctx context.Context, req Request) (*Response, error
 	case req.Form != nil:
 		body, contentType = strings.NewReader(req.Form.Encode()), "application/x-www-form-urlencoded"
 	}
-	u := req.Path
-	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-		u = e.URL(u)
-	}
-	hr, err := http.NewRequestWithContext(ctx, req.Method, u, body)
+	hr, err := http.NewRequestWithContext(ctx, req.Method, e.resolve(req.Path), body)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: build request: %w", e.target, req.Operation, err)
 	}
@@ -396,11 +392,26 @@ func redactURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		if u, perr := url.Parse(ue.URL); perr == nil {
-			u.RawQuery, u.User = "", nil
-			return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
+			return &url.Error{Op: ue.Op, URL: redactedURL(u), Err: ue.Err}
 		}
 	}
 	return err
+}
+
+// redactedURL is u without what may carry a credential or a CPF: the query, the user information, the fragment.
+func redactedURL(u *url.URL) string {
+	c := *u
+	c.RawQuery, c.ForceQuery, c.User, c.Fragment, c.RawFragment = "", false, nil, "", ""
+	return c.String()
+}
+
+// resolve returns the URL of a request's path: an absolute URL (a token endpoint) as is, else the path against the
+// base URL.
+func (e *Endpoint) resolve(path string) string {
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		return path
+	}
+	return e.URL(path)
 }
 
 func resultOf(status int) string {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -27,7 +26,8 @@ func propagate(ctx context.Context, h http.Header) {
 
 // tracedRoundTrip is roundTrip inside a client span, child of the span in ctx, when the Endpoint has a tracer: the
 // span's name is the method, its attributes those of OpenTelemetry's HTTP client conventions (the URL without its
-// query, which may carry a CPF or a credential) plus the target, tenant and operation.
+// query, which may carry a CPF or a credential, and with CPF numbers and e-mail addresses in the path masked) plus
+// the target, tenant and operation.
 func (e *Endpoint) tracedRoundTrip(ctx context.Context, req Request) (*Response, error) {
 	if e.tracer == nil {
 		return e.roundTrip(ctx, req)
@@ -40,13 +40,8 @@ func (e *Endpoint) tracedRoundTrip(ctx context.Context, req Request) (*Response,
 	if req.Tenant != "" {
 		attrs = append(attrs, attribute.String("ponte.tenant", req.Tenant))
 	}
-	u := req.Path
-	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-		u = e.URL(u)
-	}
-	if pu, err := url.Parse(u); err == nil {
-		pu.RawQuery, pu.ForceQuery, pu.User, pu.Fragment = "", false, nil, ""
-		attrs = append(attrs, semconv.URLFull(pu.String()), semconv.ServerAddress(pu.Hostname()))
+	if pu, err := url.Parse(e.resolve(req.Path)); err == nil {
+		attrs = append(attrs, semconv.URLFull(MaskPersonal(redactedURL(pu))), semconv.ServerAddress(pu.Hostname()))
 		if port, err := strconv.Atoi(pu.Port()); err == nil {
 			attrs = append(attrs, semconv.ServerPort(port))
 		}
@@ -63,7 +58,7 @@ func (e *Endpoint) tracedRoundTrip(ctx context.Context, req Request) (*Response,
 	}
 	if err != nil {
 		span.SetAttributes(semconv.ErrorTypeKey.String(errorType(ctx, err, status)))
-		span.SetStatus(codes.Error, MaskCPF(err.Error()))
+		span.SetStatus(codes.Error, MaskPersonal(err.Error()))
 	}
 	return resp, err
 }

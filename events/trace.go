@@ -187,14 +187,14 @@ func (j *journal) stepSpan(ctx context.Context, spec StepSpec) (context.Context,
 // endStepSpan ends a step's span with what the step did: its status and ids, or its error (CPF numbers masked).
 func endStepSpan(span trace.Span, o StepOutcome, err error) {
 	if err != nil {
-		span.SetStatus(codes.Error, clients.MaskCPF(err.Error()))
+		span.SetStatus(codes.Error, clients.MaskPersonal(err.Error()))
 	} else {
 		span.SetAttributes(attribute.String("ponte.step.status", o.Status))
 		for name, id := range o.IDs {
 			span.SetAttributes(attribute.Int64("ponte.step.ids."+name, id))
 		}
 		if o.Detail != "" {
-			span.SetAttributes(attribute.String("ponte.step.detail", clients.MaskCPF(o.Detail)))
+			span.SetAttributes(attribute.String("ponte.step.detail", clients.MaskPersonal(o.Detail)))
 		}
 	}
 	span.End()
