@@ -103,10 +103,17 @@ func MaskEmail(s string) string {
 }
 
 // MaskPersonal masks the personal data ponte's logs could carry: CPF numbers (MaskCPF) and e-mail addresses
-// (MaskEmail).
+// (MaskEmail). A text with fewer than 11 digits and no "@" (most log values: ids, counts, names) is returned
+// without running either expression.
 func MaskPersonal(s string) string {
-	if !strings.ContainsAny(s, "0123456789@") {
-		return s
+	digits := 0
+	for i := 0; i < len(s) && digits < 11; i++ {
+		if '0' <= s[i] && s[i] <= '9' {
+			digits++
+		}
 	}
-	return MaskCPF(MaskEmail(s))
+	if digits == 11 {
+		s = MaskCPF(s)
+	}
+	return MaskEmail(s)
 }

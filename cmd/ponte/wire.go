@@ -44,8 +44,12 @@ func newLogger(cfg LogConfig, w io.Writer, level *slog.LevelVar) *slog.Logger {
 
 // logAttr is the process logger's ReplaceAttr: it writes a time.Duration as its String ("1.5s", "1m0s"), and masks
 // personal data (clients.MaskPersonal: CPF numbers, e-mail addresses) in the message and in string, error,
-// fmt.Stringer and []byte values. Log structured values (maps, structs) only when they hold no personal data.
-func logAttr(_ []string, a slog.Attr) slog.Attr {
+// fmt.Stringer and []byte values. Log structured values (maps, structs) only when they hold no personal data. The
+// handler's own time, level and source are left as they are.
+func logAttr(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 && (a.Key == slog.TimeKey || a.Key == slog.LevelKey || a.Key == slog.SourceKey) {
+		return a
+	}
 	switch a.Value.Kind() {
 	case slog.KindDuration:
 		a.Value = slog.StringValue(a.Value.Duration().String())
