@@ -133,8 +133,6 @@ func redirectError(se *StatusError, res *http.Response) *RedirectError {
 
 var _ interface{ Permanent() bool } = (*RedirectError)(nil)
 
-// drain reads at most MaxDrainBytes more of body, so that a body that ends soon leaves its connection reusable;
-// the caller then closes it, which closes the connection of a body that goes on.
 // readBody reads at most MaxBodyBytes of res's body: into one buffer of the announced length when the server
 // announced it (io.ReadAll grows its buffer from 512 bytes, allocating about twice the body), else as it comes.
 func readBody(res *http.Response) ([]byte, error) {
@@ -146,6 +144,8 @@ func readBody(res *http.Response) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(res.Body, MaxBodyBytes))
 }
 
+// drain reads at most MaxDrainBytes more of body, so that a body that ends soon leaves its connection reusable;
+// the caller then closes it, which closes the connection of a body that goes on.
 func drain(body io.Reader) {
 	io.CopyN(io.Discard, body, MaxDrainBytes) //nolint:errcheck // best effort: a failed read closes the connection
 }
