@@ -86,7 +86,8 @@ func setLogLevel(w http.ResponseWriter, r *http.Request, level *slog.LevelVar, l
 	}
 	from := level.Level()
 	level.Set(lvl)
-	log.Warn("log level changed", "from", strings.ToLower(from.String()), "to", name, "by", r.RemoteAddr)
+	// At warn, or at the new level when that is higher: a change to error is logged too.
+	log.Log(r.Context(), max(slog.LevelWarn, lvl), "log level changed", "from", strings.ToLower(from.String()), "to", name, "by", r.RemoteAddr)
 	fmt.Fprintln(w, name)
 }
 

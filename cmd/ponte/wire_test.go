@@ -95,6 +95,9 @@ func TestLogLevelAtRunTime(t *testing.T) {
 		t.Fatalf("PUT INFO = %d %q", code, got)
 	}
 	log.Debug("after")
+	if code, got := do("PUT", "error"); code != 200 || got != "error" {
+		t.Fatalf("PUT error = %d %q", code, got)
+	}
 	if code, got := do("PUT", "verbose"); code != 400 || !strings.Contains(got, "debug, info, warn, error") {
 		t.Fatalf("PUT verbose = %d %q, want 400 listing the levels", code, got)
 	}
@@ -102,7 +105,9 @@ func TestLogLevelAtRunTime(t *testing.T) {
 	if strings.Contains(out, `"before"`) || !strings.Contains(out, `"during"`) || strings.Contains(out, `"after"`) {
 		t.Fatalf("debug lines: want only the one logged at debug level:\n%s", out)
 	}
-	if !strings.Contains(out, `"msg":"log level changed","from":"info","to":"debug"`) {
-		t.Fatalf("the change is not logged:\n%s", out)
+	for _, change := range []string{`"msg":"log level changed","from":"info","to":"debug"`, `"level":"ERROR","msg":"log level changed","from":"info","to":"error"`} {
+		if !strings.Contains(out, change) {
+			t.Errorf("the change is not logged (%s):\n%s", change, out)
+		}
 	}
 }
