@@ -5,7 +5,6 @@ import (
 	"context"
 	"math"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -45,10 +44,9 @@ func TestDrainEndToEnd(t *testing.T) {
 		os.RemoveAll(dir)
 	})
 	ponte := filepath.Join(dir, "ponte")
-	build := exec.Command("go", "build", "-o", ponte, "./cmd/ponte")
-	build.Dir = filepath.Join("..", "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build ponte: %v\n%s", err, out)
+	var out bytes.Buffer
+	if err := harness.BuildPonte(context.Background(), filepath.Join("..", ".."), ponte, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
 	}
 	self, err := os.Executable()
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -37,9 +36,9 @@ func TestFastScenarios(t *testing.T) {
 		os.RemoveAll(dir)
 	})
 	ponte := filepath.Join(dir, "ponte")
-	build := exec.Command("go", "build", "-o", ponte, "../ponte")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build ponte: %v\n%s", err, out)
+	var out bytes.Buffer
+	if err := harness.BuildPonte(context.Background(), filepath.Join("..", ".."), ponte, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
 	}
 	var log bytes.Buffer
 	opt := options{ponte: ponte, natsServer: natsServer, repo: filepath.Join("..", ".."), work: dir, scale: 0.3, log: &log}

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ponte-dev/ponte/clients/fault"
 	"github.com/ponte-dev/ponte/cmd/internal/harness"
 	"github.com/ponte-dev/ponte/cmd/internal/metricsdoc"
 )
@@ -46,7 +47,7 @@ func main() {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	c := &check{ponte: *ponte, prometheus: *prometheus, alertmanager: *alertmanager, repo: *repo, events: *events, out: os.Stdout}
+	c := &check{api: &http.Client{Timeout: 5 * time.Second}, ponte: *ponte, prometheus: *prometheus, alertmanager: *alertmanager, repo: *repo, events: *events, out: os.Stdout}
 	err := c.run(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "prom-check: FAILED: %v\n", err)
@@ -64,6 +65,9 @@ type check struct {
 	events                                int
 	out                                   io.Writer
 
+	// api asks Prometheus and Alertmanager, with a timeout: one request that hangs must not hold a wait past its
+	// own deadline.
+	api                        *http.Client
 	dir                        string
 	promURL, amURL, cidadesURL string
 	natsURL                    string
@@ -257,7 +261,7 @@ func (c *check) checkMetrics(ctx context.Context, catalogue []metricsdoc.Metric)
 // checkAlert takes CidadES down while contract.signed events arrive, and follows the breaker alert from firing
 // to resolved.
 func (c *check) checkAlert(ctx context.Context) error {
-	if err := harness.Control(http.MethodPut, c.cidadesURL+"/_sim/faults", map[string]any{"down": true}); err != nil {
+	if err := harness.SetFaults(harness.Sim{Name: "cidades", Base: c.cidadesURL}, fault.Faults{Down: true}); err != nil {
 		return fmt.Errorf("take CidadES down: %w", err)
 	}
 	c.say("CidadES simulator down (PUT /_sim/faults {\"down\":true}); publishing %d contract.signed events", c.events)
@@ -301,7 +305,7 @@ func (c *check) checkAlert(ctx context.Context) error {
 	}
 	c.say("alertmanager notified its receiver: status firing")
 
-	if err := harness.Control(http.MethodPut, c.cidadesURL+"/_sim/faults", map[string]any{}); err != nil {
+	if err := harness.SetFaults(harness.Sim{Name: "cidades", Base: c.cidadesURL}, fault.Faults{}); err != nil {
 		return fmt.Errorf("bring CidadES back: %w", err)
 	}
 	back := time.Now()
@@ -378,7 +382,7 @@ func (c *check) query(ctx context.Context, q string) ([]sample, error) {
 			} `json:"result"`
 		} `json:"data"`
 	}
-	if err := getJSON(ctx, c.promURL+"/api/v1/query?query="+url.QueryEscape(q), &res); err != nil {
+	if err := c.getJSON(ctx, c.promURL+"/api/v1/query?query="+url.QueryEscape(q), &res); err != nil {
 		return nil, err
 	}
 	if res.Status != "success" {
@@ -399,7 +403,7 @@ func (c *check) ruleCount(ctx context.Context) (int, error) {
 			Groups []json.RawMessage `json:"groups"`
 		} `json:"data"`
 	}
-	err := getJSON(ctx, c.promURL+"/api/v1/rules", &res)
+	err := c.getJSON(ctx, c.promURL+"/api/v1/rules", &res)
 	return len(res.Data.Groups), err
 }
 
@@ -417,7 +421,7 @@ func (c *check) promAlert(ctx context.Context) (promAlert, bool, error) {
 			Alerts []promAlert `json:"alerts"`
 		} `json:"data"`
 	}
-	if err := getJSON(ctx, c.promURL+"/api/v1/alerts", &res); err != nil {
+	if err := c.getJSON(ctx, c.promURL+"/api/v1/alerts", &res); err != nil {
 		return promAlert{}, false, err
 	}
 	for _, a := range res.Data.Alerts {
@@ -438,7 +442,7 @@ type amAlert struct {
 // amAlerts returns Alertmanager's answer for the check's alert, and whether it holds an active one.
 func (c *check) amAlerts(ctx context.Context) ([]byte, bool, error) {
 	u := c.amURL + "/api/v2/alerts?filter=" + url.QueryEscape(`alertname="`+alertName+`"`)
-	b, err := get(ctx, u)
+	b, err := c.get(ctx, u)
 	if err != nil {
 		return nil, false, err
 	}
@@ -474,12 +478,12 @@ func (c *check) until(ctx context.Context, d time.Duration, what string, cond fu
 	}
 }
 
-func get(ctx context.Context, u string) ([]byte, error) {
+func (c *check) get(ctx context.Context, u string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := c.api.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -491,8 +495,8 @@ func get(ctx context.Context, u string) ([]byte, error) {
 	return b, err
 }
 
-func getJSON(ctx context.Context, u string, v any) error {
-	b, err := get(ctx, u)
+func (c *check) getJSON(ctx context.Context, u string, v any) error {
+	b, err := c.get(ctx, u)
 	if err != nil {
 		return err
 	}
