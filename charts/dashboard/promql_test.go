@@ -542,3 +542,32 @@ func TestSubstituteVariables(t *testing.T) {
 		})
 	}
 }
+
+// TestMetricsDocQueries: the queries docs/metrics.md offers on-call (its "Questions on-call asks" table) pass the
+// checks of the dashboard's and the alerts' expressions: the consumer's figures max'd, counters under rate, known
+// metrics and labels.
+func TestMetricsDocQueries(t *testing.T) {
+	c := loadCatalogue(t)
+	md, err := os.ReadFile(metricsDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(md), "## Questions on-call asks, as PromQL")
+	if !ok {
+		t.Fatal("docs/metrics.md has no questions table")
+	}
+	row := regexp.MustCompile("(?m)^\\| ([^|]+) \\| `(.+)` \\|$")
+	n := 0
+	for _, m := range row.FindAllStringSubmatch(table, -1) {
+		n++
+		expr := strings.ReplaceAll(m[2], `\|`, "|")
+		t.Run(m[1], func(t *testing.T) {
+			if err := checkExpr(c, expr); err != nil {
+				t.Errorf("%s\n%v", expr, err)
+			}
+		})
+	}
+	if n == 0 {
+		t.Fatal("no queries found in docs/metrics.md's questions table")
+	}
+}
