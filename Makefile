@@ -76,7 +76,7 @@ rules-check: $(PROMTOOL) ## Check the alerting rules (charts/ponte/files/alerts.
 	$(PROMTOOL) test rules charts/rules/alerts_test.yaml
 
 .PHONY: prom-check
-prom-check: build ## Prove the metrics and alerts on a real Prometheus and Alertmanager (Debian's, installed when missing): the breaker alert fires, reaches Alertmanager and resolves (about 5 minutes).
+prom-check: build ## Prove the metrics and alerts on a real Prometheus and Alertmanager (Debian's, installed when missing): the breaker alert fires, reaches Alertmanager and resolves (about 4 minutes).
 	.ci/apt-install prometheus prometheus-alertmanager
 	$(GO) run ./cmd/ponte-promcheck -ponte $(BIN)/ponte -repo $(CURDIR)
 

@@ -139,7 +139,8 @@ type drainJob struct {
 // spawn runs job in a free slot, or puts it in the ready line (kept alive with InProgress meanwhile, so that a
 // wait behind slow events of other entities does not outlive AckWait) when all Concurrency slots are taken. A slot
 // is a goroutine: an idle one of the dispatcher's when there is one, else a new one. Goroutines are reused, and
-// only slots have one: a goroutine that ran events has grown its stack to what running one takes, and a goroutine
+// waiting messages have none (an idle goroutine that has not yet taken its next job may make one more start
+// than there are slots, briefly): a goroutine that ran events has grown its stack to what running one takes, and a goroutine
 // per message (waiting ones included) grew its stack again each time, and shrank it at the next GC while waiting.
 func (p *dispatcher) spawn(job drainJob) {
 	p.mu.Lock()
