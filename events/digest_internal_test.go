@@ -7,7 +7,11 @@ import (
 	"maps"
 	"math/big"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // canonicalBefore is canonicalJSON as it was first written (json.Marshal for every key and string, big.Rat for
@@ -69,6 +73,31 @@ func canonicalBefore(data []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// TestDigestOfADecodedEventIsTheDigest pins the digest of a whole event (type, subject, extension and data framing):
+// the one the ledger's records hold, whichever path computes it.
+func TestDigestOfADecodedEventIsTheDigest(t *testing.T) {
+	ev := event.New()
+	ev.SetID("ev-1")
+	ev.SetSource("urn:example:hr")
+	ev.SetType("person.hired")
+	ev.SetSubject("E-1042")
+	ev.SetExtension("ug", "001001")
+	if err := ev.SetData(event.ApplicationJSON, json.RawMessage(`{"b":1.50,"a":"Prestação"}`)); err != nil {
+		t.Fatal(err)
+	}
+	const want = "f87f649f220c020e09f1dbd21f0c082f" // Digest as written before the fast canonical form (6dda6d0)
+	if got := Digest(&ev, []string{"ug"}); got != want {
+		t.Errorf("Digest = %s, want %s", got, want)
+	}
+	decoded, err := jsonschema.UnmarshalJSON(bytes.NewReader(ev.Data()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := digestOf(&ev, []string{"ug"}, decoded); got != want {
+		t.Errorf("digestOf with the decoded data = %s, want %s", got, want)
+	}
+}
+
 // TestCanonicalJSONKeepsItsForm checks that the canonical form digests are made of is byte for byte the one the
 // ledger's records were made with, on the cases where a faster writer could differ.
 func TestCanonicalJSONKeepsItsForm(t *testing.T) {
@@ -84,6 +113,15 @@ func TestCanonicalJSONKeepsItsForm(t *testing.T) {
 		got, gerr := canonicalJSON([]byte(in))
 		if (werr != nil) != (gerr != nil) || !bytes.Equal(got, want) {
 			t.Errorf("canonicalJSON(%s)\n got %s (%v)\nwant %s (%v)", in, got, gerr, want, werr)
+		}
+		// The worker's path: the value the schema validation decoded (jsonschema.UnmarshalJSON), written by
+		// appendCanonical (digestOf with decoded data).
+		decoded, err := jsonschema.UnmarshalJSON(strings.NewReader(in))
+		if err != nil {
+			t.Fatalf("jsonschema.UnmarshalJSON(%s): %v", in, err)
+		}
+		if got, gerr := appendCanonical(nil, decoded); (werr != nil) != (gerr != nil) || !bytes.Equal(got, want) {
+			t.Errorf("appendCanonical of the validator's value (%s)\n got %s (%v)\nwant %s (%v)", in, got, gerr, want, werr)
 		}
 	}
 	// Invalid UTF-8 is not JSON a decoder refuses: it becomes U+FFFD, as json.Marshal writes it.
