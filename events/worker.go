@@ -153,14 +153,9 @@ type Route struct {
 
 // Validator checks an event's data against the schema for its type and dataschema; schemas.Catalog is one.
 type Validator interface {
-	Validate(eventType, dataschema string, data []byte) error
-}
-
-// DecodingValidator is a Validator that also returns the data it decoded (as schemas.Catalog.ValidateDecoded
-// does: objects as map[string]any, numbers as json.Number), so that the worker decodes an event's data once for
-// the schema and the event's digest.
-type DecodingValidator interface {
-	Validator
+	// ValidateDecoded checks data and returns it as it decoded it for the check (objects as map[string]any,
+	// numbers as json.Number; as schemas.Catalog.ValidateDecoded does), so that the worker decodes an event's data
+	// once for the schema, the entity key and the digest.
 	ValidateDecoded(eventType, dataschema string, data []byte) (any, error)
 }
 
@@ -668,11 +663,7 @@ func (w *Worker) violations(ref *eventRef, route *Route) []FieldError {
 	}
 	if w.validator != nil {
 		var err error
-		if dv, ok := w.validator.(DecodingValidator); ok {
-			ref.decoded, err = dv.ValidateDecoded(ev.Type(), ev.DataSchema(), ev.Data())
-		} else {
-			err = w.validator.Validate(ev.Type(), ev.DataSchema(), ev.Data())
-		}
+		ref.decoded, err = w.validator.ValidateDecoded(ev.Type(), ev.DataSchema(), ev.Data())
 		if err != nil {
 			fe := fieldErrors(err)
 			if len(fe) == 0 {

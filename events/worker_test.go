@@ -191,7 +191,9 @@ func TestDuplicateAndRedeliveryMakeNoSecondCall(t *testing.T) {
 
 type validatorFunc func(typ, schema string, data []byte) error
 
-func (f validatorFunc) Validate(typ, schema string, data []byte) error { return f(typ, schema, data) }
+func (f validatorFunc) ValidateDecoded(typ, schema string, data []byte) (any, error) {
+	return nil, f(typ, schema, data)
+}
 
 type fieldErr struct{ pairs [][2]string }
 

@@ -153,11 +153,7 @@ func (c *Catalog) URL(eventType string) string {
 // *ValidationError listing every violation if data does not conform, is not JSON, or dataschema is not a version of
 // eventType (then the FieldError's Field is "dataschema").
 func (c *Catalog) Validate(eventType, dataschema string, data []byte) error {
-	f, ok := c.inputs[eventType]
-	if !ok {
-		return fmt.Errorf("%w %q", ErrUnknownType, eventType)
-	}
-	_, err := c.validate(eventType, f, dataschema, data)
+	_, err := c.ValidateDecoded(eventType, dataschema, data)
 	return err
 }
 
