@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ponte-dev/ponte/events"
+	"github.com/ponte-dev/ponte/events/eventstest"
 )
 
 // blocking is a handler that waits until released, so a test can look at an event while it runs.
@@ -26,30 +26,8 @@ func (h *blocking) Handle(ctx context.Context, _ event.Event) error {
 	}
 }
 
-// histogram returns the sample count and sum of a histogram series.
 func (e *env) histogram(name string, labels ...string) (uint64, float64) {
-	e.t.Helper()
-	mfs, err := e.reg.Gather()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name || mf.GetType() != dto.MetricType_HISTOGRAM {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for i := 0; i+1 < len(labels); i += 2 {
-				for _, lp := range m.GetLabel() {
-					if lp.GetName() == labels[i] && lp.GetValue() != labels[i+1] {
-						continue next
-					}
-				}
-			}
-			return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
-		}
-	}
-	return 0, 0
+	return eventstest.Histogram(e.t, e.reg, name, labels...)
 }
 
 // TestEventMetrics follows one event through the per-event and consumer metrics: in progress and ack-pending

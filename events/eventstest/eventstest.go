@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ponte-dev/ponte/events"
 	"github.com/ponte-dev/ponte/events/embedded"
@@ -105,6 +106,27 @@ func Messages(t testing.TB, js jetstream.JetStream, stream string) []Message {
 // there is none.
 func Metric(t testing.TB, g prometheus.Gatherer, name string, labels ...string) float64 {
 	t.Helper()
+	m := series(t, g, name, labels)
+	switch {
+	case m == nil:
+		return 0
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	}
+	return m.Gauge.GetValue()
+}
+
+// Histogram returns the sample count and sum of the histogram name whose labels include the given name/value
+// pairs, 0 and 0 if there is none.
+func Histogram(t testing.TB, g prometheus.Gatherer, name string, labels ...string) (uint64, float64) {
+	t.Helper()
+	m := series(t, g, name, labels)
+	return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
+}
+
+// series returns the first series of name whose labels include the given name/value pairs, nil if none.
+func series(t testing.TB, g prometheus.Gatherer, name string, labels []string) *dto.Metric {
+	t.Helper()
 	mfs, err := g.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -124,11 +146,8 @@ func Metric(t testing.TB, g prometheus.Gatherer, name string, labels ...string) 
 					continue next
 				}
 			}
-			if m.Counter != nil {
-				return m.Counter.GetValue()
-			}
-			return m.Gauge.GetValue()
+			return m
 		}
 	}
-	return 0
+	return nil
 }
