@@ -100,8 +100,8 @@ $(PROMTOOL):
 	.ci/apt-install prometheus
 
 .PHONY: chart-check
-chart-check: $(HELM) $(PROMTOOL) ## Lint and render the Helm chart with each values file, decode every object strictly, check the chart's promises, its Dockerfile and promtool on its alerts.
-	cd $(CHART_TOOLS) && PONTE_HELM=$(HELM) PONTE_PROMTOOL=$(PROMTOOL) $(GO) test -count=1 -timeout 10m ./...
+chart-check: $(HELM) ## Lint and render the Helm chart with each values file, decode every object strictly, check the chart's promises and its Dockerfile.
+	cd $(CHART_TOOLS) && PONTE_HELM=$(HELM) $(GO) test -count=1 -timeout 10m ./...
 
 $(HELM): $(CHART_TOOLS)/go.mod $(CHART_TOOLS)/go.sum
 	cd $(CHART_TOOLS) && $(GO) build -o $(HELM) helm.sh/helm/v3/cmd/helm

@@ -2,9 +2,8 @@
 // lint and helm template with every values file, each rendered object decoded strictly into its Kubernetes,
 // Prometheus Operator or KEDA Go type, the properties the chart promises (security context, probes, shutdown
 // deadline, secrets as files, optional objects off by default), ponte's own check of the configuration the chart
-// renders, promtool on the alerts, and the agreement of the chart with the Dockerfile and its README.
+// renders, the PrometheusRule equal to files/alerts.yaml (which make rules-check tests with promtool), and the agreement of the chart with the Dockerfile and its README.
 //
 // It is a module of its own (charts/tools), so that Helm's and KEDA's dependencies stay out of ponte's go.mod.
-// The tests read PONTE_HELM (a helm binary; without it they run go tool helm, slower) and PONTE_PROMTOOL (the
-// promtool binary; without it, promtool on PATH).
+// The tests read PONTE_HELM (a helm binary; without it they run go tool helm, slower).
 package chartcheck

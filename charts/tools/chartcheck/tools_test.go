@@ -78,22 +78,6 @@ func templateArgs(withCRDs bool, extra []string, files ...string) []string {
 	return append(args, extra...)
 }
 
-// promtool returns the path of promtool: PONTE_PROMTOOL, or promtool on PATH.
-func promtool(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("PONTE_PROMTOOL"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("PONTE_PROMTOOL=%s: %v (make promtool installs it)", p, err)
-		}
-		return p
-	}
-	p, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Fatal("no promtool: set PONTE_PROMTOOL, or install it (make promtool)")
-	}
-	return p
-}
-
 // buildPonte builds ponte from the repository's own module into dir and returns the binary's path.
 func buildPonte(t *testing.T, dir string) string {
 	t.Helper()

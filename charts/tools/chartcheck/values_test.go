@@ -2,7 +2,6 @@ package chartcheck
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -676,7 +675,8 @@ func checkServiceMonitor(t *testing.T, r rendered, _ ponteConfig) {
 	}
 }
 
-// checkPrometheusRule: the rule's spec is files/alerts.yaml as it is, and promtool accepts it.
+// checkPrometheusRule: the rule's spec is files/alerts.yaml as it is (which make rules-check lints and tests with
+// promtool).
 func checkPrometheusRule(t *testing.T, r rendered, _ ponteConfig) {
 	var raw []byte
 	for _, o := range r.objs {
@@ -704,18 +704,6 @@ func checkPrometheusRule(t *testing.T, r rendered, _ ponteConfig) {
 	pr := one[*monitoringv1.PrometheusRule](t, r, "PrometheusRule", "ponte")
 	if len(pr.Spec.Groups) == 0 || pr.Labels["release"] != "kube-prometheus-stack" {
 		t.Errorf("%d groups, labels %v", len(pr.Spec.Groups), pr.Labels)
-	}
-	spec, err := json.Marshal(doc.Spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules := filepath.Join(t.TempDir(), "rules.yaml")
-	if err := os.WriteFile(rules, spec, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(promtool(t), "check", "rules", rules).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "SUCCESS") {
-		t.Errorf("promtool check rules on the PrometheusRule's spec: %v\n%s", err, out)
 	}
 }
 
