@@ -263,14 +263,10 @@ func (c Config) validate() error {
 	if c.HTTP.Pprof && c.HTTP.Listen == "-" {
 		return errors.New(`http.pprof: the profiles are served on http.listen, which is "-" (disabled)`)
 	}
-	for key, path := range map[string]string{"nats.credsFile": n.CredsFile, "nats.nkeySeedFile": n.NKeySeedFile,
-		"nats.userFile": n.UserFile, "nats.passwordFile": n.PasswordFile, "nats.tls.caFile": n.TLS.CAFile,
-		"nats.tls.certFile": n.TLS.CertFile, "nats.tls.keyFile": n.TLS.KeyFile} {
-		if path != "" {
-			if _, err := os.Stat(path); err != nil {
-				return fmt.Errorf("%s: %w", key, err)
-			}
-		}
+	if err := filesExist("nats.credsFile", n.CredsFile, "nats.nkeySeedFile", n.NKeySeedFile, "nats.userFile", n.UserFile,
+		"nats.passwordFile", n.PasswordFile, "nats.tls.caFile", n.TLS.CAFile, "nats.tls.certFile", n.TLS.CertFile,
+		"nats.tls.keyFile", n.TLS.KeyFile); err != nil {
+		return err
 	}
 	if !slices.Contains(logLevels, c.Log.Level) {
 		return fmt.Errorf("log.level: %q is not one of %s", c.Log.Level, strings.Join(logLevels, ", "))
@@ -325,6 +321,19 @@ func (c TracingConfig) withDefaults() TracingConfig {
 	return c
 }
 
+// filesExist checks the files of key, path pairs, in order, skipping empty paths: the error names the first key
+// whose file cannot be found.
+func filesExist(keysAndPaths ...string) error {
+	for i := 0; i+1 < len(keysAndPaths); i += 2 {
+		if path := keysAndPaths[i+1]; path != "" {
+			if _, err := os.Stat(path); err != nil {
+				return fmt.Errorf("%s: %w", keysAndPaths[i], err)
+			}
+		}
+	}
+	return nil
+}
+
 // validate checks the tracing keys, naming the first bad one. The endpoint and the files are checked only when
 // tracing is enabled (a disabled block may name files that the pod does not mount); the others always.
 func (c TracingConfig) validate() error {
@@ -356,13 +365,9 @@ func (c TracingConfig) validate() error {
 	case u.Scheme == "http" && c.TLS != (TLSConfig{}):
 		return fmt.Errorf("tracing.tls: set for the plain-text endpoint %q; use https", c.Endpoint)
 	}
-	for key, path := range map[string]string{"tracing.headersFile": c.HeadersFile, "tracing.tls.caFile": c.TLS.CAFile,
-		"tracing.tls.certFile": c.TLS.CertFile, "tracing.tls.keyFile": c.TLS.KeyFile} {
-		if path != "" {
-			if _, err := os.Stat(path); err != nil {
-				return fmt.Errorf("%s: %w", key, err)
-			}
-		}
+	if err := filesExist("tracing.headersFile", c.HeadersFile, "tracing.tls.caFile", c.TLS.CAFile,
+		"tracing.tls.certFile", c.TLS.CertFile, "tracing.tls.keyFile", c.TLS.KeyFile); err != nil {
+		return err
 	}
 	if c.HeadersFile != "" {
 		if _, err := readHeaders(clients.SecretFile(c.HeadersFile)); err != nil {
