@@ -1091,3 +1091,18 @@ func TestConfigDocEnvExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestFilesExistNamesTheFirstMissing: with several files missing, the error names the first key in the order
+// given, every time (a map's order named a random one).
+func TestFilesExistNamesTheFirstMissing(t *testing.T) {
+	dir := t.TempDir()
+	for range 20 {
+		err := filesExist("a.caFile", "", "a.certFile", dir+"/missing-cert", "a.keyFile", dir+"/missing-key")
+		if err == nil || !strings.HasPrefix(err.Error(), "a.certFile: ") {
+			t.Fatalf("err = %v, want a.certFile named first", err)
+		}
+	}
+	if err := filesExist("a.caFile", dir, "a.certFile", ""); err != nil {
+		t.Fatalf("an existing path and an empty one: %v", err)
+	}
+}
