@@ -97,10 +97,12 @@ func runScenario(ctx context.Context, opt options, s scenario) ([]row, error) {
 				continue
 			}
 			sp := r.spec
-			// About 20 s of work at the measured rate, so that the profile covers a drain in full flow.
-			sp.events = min(max(sp.events, int(r.rate*22)), 200_000)
-			if sp.typ == typePersonHired {
-				sp.events = min(sp.events, int(r.rate*22)+1) // as many as 20 s of work, at most the hires measured
+			// About 20 s of work at the measured rate, so that the profile covers a drain in full flow; for the hires at
+			// most as many as were measured (the simulator's people are made for those).
+			if n := int(r.rate * 22); sp.typ == typePersonHired {
+				sp.events = min(sp.events, n+1)
+			} else {
+				sp.events = min(max(sp.events, n), 200_000)
 			}
 			path := filepath.Join(opt.profile, "cpu-"+sp.typ+".pprof")
 			m := runOnce(ctx, opt, s, sp, -1, path)
