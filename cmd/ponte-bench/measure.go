@@ -113,18 +113,9 @@ func (b *bench) sample() (sampled, error) {
 // allocated reads the bytes a worker allocated since it started from its /metrics (ponte's Prometheus Go
 // collector; the reference serves the same line).
 func allocated(ctx context.Context, url string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	body, err := get(ctx, url)
 	if err != nil {
 		return 0, err
-	}
-	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("GET %s: %w", url, err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		return 0, fmt.Errorf("GET %s: %w", url, err)
 	}
 	return allocatedIn(string(body))
 }
@@ -140,21 +131,34 @@ func allocatedIn(text string) (int64, error) {
 	return 0, errors.New("no go_memstats_alloc_bytes_total in the worker's /metrics")
 }
 
-// getJSON decodes the answer of GET url into out.
-func getJSON(ctx context.Context, url string, out any) error {
+// get returns the body of the 200 answer to GET url.
+func get(ctx context.Context, url string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", url, err)
+		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, res.Status)
+		return nil, fmt.Errorf("GET %s: %s", url, res.Status)
 	}
-	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	return body, nil
+}
+
+// getJSON decodes the answer of GET url into out.
+func getJSON(ctx context.Context, url string, out any) error {
+	body, err := get(ctx, url)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("GET %s: %w", url, err)
 	}
 	return nil
