@@ -63,8 +63,7 @@ func newTracing(cfg TracingConfig, log *slog.Logger) (*tracing, error) {
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(*cfg.SampleRatio))),
 		sdktrace.WithBatcher(&reportingExporter{SpanExporter: exp, log: log, endpoint: endpoint},
-			sdktrace.WithBatchTimeout(5*time.Second), sdktrace.WithMaxQueueSize(sdktrace.DefaultMaxQueueSize),
-			sdktrace.WithMaxExportBatchSize(sdktrace.DefaultMaxExportBatchSize), sdktrace.WithExportTimeout(cfg.Timeout)),
+			sdktrace.WithBatchTimeout(5*time.Second), sdktrace.WithExportTimeout(cfg.Timeout)),
 	)
 	log.Info("tracing on: spans exported over OTLP/HTTP", "endpoint", endpoint, "sample_ratio", *cfg.SampleRatio,
 		"service_name", cfg.ServiceName)
@@ -105,14 +104,13 @@ func exportTransport(cfg TracingConfig) (http.RoundTripper, error) {
 	}
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	var rt http.RoundTripper = &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		TLSClientConfig:       tlsCfg,
-		TLSHandshakeTimeout:   5 * time.Second,
-		ResponseHeaderTimeout: cfg.Timeout,
-		MaxIdleConnsPerHost:   2,
-		IdleConnTimeout:       90 * time.Second,
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         dialer.DialContext,
+		ForceAttemptHTTP2:   true,
+		TLSClientConfig:     tlsCfg,
+		TLSHandshakeTimeout: 5 * time.Second,
+		MaxIdleConnsPerHost: 2,
+		IdleConnTimeout:     90 * time.Second,
 	}
 	if cfg.HeadersFile != "" {
 		rt = &headerTransport{next: rt, file: clients.SecretFile(cfg.HeadersFile)}
