@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
@@ -151,14 +152,16 @@ func rows() []row {
 	}
 }
 
+// quantile is the expression of the p quantile of a histogram, per the labels of by (none: over every series of
+// the install).
+func quantile(p, metric string, by ...string) string {
+	return "histogram_quantile(" + p + ", sum by (" + strings.Join(append([]string{"le"}, by...), ", ") + ") (rate(" +
+		metric + "_bucket{SEL}[$__rate_interval])))"
+}
+
 // percentiles are the p50, p90 and p99 of a histogram over every series of the install.
 func percentiles(metric string) []target {
-	q := func(p, legend string) target {
-		return target{
-			expr:   "histogram_quantile(" + p + ", sum by (le) (rate(" + metric + "_bucket{SEL}[$__rate_interval])))",
-			legend: legend,
-		}
-	}
+	q := func(p, legend string) target { return target{expr: quantile(p, metric), legend: legend} }
 	return []target{q("0.5", "p50"), q("0.9", "p90"), q("0.99", "p99")}
 }
 
@@ -282,7 +285,7 @@ func processingLatencyRow() row {
 			description: "Which event type is slow? The p99 of one delivery per type; a type calling a slow target is slow. The Downstream row says which target.",
 			unit:        units.Seconds,
 			targets: []target{{
-				expr:   "histogram_quantile(0.99, sum by (le, type) (rate(ponte_events_processing_duration_seconds_bucket{SEL}[$__rate_interval])))",
+				expr:   quantile("0.99", "ponte_events_processing_duration_seconds", "type"),
 				legend: "{{type}}",
 			}},
 			w: 12, h: 8,
@@ -304,7 +307,7 @@ func eventAgeRow() row {
 			description: "Which event type reaches its targets late? The p99 of now minus the CloudEvent time, per type, when the event settles.",
 			unit:        units.Seconds,
 			targets: []target{{
-				expr:   "histogram_quantile(0.99, sum by (le, type) (rate(ponte_events_age_seconds_bucket{SEL}[$__rate_interval])))",
+				expr:   quantile("0.99", "ponte_events_age_seconds", "type"),
 				legend: "{{type}}",
 			}},
 			w: 8, h: 8,
@@ -428,11 +431,11 @@ func downstreamRow() row {
 			unit:        units.Seconds,
 			targets: []target{
 				{
-					expr:   "histogram_quantile(0.5, sum by (le, target) (rate(ponte_downstream_request_duration_seconds_bucket{SEL}[$__rate_interval])))",
+					expr:   quantile("0.5", "ponte_downstream_request_duration_seconds", "target"),
 					legend: "{{target}} p50",
 				},
 				{
-					expr:   "histogram_quantile(0.99, sum by (le, target) (rate(ponte_downstream_request_duration_seconds_bucket{SEL}[$__rate_interval])))",
+					expr:   quantile("0.99", "ponte_downstream_request_duration_seconds", "target"),
 					legend: "{{target}} p99",
 				},
 			},
@@ -444,7 +447,7 @@ func downstreamRow() row {
 			description: "Which API call is slow? The p99 per target and operation (upsert_user, create_contratacao, login, token, ...).",
 			unit:        units.Seconds,
 			targets: []target{{
-				expr:   "histogram_quantile(0.99, sum by (le, target, operation) (rate(ponte_downstream_request_duration_seconds_bucket{SEL}[$__rate_interval])))",
+				expr:   quantile("0.99", "ponte_downstream_request_duration_seconds", "target", "operation"),
 				legend: "{{target}} {{operation}}",
 			}},
 			w: 12, h: 8,
